@@ -1,0 +1,383 @@
+"""The one door to the network: a content-addressed store of pinned artifacts.
+
+Every third-party file the build uses (wheels, sdists, the Pants bootstrap) is
+listed in `3rdparty/artifacts.json` with its sha256 and size. `ensure` brings
+missing ones in from the package index that pip is configured to use, verifies
+them before they get their final name, and re-verifies files already stored
+(cheaply: a file whose size/mtime/inode is unchanged since it was last hashed
+is not hashed again).
+
+Layout of the store:
+    sha256/<hex>        the bytes, named by their digest
+    files/<filename>    a relative symlink to ../sha256/<hex> (what pip/pex see)
+    verified.json       stat fingerprints of files already hashed
+
+Only the standard library (and, to find the index, pip's own configuration
+reader) is used: this runs before any virtualenv exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import ssl
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+CHUNK = 1 << 20
+
+
+class StoreError(Exception):
+    """A problem with one artifact; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    project: str
+    filename: str
+    sha256: str
+    size: int
+    sets: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "Artifact":
+        return cls(
+            project=obj["project"],
+            filename=obj["filename"],
+            sha256=obj["sha256"],
+            size=int(obj["size"]),
+            sets=tuple(obj.get("sets", ())),
+        )
+
+
+def load_manifest(path: Path) -> list[Artifact]:
+    with open(path) as f:
+        data = json.load(f)
+    return [Artifact.from_json(a) for a in data["artifacts"]]
+
+
+def default_store_dir() -> Path:
+    if os.environ.get("NUMPY_RELEASE_STORE"):
+        return Path(os.environ["NUMPY_RELEASE_STORE"])
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "numpy-release" / "store"
+
+
+def normalize(project: str) -> str:
+    out = []
+    for ch in project.lower():
+        out.append("-" if ch in "._-" else ch)
+    name = "".join(out)
+    while "--" in name:
+        name = name.replace("--", "-")
+    return name
+
+
+# ---------------------------------------------------------------------------
+# pip configuration: which index, which CA bundle
+
+
+def _pip_config() -> dict[str, str]:
+    """pip's merged configuration (files + PIP_* environment), or {} without pip."""
+    try:
+        from pip._internal.configuration import Configuration  # type: ignore
+    except Exception:  # pragma: no cover - pip is part of every CPython we use
+        return {}
+    config = Configuration(isolated=False)
+    try:
+        config.load()
+    except Exception:
+        return {}
+    return dict(config.items())
+
+
+def _first(config: dict[str, str], key: str) -> str | None:
+    for section in (":env:", "download", "install", "global"):
+        value = config.get(f"{section}.{key}")
+        if value:
+            return value.split()[0]
+    return None
+
+
+def index_url(config: dict[str, str] | None = None) -> str:
+    """The index pip would use: PIP_INDEX_URL, pip's config files, else pip's default."""
+    if os.environ.get("PIP_INDEX_URL"):
+        return os.environ["PIP_INDEX_URL"]
+    config = _pip_config() if config is None else config
+    url = _first(config, "index-url")
+    if url:
+        return url
+    from pip._internal.models.index import PyPI  # type: ignore
+
+    return PyPI.simple_url
+
+
+def ssl_context(config: dict[str, str] | None = None) -> ssl.SSLContext:
+    config = _pip_config() if config is None else config
+    cafile = os.environ.get("PIP_CERT") or _first(config, "cert")
+    return ssl.create_default_context(cafile=cafile if cafile and os.path.exists(cafile) else None)
+
+
+# ---------------------------------------------------------------------------
+# hashing and verification
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(CHUNK)
+            if not block:
+                break
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def _fingerprint(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+class Store:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def blob(self, art: Artifact) -> Path:
+        return self.root / "sha256" / art.sha256
+
+    def link(self, art: Artifact) -> Path:
+        return self.root / "files" / art.filename
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _load_verified(self) -> dict[str, list[int]]:
+        try:
+            with open(self.root / "verified.json") as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {}
+
+    def _save_verified(self, verified: dict[str, list[int]]) -> None:
+        _atomic_write(self.root / "verified.json", json.dumps(verified, sort_keys=True).encode())
+
+    def check(self, art: Artifact, verified: dict[str, list[int]]) -> bool:
+        """True if stored and intact, False if absent; raises if stored but wrong."""
+        path = self.blob(art)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return False
+        if verified.get(art.sha256) == _fingerprint(st):
+            return True
+        digest, size = sha256_of(path)
+        if digest != art.sha256 or size != art.size:
+            raise StoreError(
+                f"stored artifact {art.filename} is corrupt: {path}\n"
+                f"  expected sha256 {art.sha256} ({art.size} bytes)\n"
+                f"  actual   sha256 {digest} ({size} bytes)\n"
+                f"  Delete that file and run again to fetch it anew."
+            )
+        verified[art.sha256] = _fingerprint(st)
+        return True
+
+    def _ensure_link(self, art: Artifact) -> None:
+        link = self.link(art)
+        target = os.path.join("..", "sha256", art.sha256)
+        if os.path.islink(link) and os.readlink(link) == target:
+            return
+        link.parent.mkdir(parents=True, exist_ok=True)
+        tmp = link.with_name(f".{art.filename}.{os.getpid()}.tmp")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        os.symlink(target, tmp)
+        os.replace(tmp, link)
+
+    def ensure(
+        self,
+        artifacts: Iterable[Artifact],
+        fetcher: "Fetcher | None" = None,
+        log=lambda msg: print(msg, file=sys.stderr),
+    ) -> None:
+        artifacts = list(artifacts)
+        verified = self._load_verified()
+        before = dict(verified)
+        missing = [a for a in artifacts if not self.check(a, verified)]
+        if missing:
+            with self.locked():
+                # Another process may have fetched them while we waited for the lock.
+                missing = [a for a in missing if not self.check(a, verified)]
+                if missing:
+                    fetcher = fetcher or Fetcher()
+                    total = sum(a.size for a in missing)
+                    log(f"store: fetching {len(missing)} artifact(s), {total / 1e6:.1f} MB")
+                    for i, art in enumerate(missing, 1):
+                        log(f"store: [{i}/{len(missing)}] {art.filename} ({art.size / 1e6:.1f} MB)")
+                        fetcher.fetch(art, self)
+                        self.check(art, verified)
+        for art in artifacts:
+            self._ensure_link(art)
+        if verified != before:
+            self._save_verified(verified)
+
+    def put(self, art: Artifact, chunks: Iterable[bytes]) -> None:
+        """Write bytes to a temporary file, verify, then give them their final name."""
+        dest = self.blob(art)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{art.sha256[:16]}.", suffix=".part", dir=dest.parent)
+        try:
+            h = hashlib.sha256()
+            size = 0
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    h.update(chunk)
+                    size += len(chunk)
+                    if size > art.size:
+                        break
+                    out.write(chunk)
+            if h.hexdigest() != art.sha256 or size != art.size:
+                raise StoreError(
+                    f"downloaded {art.filename} does not match its pin; nothing was stored\n"
+                    f"  expected sha256 {art.sha256} ({art.size} bytes)\n"
+                    f"  actual   sha256 {h.hexdigest()} ({size}{'+' if size > art.size else ''} bytes)"
+                )
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, dest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+# ---------------------------------------------------------------------------
+# fetching through the index's simple API (PEP 691 JSON)
+
+
+class Fetcher:
+    def __init__(self, index: str | None = None, retries: int = 3):
+        config = _pip_config()
+        self.index = (index or index_url(config)).rstrip("/") + "/"
+        self.context = ssl_context(config)
+        self.retries = retries
+        self._pages: dict[str, tuple[str, dict]] = {}
+
+    def _open(self, url: str, accept: str | None = None):
+        headers = {"User-Agent": "numpy-release-store/1"}
+        if accept:
+            headers["Accept"] = accept
+        req = urllib.request.Request(url, headers=headers)
+        if url.startswith("file:"):
+            return urllib.request.urlopen(req)
+        return urllib.request.urlopen(req, context=self.context, timeout=120)
+
+    def project_page(self, project: str) -> tuple[str, dict]:
+        name = normalize(project)
+        if name not in self._pages:
+            url = urllib.parse.urljoin(self.index, f"{name}/")
+            with self._open(url, accept=f"{SIMPLE_JSON}, application/json;q=0.5") as resp:
+                self._pages[name] = (resp.geturl(), json.load(resp))
+        return self._pages[name]
+
+    def url_for(self, art: Artifact) -> str:
+        page_url, page = self.project_page(art.project)
+        for entry in page.get("files", []):
+            if entry.get("filename") == art.filename:
+                listed = entry.get("hashes", {}).get("sha256")
+                if listed and listed != art.sha256:
+                    raise StoreError(
+                        f"the index lists {art.filename} with sha256 {listed}, "
+                        f"but the pin says {art.sha256}; nothing was stored"
+                    )
+                return urllib.parse.urljoin(page_url, entry["url"])
+        raise StoreError(
+            f"{art.filename} ({art.project}) is not listed by the package index {_redact(self.index)}"
+        )
+
+    def fetch(self, art: Artifact, store: Store) -> None:
+        url = self.url_for(art)
+        last: Exception | None = None
+        for attempt in range(1, self.retries + 1):
+            try:
+                with self._open(url) as resp:
+                    store.put(art, iter(lambda: resp.read(CHUNK), b""))
+                return
+            except StoreError:
+                raise
+            except OSError as e:  # network hiccup: try again, nothing half-written stays
+                last = e
+                time.sleep(attempt)
+        raise StoreError(f"could not download {art.filename}: {last}")
+
+
+def _redact(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.hostname or ""
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+# ---------------------------------------------------------------------------
+# command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["ensure", "verify", "path"])
+    parser.add_argument("--manifest", type=Path, required=True, help="3rdparty/artifacts.json")
+    parser.add_argument("--store", type=Path, default=None, help="store directory")
+    parser.add_argument("--set", action="append", default=[], help="only artifacts of this set")
+    args = parser.parse_args(argv)
+    store = Store(args.store or default_store_dir())
+    if args.command == "path":
+        print(store.root)
+        return 0
+    arts = load_manifest(args.manifest)
+    if args.set:
+        arts = [a for a in arts if set(a.sets) & set(args.set)]
+    try:
+        if args.command == "verify":
+            verified: dict[str, list[int]] = {}
+            bad = [a for a in arts if not store.check(a, verified)]
+            for a in bad:
+                print(f"missing: {a.filename}", file=sys.stderr)
+            return 1 if bad else 0
+        store.ensure(arts)
+    except StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    except OSError as e:
+        print(f"error: the artifact store could not be filled: {e}", file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

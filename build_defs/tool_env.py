@@ -1,0 +1,79 @@
+"""Locked Python tool environments (meson-python, auditwheel, ...) for one CPython version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from textwrap import dedent
+
+from pants.backend.python.target_types import PythonRequirementsField
+from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
+from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexRequest
+from pants.backend.python.util_rules.pex_environment import PexEnvironment
+from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
+from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
+from pants.engine.internals.selectors import Get
+from pants.engine.rules import collect_rules, rule
+from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
+from pants.util.logging import LogLevel
+
+
+@dataclass(frozen=True)
+class ToolEnvRequest:
+    """A venv holding exactly these locked requirements, on CPython `python`."""
+
+    requirements: tuple[str, ...]
+    owner: Address
+    python: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ToolEnv:
+    venv: VenvPex
+
+    def activate(self) -> str:
+        """Shell lines that seed the venv and set `TOOL_PREFIX` to its directory."""
+        return dedent(
+            f"""\
+            TOOL_PREFIX="$("$ROOT/{self.venv.python.path}" -c 'import sys; print(sys.prefix)')"
+            """
+        )
+
+
+@rule(desc="Prepare a locked tool environment", level=LogLevel.DEBUG)
+async def tool_env(request: ToolEnvRequest, pex_env: PexEnvironment) -> ToolEnv:
+    addresses = await Get(
+        Addresses,
+        UnparsedAddressInputs(
+            request.requirements,
+            owning_address=request.owner,
+            description_of_origin=f"the requirements of {request.owner}",
+        ),
+    )
+    # A `python_requirements` generator stands for the requirements it generates.
+    closure = await Get(TransitiveTargets, TransitiveTargetsRequest(addresses))
+    requirements = sorted(
+        t.address for t in closure.closure if t.has_field(PythonRequirementsField)
+    )
+    pex_request = await Get(
+        PexRequest,
+        PexFromTargetsRequest(
+            requirements,
+            output_filename=f"{request.name}.pex",
+            internal_only=True,
+            include_source_files=False,
+            hardcoded_interpreter_constraints=InterpreterConstraints(
+                [f"CPython=={request.python}.*"]
+            ),
+            description=f"{request.name} environment for CPython {request.python}",
+        ),
+    )
+    venv = await Get(
+        VenvPex,
+        VenvPexRequest(pex_request, pex_env.in_sandbox(working_directory=None)),
+    )
+    return ToolEnv(venv)
+
+
+def rules():
+    return collect_rules()
