@@ -1,0 +1,182 @@
+"""Rule tests for the build_defs plugin, with Pants' own RuleRunner."""
+
+from __future__ import annotations
+
+import os
+from textwrap import dedent
+
+import pytest
+
+from build_defs import dependency_inference, project_source, toolchain
+from build_defs.dependency_inference import InferMesonWheelDependencies, MesonWheelInputsFieldSet
+from build_defs.project_source import ProjectTree, ProjectTreeRequest
+from build_defs.target_types import (
+    CcToolchainTarget,
+    MesonProjectTarget,
+    MesonWheelPythonField,
+    MesonWheelTarget,
+)
+from build_defs.toolchain import CcToolchain, CcToolchainRequest
+from pants.backend.python.target_types import PythonRequirementTarget
+from pants.core.util_rules import system_binaries
+from pants.engine.addresses import Address
+from pants.engine.fs import DigestContents
+from pants.engine.internals.scheduler import ExecutionError
+from pants.engine.target import InferredDependencies, InvalidFieldException
+from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
+
+
+@pytest.fixture
+def rule_runner() -> RuleRunner:
+    return RuleRunner(
+        rules=[
+            *toolchain.rules(),
+            *project_source.rules(),
+            *dependency_inference.rules(),
+            *system_binaries.rules(),
+            QueryRule(CcToolchain, [CcToolchainRequest]),
+            QueryRule(ProjectTree, [ProjectTreeRequest]),
+            QueryRule(InferredDependencies, [InferMesonWheelDependencies]),
+        ],
+        target_types=[CcToolchainTarget, MesonProjectTarget, MesonWheelTarget, PythonRequirementTarget],
+    )
+
+
+def _write_tool(rule_runner: RuleRunner, name: str, version: str) -> str:
+    """A fake compiler: a script whose --version and bytes we control."""
+    path = f"bin/{name}"
+    rule_runner.write_files({path: f"#!/bin/sh\necho '{version}'\n"})
+    full = f"{rule_runner.build_root}/{path}"
+
+
+    os.chmod(full, 0o755)
+    return full
+
+
+def _toolchain(rule_runner: RuleRunner, cc: str, cxx: str) -> CcToolchain:
+    rule_runner.write_files(
+        {"tc/BUILD": f"cc_toolchain(name='t', cc='{cc}', cxx='{cxx}', tools={{'ar': '{cxx}'}})"}
+    )
+    rule_runner.set_options([], env_inherit={"PATH"})
+    return rule_runner.request(CcToolchain, [CcToolchainRequest(Address("tc", target_name="t"))])
+
+
+def test_toolchain_fingerprint_tracks_the_compiler(rule_runner: RuleRunner) -> None:
+    cc = _write_tool(rule_runner, "cc-a", "fakecc 1.0")
+    cxx = _write_tool(rule_runner, "cxx-a", "fakecxx 1.0")
+    first = _toolchain(rule_runner, cc, cxx)
+    assert "fakecc 1.0" in first.programs["cc"] and "sha256:" in first.programs["cc"]
+    assert set(first.programs) == {"cc", "cxx", "ar"}
+    wrappers = {fc.path: fc for fc in rule_runner.request(DigestContents, [first.digest])}
+    assert wrappers["toolchain/bin/cc"].is_executable
+    assert cc.encode() in wrappers["toolchain/bin/cc"].content
+
+    # Same compiler, new session: same digest, so nothing downstream rebuilds.
+    rule_runner.new_session("again")
+    assert _toolchain(rule_runner, cc, cxx).digest == first.digest
+
+    # An upgraded compiler (other bytes, other version) changes the digest.
+    _write_tool(rule_runner, "cc-a", "fakecc 2.0")
+    rule_runner.new_session("upgraded")
+    upgraded = _toolchain(rule_runner, cc, cxx)
+    assert upgraded.digest != first.digest
+    assert "fakecc 2.0" in upgraded.programs["cc"]
+
+
+def test_missing_compiler_is_a_clear_error(rule_runner: RuleRunner) -> None:
+    cxx = _write_tool(rule_runner, "cxx-b", "fakecxx 1.0")
+    with engine_error(toolchain.ToolchainError, contains="tool 'cc' (/nonexistent/gcc) was not found"):
+        _toolchain(rule_runner, "/nonexistent/gcc", cxx)
+
+
+def test_project_tree_is_rooted_at_src(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "proj/BUILD": "meson_project(name='p', source_date_epoch=1234)",
+            "proj/meson.build": "project('p', 'c')\n",
+            "proj/pkg/mod.c": "int x;\n",
+        }
+    )
+    tree = rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("proj", target_name="p"))])
+    paths = sorted(fc.path for fc in rule_runner.request(DigestContents, [tree.digest]))
+    assert paths == ["src/meson.build", "src/pkg/mod.c"]
+    assert tree.source_date_epoch == 1234
+
+
+def test_project_source_must_be_a_project(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({"tc/BUILD": "cc_toolchain(name='t', cc='/bin/true', cxx='/bin/true')"})
+    with engine_error(project_source.UnsupportedSourceError, contains="cannot be used as a project source"):
+        rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("tc", target_name="t"))])
+
+
+def test_wheel_depends_on_source_toolchain_and_requirements(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "reqs/BUILD": dedent(
+                """\
+                python_requirement(name="meson-python", requirements=["meson-python==0.19.0"])
+                python_requirement(name="auditwheel", requirements=["auditwheel==6.4.2"])
+                """
+            ),
+            "tc/BUILD": "cc_toolchain(name='host', cc='/usr/bin/gcc', cxx='/usr/bin/g++')",
+            "proj/BUILD": dedent(
+                """\
+                meson_project(name="p")
+                meson_wheel(
+                    name="wheel",
+                    source=":p",
+                    python="3.12",
+                    build_requirements=["reqs:meson-python"],
+                    repair_requirements=["reqs:auditwheel"],
+                    toolchain="tc:host",
+                )
+                """
+            ),
+        }
+    )
+    tgt = rule_runner.get_target(Address("proj", target_name="wheel"))
+    inferred = rule_runner.request(
+        InferredDependencies,
+        [InferMesonWheelDependencies(MesonWheelInputsFieldSet.create(tgt))],
+    )
+    assert set(inferred.include) == {
+        Address("proj", target_name="p"),
+        Address("tc", target_name="host"),
+        Address("reqs", target_name="meson-python"),
+        Address("reqs", target_name="auditwheel"),
+    }
+
+
+@pytest.mark.parametrize("bad", ["312", "3.x", "python3.12", "4.0.1"])
+def test_python_field_rejects_malformed_versions(bad: str) -> None:
+    with pytest.raises(InvalidFieldException, match="must look like '3.12'"):
+        MesonWheelPythonField(bad, Address("proj", target_name="wheel"))
+
+
+def test_python_field_accepts_versions() -> None:
+    assert MesonWheelPythonField("3.13", Address("proj", target_name="wheel")).value == "3.13"
+
+
+def test_unknown_address_in_a_field_fails(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "proj/BUILD": dedent(
+                """\
+                meson_wheel(
+                    name="wheel",
+                    source=":missing",
+                    python="3.12",
+                    build_requirements=[],
+                    repair_requirements=[],
+                    toolchain=":nope",
+                )
+                """
+            ),
+        }
+    )
+    tgt = rule_runner.get_target(Address("proj", target_name="wheel"))
+    with pytest.raises(ExecutionError, match="does not exist"):
+        rule_runner.request(
+            InferredDependencies,
+            [InferMesonWheelDependencies(MesonWheelInputsFieldSet.create(tgt))],
+        )

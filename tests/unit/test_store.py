@@ -1,0 +1,248 @@
+"""The artifact store: fetch through a PEP 691 index, verify, never expose a partial file."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from build_defs.bootstrap import store
+
+PAYLOAD = b"pretend wheel contents\n" * 1000
+OTHER = b"another artifact\n" * 50
+
+
+def _artifact(name: str, data: bytes, project: str = "demo") -> store.Artifact:
+    return store.Artifact(project, name, hashlib.sha256(data).hexdigest(), len(data), ("test",))
+
+
+class _Index:
+    """A tiny PEP 691 index on loopback; `files` maps filename -> bytes actually served."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.listed_hashes: dict[str, str] = {}
+        self.truncate_after: int | None = None
+        self.downloads: list[str] = []
+        index = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+            def do_GET(self):
+                if self.path.startswith("/simple/demo/"):
+                    body = json.dumps(
+                        {
+                            "meta": {"api-version": "1.1"},
+                            "name": "demo",
+                            "files": [
+                                {
+                                    "filename": name,
+                                    "url": f"../../files/{name}",
+                                    "hashes": {
+                                        "sha256": index.listed_hashes.get(
+                                            name, hashlib.sha256(data).hexdigest()
+                                        )
+                                    },
+                                }
+                                for name, data in index.files.items()
+                            ],
+                        }
+                    ).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", store.SIMPLE_JSON)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                name = self.path.rsplit("/", 1)[-1]
+                if not self.path.startswith("/files/") or name not in index.files:
+                    self.send_error(404)
+                    return
+                index.downloads.append(name)
+                data = index.files[name]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if index.truncate_after is not None:
+                    self.wfile.write(data[: index.truncate_after])
+                    self.wfile.flush()
+                    self.connection.shutdown(2)
+                    return
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/simple/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def index():
+    idx = _Index()
+    yield idx
+    idx.close()
+
+
+def _final_and_partial_files(root: Path) -> list[str]:
+    blobs = root / "sha256"
+    return sorted(p.name for p in blobs.iterdir()) if blobs.exists() else []
+
+
+def test_fetch_verifies_and_links(index: _Index, tmp_path: Path) -> None:
+    art = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD)
+    index.files[art.filename] = PAYLOAD
+    s = store.Store(tmp_path)
+    s.ensure([art], fetcher=store.Fetcher(index.url, retries=1), log=lambda m: None)
+    assert (tmp_path / "sha256" / art.sha256).read_bytes() == PAYLOAD
+    assert (tmp_path / "files" / art.filename).read_bytes() == PAYLOAD
+    assert os.readlink(tmp_path / "files" / art.filename) == f"../sha256/{art.sha256}"
+    # A second ensure neither downloads nor re-hashes (the fingerprint is recorded).
+    s.ensure([art], fetcher=store.Fetcher(index.url, retries=1), log=lambda m: None)
+    assert index.downloads == [art.filename]
+    assert art.sha256 in json.loads((tmp_path / "verified.json").read_text())
+
+
+def test_wrong_bytes_from_index_store_nothing(index: _Index, tmp_path: Path) -> None:
+    art = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD)
+    index.files[art.filename] = PAYLOAD[:-1] + b"X"
+    index.listed_hashes[art.filename] = art.sha256  # the index lies too
+    with pytest.raises(store.StoreError) as err:
+        store.Store(tmp_path).ensure(
+            [art], fetcher=store.Fetcher(index.url, retries=1), log=lambda m: None
+        )
+    message = str(err.value)
+    assert art.filename in message and art.sha256 in message
+    assert hashlib.sha256(index.files[art.filename]).hexdigest() in message
+    assert _final_and_partial_files(tmp_path) == []
+    assert not (tmp_path / "files" / art.filename).exists()
+
+
+def test_index_listing_a_different_hash_is_refused(index: _Index, tmp_path: Path) -> None:
+    art = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD)
+    index.files[art.filename] = OTHER
+    with pytest.raises(store.StoreError, match="the index lists demo-1.0-py3-none-any.whl"):
+        store.Store(tmp_path).ensure(
+            [art], fetcher=store.Fetcher(index.url, retries=1), log=lambda m: None
+        )
+    assert index.downloads == []
+
+
+def test_interrupted_download_leaves_no_file(index: _Index, tmp_path: Path) -> None:
+    art = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD)
+    index.files[art.filename] = PAYLOAD
+    index.truncate_after = 1000
+    with pytest.raises(store.StoreError):
+        store.Store(tmp_path).ensure(
+            [art], fetcher=store.Fetcher(index.url, retries=2), log=lambda m: None
+        )
+    assert _final_and_partial_files(tmp_path) == []
+
+
+def test_missing_from_index_names_the_file(index: _Index, tmp_path: Path) -> None:
+    art = _artifact("demo-2.0-py3-none-any.whl", PAYLOAD)
+    with pytest.raises(store.StoreError, match="demo-2.0-py3-none-any.whl .* is not listed"):
+        store.Store(tmp_path).ensure(
+            [art], fetcher=store.Fetcher(index.url, retries=1), log=lambda m: None
+        )
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_damaged_stored_artifact_is_refused(index: _Index, tmp_path: Path, damage: str) -> None:
+    art = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD)
+    index.files[art.filename] = PAYLOAD
+    s = store.Store(tmp_path)
+    s.ensure([art], fetcher=store.Fetcher(index.url, retries=1), log=lambda m: None)
+    blob = tmp_path / "sha256" / art.sha256
+    blob.chmod(0o644)
+    data = bytearray(blob.read_bytes())
+    if damage == "flip":
+        data[100] ^= 0xFF
+    else:
+        del data[-10:]
+    blob.write_bytes(bytes(data))
+    with pytest.raises(store.StoreError) as err:
+        s.ensure([art], fetcher=store.Fetcher(index.url, retries=1), log=lambda m: None)
+    assert f"stored artifact {art.filename} is corrupt" in str(err.value)
+    assert hashlib.sha256(bytes(data)).hexdigest() in str(err.value)
+
+
+def test_two_concurrent_processes_fetch_once(index: _Index, tmp_path: Path) -> None:
+    arts = [
+        _artifact("demo-1.0-py3-none-any.whl", PAYLOAD),
+        _artifact("demo-1.0.tar.gz", OTHER),
+    ]
+    for art, data in zip(arts, (PAYLOAD, OTHER)):
+        index.files[art.filename] = data
+    manifest = tmp_path / "artifacts.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "artifacts": [
+                    {"project": a.project, "filename": a.filename, "sha256": a.sha256,
+                     "size": a.size, "sets": list(a.sets)}
+                    for a in arts
+                ]
+            }
+        )
+    )
+    env = {**os.environ, "PIP_INDEX_URL": index.url, "NUMPY_RELEASE_STORE": str(tmp_path / "s")}
+    script = Path(store.__file__)
+    procs = [
+        subprocess.Popen([sys.executable, str(script), "ensure", "--manifest", str(manifest)],
+                         env=env, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err.decode()
+    assert sorted(index.downloads) == sorted(a.filename for a in arts)
+    for art, data in zip(arts, (PAYLOAD, OTHER)):
+        assert (tmp_path / "s" / "files" / art.filename).read_bytes() == data
+
+
+def _index_url_with(env: dict[str, str]) -> str:
+    """store.index_url() as the launcher runs it: on the base CPython, which has pip."""
+    base_python = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")} | env
+    out = subprocess.run(
+        [str(base_python), "-c", "import store; print(store.index_url())"],
+        cwd=Path(store.__file__).parent, env=env, check=True, capture_output=True, text=True,
+    )
+    return out.stdout.strip()
+
+
+def test_index_url_follows_pip_configuration(tmp_path: Path) -> None:
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nindex-url = http://127.0.0.1:9/configured/simple\n")
+    assert _index_url_with({"PIP_CONFIG_FILE": str(conf)}) == "http://127.0.0.1:9/configured/simple"
+    assert (
+        _index_url_with({"PIP_CONFIG_FILE": str(conf), "PIP_INDEX_URL": "http://127.0.0.1:9/env"})
+        == "http://127.0.0.1:9/env"
+    )
+    # With no configuration at all, pip's own default is used (and not written in our code).
+    default = _index_url_with({"PIP_CONFIG_FILE": os.devnull})
+    assert default.startswith("https://") and default.endswith("/simple")
+
+
+def test_manifest_pins_every_hash_of_the_requirement_files() -> None:
+    """Every --hash in a checked-in requirement file must be an artifact the store fetches."""
+    root = Path(__file__).resolve().parents[2]
+    pinned = {a.sha256 for a in store.load_manifest(root / "3rdparty" / "artifacts.json")}
+    hashes = set()
+    for req in (root / "3rdparty").rglob("*.txt"):
+        hashes |= {line.split("sha256:")[1].split()[0]
+                   for line in req.read_text().splitlines() if "--hash=sha256:" in line}
+    assert hashes and hashes <= pinned
