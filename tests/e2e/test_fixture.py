@@ -1,0 +1,120 @@
+"""End to end: the real ./pants builds, repairs and serves the fixture wheels."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.repo import cpython, fresh_venv, logged_sha256, run_pants
+
+PYTHONS = ("3.11", "3.12", "3.13")
+CALL = (
+    "import mini, zlib; "
+    "assert mini.add(2, 40) == 42; "
+    "assert mini.checksum(b'Wikipedia') == zlib.adler32(b'Wikipedia') == 0x11E60398; "
+    "print('ok', mini.__file__)"
+)
+
+
+def test_package_builds_three_repaired_wheels_that_work(clone: Path, tmp_path: Path) -> None:
+    result = run_pants(clone, "package", "tests/fixtures/mini::")
+    assert result.returncode == 0
+    wheels = sorted((clone / "dist").glob("*.whl"))
+    assert len(wheels) == 3, wheels
+    logged = logged_sha256(result.stderr)
+    for py in PYTHONS:
+        tag = "cp" + py.replace(".", "")
+        (wheel,) = [w for w in wheels if f"-{tag}-{tag}-" in w.name]
+        # Repaired: auditwheel replaced the plain linux tag with a manylinux one.
+        assert "manylinux" in wheel.name and "linux_x86_64" not in wheel.name.split("manylinux")[0]
+        assert logged[wheel.name] == hashlib.sha256(wheel.read_bytes()).hexdigest()
+        with zipfile.ZipFile(wheel) as zf:
+            assert any(n.startswith("mini/_core.") and n.endswith(".so") for n in zf.namelist())
+        python = fresh_venv(tmp_path / f"venv-{py}", cpython(py))
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--no-index", "--no-deps", "--quiet", str(wheel)],
+            check=True,
+        )
+        out = subprocess.run(
+            [str(python), "-c", CALL], check=True, capture_output=True, text=True, cwd=tmp_path
+        )
+        assert out.stdout.startswith("ok ") and str(tmp_path / f"venv-{py}") in out.stdout
+
+
+def test_graph_shows_toolchain_requirements_and_sources(clone: Path) -> None:
+    deps = run_pants(clone, "dependencies", "--transitive", "tests/fixtures/mini:wheel@python=3.12")
+    assert deps.returncode == 0
+    listed = set(deps.stdout.split())
+    assert {
+        "3rdparty/toolchains:host",
+        "tests/fixtures/mini:mini",
+        "3rdparty/python:build#meson-python",
+        "3rdparty/python:build#Cython",
+        "3rdparty/python:repair#auditwheel",
+    } <= listed
+    dependents = run_pants(clone, "dependents", "--transitive", "3rdparty/toolchains:host")
+    assert dependents.returncode == 0
+    assert {f"tests/fixtures/mini:wheel@python={py}" for py in PYTHONS} <= set(dependents.stdout.split())
+
+
+def _damaged_store(real: Path, dest: Path, victim: str, damage: str) -> None:
+    """A store sharing every blob with the real one except `victim`, which is damaged."""
+    (dest / "sha256").mkdir(parents=True)
+    victim_sha = os.readlink(real / "files" / victim).rsplit("/", 1)[-1]
+    for blob in (real / "sha256").iterdir():
+        if blob.name == victim_sha:
+            data = bytearray(blob.read_bytes())
+            if damage == "flip":
+                data[len(data) // 2] ^= 0x01
+            else:
+                del data[len(data) // 2 :]
+            (dest / "sha256" / blob.name).write_bytes(bytes(data))
+        else:
+            (dest / "sha256" / blob.name).symlink_to(blob)
+    (dest / "tools").symlink_to(real / "tools")
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_damaged_artifact_stops_the_build(clone: Path, tmp_path: Path, damage: str) -> None:
+    real = Path(os.environ.get("NUMPY_RELEASE_STORE") or Path.home() / ".cache/numpy-release/store")
+    victim = next(p.name for p in (real / "files").iterdir() if p.name.startswith("meson_python-"))
+    _damaged_store(real, tmp_path / "store", victim, damage)
+    result = run_pants(
+        clone, "package", "tests/fixtures/mini::", env={"NUMPY_RELEASE_STORE": str(tmp_path / "store")}
+    )
+    assert result.returncode != 0
+    assert f"stored artifact {victim} is corrupt" in result.stderr
+    assert not (clone / "dist").exists() or not any((clone / "dist").iterdir())
+
+
+def _netns_prefix() -> tuple[str, ...]:
+    prefix = ("unshare", "-n") if os.geteuid() == 0 else ("unshare", "-rn")
+    probe = subprocess.run(
+        [*prefix, sys.executable, "-c", "import socket; print(sorted(n for _, n in socket.if_nameindex()))"],
+        capture_output=True, text=True,
+    )
+    if probe.returncode != 0:
+        reason = f"network namespaces are not available here: {probe.stderr.strip()}"
+        print(reason)
+        pytest.skip(reason)
+    assert probe.stdout.strip() == "['lo']", f"the namespace still has interfaces: {probe.stdout}"
+    return prefix
+
+
+def test_offline_build_after_fetch_gives_the_same_bytes(clone: Path) -> None:
+    prefix = _netns_prefix()
+    online = run_pants(clone, "package", "tests/fixtures/mini:wheel@python=3.11")
+    assert online.returncode == 0
+    (online_name, online_sha), = logged_sha256(online.stderr).items()
+    # Without network and without the process cache, so every step really runs again.
+    offline = run_pants(
+        clone, "--no-local-cache", "package", "tests/fixtures/mini:wheel@python=3.11", prefix=prefix
+    )
+    assert offline.returncode == 0
+    assert logged_sha256(offline.stderr) == {online_name: online_sha}
