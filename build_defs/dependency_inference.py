@@ -16,6 +16,7 @@ from pants.engine.unions import UnionRule
 
 from build_defs.target_types import (
     MesonWheelBuildRequirementsField,
+    MesonWheelNativeDepsField,
     MesonWheelRepairRequirementsField,
     MesonWheelSourceField,
     MesonWheelToolchainField,
@@ -30,6 +31,7 @@ class MesonWheelInputsFieldSet(FieldSet):
     toolchain: MesonWheelToolchainField
     build_requirements: MesonWheelBuildRequirementsField
     repair_requirements: MesonWheelRepairRequirementsField
+    native_deps: MesonWheelNativeDepsField
 
 
 class InferMesonWheelDependencies(InferDependenciesRequest):
@@ -46,6 +48,7 @@ async def infer_meson_wheel_dependencies(
         fs.toolchain.value,
         *(fs.build_requirements.value or ()),
         *(fs.repair_requirements.value or ()),
+        *(fs.native_deps.value or ()),
     )
     addresses = await Get(
         Addresses,

@@ -1,17 +1,30 @@
-"""The build_defs Pants plugin: build any meson-python project into a repaired wheel."""
+"""The build_defs Pants plugin: build any meson-python project into a repaired, tested wheel."""
 
-from build_defs import dependency_inference, package, project_source, tool_env, toolchain, wheel
+from build_defs import (
+    dependency_inference,
+    native_library,
+    package,
+    project_source,
+    store_artifact,
+    tool_env,
+    toolchain,
+    wheel,
+    wheel_test,
+)
 from build_defs import target_types as _target_types
 
 
 def rules():
     return [
         *dependency_inference.rules(),
+        *native_library.rules(),
         *package.rules(),
         *project_source.rules(),
+        *store_artifact.rules(),
         *tool_env.rules(),
         *toolchain.rules(),
         *wheel.rules(),
+        *wheel_test.rules(),
     ]
 
 

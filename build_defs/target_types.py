@@ -109,11 +109,11 @@ class MesonWheelPythonField(StringField):
     required = True
     help = help_text(
         """
-        The CPython version the wheel is built for, as `MAJOR.MINOR` (e.g. `"3.12"`).
-        Meant for `parametrize("3.12", "3.13")`.
+        The CPython version the wheel is built for, as `MAJOR.MINOR` (e.g. `"3.12"`), with a
+        `t` suffix for a free-threaded build (`"3.14t"`). Meant for `parametrize(...)`.
         """
     )
-    valid_version = re.compile(r"^3\.[0-9]{1,2}$")
+    valid_version = re.compile(r"^3\.[0-9]{1,2}t?$")
 
     @classmethod
     def compute_value(cls, raw_value, address):
@@ -174,6 +174,68 @@ class MesonWheelPlatField(StringField):
     )
 
 
+class MesonWheelNativeDepsField(StringSequenceField):
+    alias = "native_deps"
+    default = ()
+    help = help_text(
+        """
+        Addresses of `native_library` targets (e.g. OpenBLAS) the build links against: each is
+        extracted into the sandbox, gets its pkg-config file generated there, is visible to
+        `auditwheel repair`, and has its license appended to the wheel's license file.
+        """
+    )
+
+
+class MesonWheelLicenseFileField(StringField):
+    alias = "license_file"
+    default = None
+    help = help_text(
+        """
+        The project's license file (relative to the project root) that the licenses of the
+        bundled native libraries are appended to before the build, e.g. `LICENSE.txt`.
+        """
+    )
+
+
+class MesonWheelLicenseIntroField(StringField):
+    alias = "license_bundle_intro"
+    default = "This binary distribution also bundles the following software:"
+    help = help_text("The sentence that opens the appended section of bundled licenses.")
+
+
+KNOWN_PLATFORMS = (
+    "manylinux_x86_64",
+    "manylinux_aarch64",
+    "musllinux_x86_64",
+    "musllinux_aarch64",
+    "macosx_x86_64",
+    "macosx_arm64",
+    "win_amd64",
+    "win_arm64",
+)
+
+
+class MesonWheelPlatformField(StringField):
+    alias = "platform"
+    default = None
+    valid_choices = KNOWN_PLATFORMS
+    help = help_text(
+        """
+        The platform this wheel is for. A build asked for on another platform stops before
+        doing anything and names the runner it needs (see `runner`). Unset: this machine's.
+        """
+    )
+
+
+class MesonWheelRunnerField(StringField):
+    alias = "runner"
+    default = None
+    help = help_text(
+        "The CI runner that builds this wheel (e.g. `macos-14`), named in errors and release "
+        "workflows."
+    )
+
+
 class MesonWheelDependenciesField(Dependencies):
     help = help_text(
         "Other inputs of the build; the source, toolchain and requirement fields are added "
@@ -193,6 +255,11 @@ class MesonWheelTarget(Target):
         MesonWheelSetupArgsField,
         MesonWheelConfigSettingsField,
         MesonWheelPlatField,
+        MesonWheelNativeDepsField,
+        MesonWheelLicenseFileField,
+        MesonWheelLicenseIntroField,
+        MesonWheelPlatformField,
+        MesonWheelRunnerField,
         MesonWheelDependenciesField,
     )
     help = help_text(
@@ -204,5 +271,243 @@ class MesonWheelTarget(Target):
     )
 
 
+# ---------------------------------------------------------------------------
+# Pinned files from the artifact store
+
+
+class PinnedFilenameField(StringField):
+    alias = "filename"
+    required = True
+    help = help_text("File name of the pinned artifact, as listed in `3rdparty/artifacts.json`.")
+
+
+class PinnedSha256Field(StringField):
+    alias = "sha256"
+    required = True
+    help = help_text("Expected sha256 of the file (hex).")
+
+    @classmethod
+    def compute_value(cls, raw_value, address):
+        value = super().compute_value(raw_value, address)
+        if value is not None and not re.fullmatch(r"[0-9a-f]{64}", value):
+            raise InvalidFieldException(f"The `sha256` field of {address} must be 64 hex digits.")
+        return value
+
+
+class PinnedSizeField(IntField):
+    alias = "size"
+    required = True
+    help = help_text("Expected size of the file in bytes.")
+
+
+class SourceVersionField(StringField):
+    alias = "version"
+    required = True
+    help = help_text("The released version of the source.")
+
+
+class UpstreamRepositoryField(StringField):
+    alias = "upstream_repository"
+    default = None
+    help = help_text("The upstream repository the release was cut from (`owner/name` on its forge).")
+
+
+class UpstreamTagField(StringField):
+    alias = "upstream_tag"
+    default = None
+    help = help_text("The upstream tag this release corresponds to, e.g. `v2.5.5`.")
+
+
+class UpstreamCommitField(StringField):
+    alias = "upstream_commit"
+    default = None
+    help = help_text("The upstream commit of that tag, where known (40 hex digits).")
+
+
+class SourceReleaseDateEpochField(SourceDateEpochField):
+    required = True
+    default = None
+    help = help_text(
+        "The release date of this source, in seconds since the epoch: every archive built "
+        "from it carries this time (`SOURCE_DATE_EPOCH`), never the clock's."
+    )
+
+
+class SourceReleaseTarget(Target):
+    alias = "source_release"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        SourceVersionField,
+        PinnedFilenameField,
+        PinnedSha256Field,
+        PinnedSizeField,
+        UpstreamRepositoryField,
+        UpstreamTagField,
+        UpstreamCommitField,
+        SourceReleaseDateEpochField,
+    )
+    help = help_text(
+        """
+        A released source distribution (sdist) pinned by sha256 and size, fetched into the
+        artifact store by `./pants` and extracted in the sandbox: the project source of a
+        `meson_wheel`, and the input of a `release_sdist`.
+        """
+    )
+
+
+class NativeLibraryPkgConfigNameField(StringField):
+    alias = "pkg_config_name"
+    required = True
+    help = help_text("Name of the pkg-config file generated for the build, without `.pc`.")
+
+
+class NativeLibraryPkgConfigScriptField(StringField):
+    alias = "pkg_config_script"
+    required = True
+    help = help_text(
+        """
+        Python code, run in the build sandbox with the extracted wheel first on `sys.path`,
+        that prints the pkg-config file (upstream's own generator, e.g.
+        `import scipy_openblas64 as m; print(m.get_pkg_config())`).
+        """
+    )
+
+
+class NativeLibraryLibDirField(StringField):
+    alias = "library_dir"
+    required = True
+    help = help_text(
+        "Directory of the shared libraries inside the wheel, shown to `auditwheel repair`."
+    )
+
+
+class NativeLibraryLicenseFilesField(StringSequenceField):
+    alias = "license_files"
+    default = ()
+    help = help_text("License files inside the wheel, appended to the license of wheels that bundle it.")
+
+
+class NativeLibraryBundledField(StringSequenceField):
+    alias = "bundled_libraries"
+    default = ()
+    help = help_text(
+        "Glob patterns of the library files a repaired wheel may bundle from this dependency "
+        "(e.g. `libscipy_openblas64_*.so`); anything else bundled is an error."
+    )
+
+
+class NativeLibraryDescriptionField(StringField):
+    alias = "license_name"
+    required = True
+    help = help_text("What the bundled software is, for the license section (e.g. `OpenBLAS`).")
+
+
+class NativeLibraryTarget(Target):
+    alias = "native_library"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        SourceVersionField,
+        PinnedFilenameField,
+        PinnedSha256Field,
+        PinnedSizeField,
+        NativeLibraryPkgConfigNameField,
+        NativeLibraryPkgConfigScriptField,
+        NativeLibraryLibDirField,
+        NativeLibraryLicenseFilesField,
+        NativeLibraryBundledField,
+        NativeLibraryDescriptionField,
+    )
+    help = help_text(
+        """
+        A native library shipped as a pinned wheel (e.g. `scipy-openblas64`): headers and
+        shared libraries for a `meson_wheel` to link against and bundle.
+        """
+    )
+
+
+# ---------------------------------------------------------------------------
+# release_sdist, wheel_test
+
+
+class ReleaseSdistSourceField(StringField):
+    alias = "source"
+    required = True
+    help = help_text("Address of the `source_release` whose sdist this target publishes.")
+
+
+class ReleaseSdistTarget(Target):
+    alias = "release_sdist"
+    core_fields = (*COMMON_TARGET_FIELDS, ReleaseSdistSourceField)
+    help = help_text(
+        """
+        The source distribution as a release artifact: `pants package` writes the pinned,
+        verified sdist of its `source_release` to `dist/` and logs its sha256.
+        """
+    )
+
+
+class WheelTestWheelField(StringField):
+    alias = "wheel"
+    required = True
+    help = help_text(
+        "Address of the `meson_wheel` under test, without its `@python=` parameter (see `python`)."
+    )
+
+
+class WheelTestPythonField(MesonWheelPythonField):
+    help = help_text(
+        "Which CPython build of `wheel` to test (its `python` parameter), e.g. "
+        '`parametrize("3.12", "3.13")`.'
+    )
+
+
+class WheelTestRequirementsField(StringSequenceField):
+    alias = "test_requirements"
+    default = ()
+    help = help_text(
+        "Addresses of `python_requirement` targets (one resolve) the checks need, e.g. pytest."
+    )
+
+
+class WheelTestSourcesField(MultipleSourcesField):
+    required = True
+    expected_file_extensions = (".py",)
+    help = help_text(
+        "Check scripts, run in this order with the test venv's Python; each must exit 0."
+    )
+
+
+class WheelTestTimeoutField(IntField):
+    alias = "timeout"
+    default = 1800
+    help = help_text("Seconds after which the test is stopped and fails.")
+
+
+class WheelTestTarget(Target):
+    alias = "wheel_test"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        WheelTestWheelField,
+        WheelTestPythonField,
+        WheelTestRequirementsField,
+        WheelTestSourcesField,
+        WheelTestTimeoutField,
+    )
+    help = help_text(
+        """
+        Installs a built, repaired wheel into a fresh virtualenv (no network, nothing else
+        installed but the locked test requirements) and runs check scripts against it.
+        """
+    )
+
+
 def target_types():
-    return [CcToolchainTarget, MesonProjectTarget, MesonWheelTarget]
+    return [
+        CcToolchainTarget,
+        MesonProjectTarget,
+        MesonWheelTarget,
+        SourceReleaseTarget,
+        NativeLibraryTarget,
+        ReleaseSdistTarget,
+        WheelTestTarget,
+    ]

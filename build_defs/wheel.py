@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import fnmatch
+import io
+import platform
 import shlex
+import zipfile
 from dataclasses import dataclass
 from textwrap import dedent
 
 from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
-from pants.engine.fs import CreateDigest, Digest, Directory, FileContent, MergeDigests, Snapshot
+from pants.engine.fs import (
+    CreateDigest,
+    Digest,
+    DigestContents,
+    DigestSubset,
+    Directory,
+    FileContent,
+    MergeDigests,
+    PathGlobs,
+    Snapshot,
+)
 from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import collect_rules, rule
@@ -16,11 +30,17 @@ from pants.engine.target import FieldSet
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from build_defs.native_library import NativeLibrary, NativeLibraryRequest
 from build_defs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
 from build_defs.target_types import (
     MesonWheelBuildRequirementsField,
     MesonWheelConfigSettingsField,
+    MesonWheelLicenseFileField,
+    MesonWheelLicenseIntroField,
+    MesonWheelNativeDepsField,
     MesonWheelPlatField,
+    MesonWheelPlatformField,
+    MesonWheelRunnerField,
     MesonWheelPythonField,
     MesonWheelRepairRequirementsField,
     MesonWheelSetupArgsField,
@@ -48,6 +68,11 @@ class MesonWheelFieldSet(FieldSet):
     setup_args: MesonWheelSetupArgsField
     config_settings: MesonWheelConfigSettingsField
     plat: MesonWheelPlatField
+    native_deps: MesonWheelNativeDepsField
+    license_file: MesonWheelLicenseFileField
+    license_bundle_intro: MesonWheelLicenseIntroField
+    platform: MesonWheelPlatformField
+    runner: MesonWheelRunnerField
 
 
 @dataclass(frozen=True)
@@ -57,11 +82,47 @@ class BuildWheelRequest:
 
 @dataclass(frozen=True)
 class BuiltWheel:
-    """The unrepaired wheel, alone under `built/`."""
+    """The unrepaired wheel, alone under `built/`, and the native libraries it links."""
 
     digest: Digest
     filename: str
     source_date_epoch: int
+    native_libraries: tuple[NativeLibrary, ...]
+
+
+class WrongPlatformError(Exception):
+    pass
+
+
+def host_platform() -> str:
+    """This machine's platform, in the terms of `MesonWheelPlatformField`."""
+    system, machine = platform.system(), platform.machine().lower()
+    if system == "Linux":
+        libc = "musllinux" if platform.libc_ver()[0] != "glibc" else "manylinux"
+        return f"{libc}_{'aarch64' if machine in ('aarch64', 'arm64') else machine}"
+    if system == "Darwin":
+        return f"macosx_{'arm64' if machine in ('arm64', 'aarch64') else machine}"
+    if system == "Windows":
+        return "win_arm64" if machine in ("arm64", "aarch64") else "win_amd64"
+    return f"{system.lower()}_{machine}"
+
+
+def check_buildable_here(fs: "MesonWheelFieldSet") -> None:
+    """Stop before any work when the wheel is for another platform or interpreter kind."""
+    wanted = fs.platform.value
+    here = host_platform()
+    runner = f" on a `{fs.runner.value}` runner" if fs.runner.value else ""
+    if wanted and wanted != here:
+        raise WrongPlatformError(
+            f"{fs.address} is a {wanted} wheel and this machine is {here}: build it{runner} "
+            f"with `pants package {fs.address}`."
+        )
+    if fs.python.value.endswith("t"):
+        raise WrongPlatformError(
+            f"{fs.address} is for free-threaded CPython {fs.python.value}, which Pants 2.17's "
+            f"interpreter selection cannot tell apart from the default build: build it{runner} "
+            "with a free-threaded interpreter as the only one installed."
+        )
 
 
 @dataclass(frozen=True)
@@ -89,18 +150,47 @@ def _single_wheel(snapshot: Snapshot, what: str, address: Address) -> str:
     return wheels[0]
 
 
+async def _with_bundled_licenses(tree: ProjectTree, fs: MesonWheelFieldSet, native) -> Digest:
+    """The source tree, with the native libraries' licenses appended to its license file.
+
+    Upstream appends the bundled libraries' licenses to LICENSE.txt before building, so
+    the wheel's `.dist-info/licenses/` carries them; we do the same, from the license
+    files inside the pinned native library wheels.
+    """
+    sections = [lib.license_section for lib in native if lib.bundled_libraries]
+    if not sections:
+        return tree.digest
+    if not fs.license_file.value:
+        raise ValueError(
+            f"{fs.address} bundles native libraries but has no `license_file` to append "
+            "their licenses to."
+        )
+    path = f"{SOURCE_DIR}/{fs.license_file.value}"
+    subset = await Get(Digest, DigestSubset(tree.digest, PathGlobs([path])))
+    current = await Get(DigestContents, Digest, subset)
+    if not current:
+        raise ValueError(f"{fs.address}: the license file {fs.license_file.value} is not in the source.")
+    text = current[0].content.decode("utf-8").rstrip("\n")
+    text += "\n\n----\n\n" + fs.license_bundle_intro.value + "\n\n" + "\n\n".join(sections) + "\n"
+    rest = await Get(Digest, DigestSubset(tree.digest, PathGlobs(["**", f"!{path}"])))
+    license_digest = await Get(Digest, CreateDigest([FileContent(path, text.encode())]))
+    return await Get(Digest, MergeDigests([rest, license_digest]))
+
+
 @rule(desc="Build a meson-python wheel", level=LogLevel.DEBUG)
 async def build_wheel(request: BuildWheelRequest, bash: BashBinary) -> BuiltWheel:
     fs = request.field_set
+    check_buildable_here(fs)
     python = fs.python.value
-    source_address, toolchain_address = await Get(
+    source_address, toolchain_address, *native_addresses = await Get(
         Addresses,
         UnparsedAddressInputs(
-            (fs.source.value, fs.toolchain.value),
+            (fs.source.value, fs.toolchain.value, *(fs.native_deps.value or ())),
             owning_address=fs.address,
-            description_of_origin=f"the `source` and `toolchain` fields of {fs.address}",
+            description_of_origin=f"the `source`, `toolchain` and `native_deps` fields of {fs.address}",
         ),
     )
+    native = await MultiGet(Get(NativeLibrary, NativeLibraryRequest(a)) for a in native_addresses)
     tree, toolchain, env = await MultiGet(
         Get(ProjectTree, ProjectTreeRequest(source_address)),
         Get(CcToolchain, CcToolchainRequest(toolchain_address)),
@@ -108,6 +198,12 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary) -> BuiltWhee
             ToolEnv,
             ToolEnvRequest(tuple(fs.build_requirements.value or ()), fs.address, python, "meson-build"),
         ),
+    )
+    source_digest = await _with_bundled_licenses(tree, fs, native)
+    pkg_config = "".join(
+        f"PYTHONPATH=\"$ROOT/{lib.root}\" \"$TOOL_PREFIX/bin/python\" -c {shlex.quote(lib.pkg_config_script)}"
+        f" > \"$ROOT/pkgconfig/{lib.pkg_config_name}.pc\"\n"
+        for lib in native
     )
     config = [f"-Csetup-args={arg}" for arg in fs.setup_args.value or ()]
     config += [f"-C{k}={v}" for k, v in sorted((fs.config_settings.value or {}).items())]
@@ -124,7 +220,8 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary) -> BuiltWhee
         [ -x "$TC/pkg-config" ] && export PKG_CONFIG="$TC/pkg-config"
         # No host .pc file may be found: only the build's own pkg-config directory.
         export PKG_CONFIG_LIBDIR="$ROOT/pkgconfig" PKG_CONFIG_PATH="$ROOT/pkgconfig"
-        export SOURCE_DATE_EPOCH={tree.source_date_epoch} PYTHONHASHSEED=0 LC_ALL=C TZ=UTC
+        # pkg-config files of the native dependencies, generated by their own code, here.
+        {pkg_config}        export SOURCE_DATE_EPOCH={tree.source_date_epoch} PYTHONHASHSEED=0 LC_ALL=C TZ=UTC
         # Keep the sandbox path out of the binaries.
         export CFLAGS="-ffile-prefix-map=$ROOT=. ${{CFLAGS:-}}" CXXFLAGS="-ffile-prefix-map=$ROOT=. ${{CXXFLAGS:-}}"
         export HOME="$ROOT/.home" XDG_CACHE_HOME="$ROOT/.home/cache"
@@ -140,7 +237,10 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary) -> BuiltWhee
         ),
     )
     input_digest = await Get(
-        Digest, MergeDigests([tree.digest, toolchain.digest, env.venv.digest, script_digest])
+        Digest,
+        MergeDigests(
+            [source_digest, toolchain.digest, env.venv.digest, script_digest, *(n.digest for n in native)]
+        ),
     )
     result = await Get(
         ProcessResult,
@@ -155,7 +255,10 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary) -> BuiltWhee
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)
     return BuiltWheel(
-        result.output_digest, _single_wheel(snapshot, "The build", fs.address), tree.source_date_epoch
+        result.output_digest,
+        _single_wheel(snapshot, "The build", fs.address),
+        tree.source_date_epoch,
+        tuple(native),
     )
 
 
@@ -173,12 +276,18 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
         f"""\
         {env.activate()}
         export PATH="$TOOL_PREFIX/bin" SOURCE_DATE_EPOCH={request.wheel.source_date_epoch} LC_ALL=C TZ=UTC
+        # auditwheel finds the native dependencies' shared libraries here, and nowhere else.
+        export LD_LIBRARY_PATH="{":".join("$ROOT/" + n.library_dir for n in request.wheel.native_libraries)}"
         "$TOOL_PREFIX/bin/auditwheel" repair {plat} -w "$ROOT/{REPAIR_OUT}" "$ROOT/{request.wheel.filename}"
         """
     )
     script_digest = await Get(Digest, CreateDigest([FileContent("repair_wheel.sh", script.encode())]))
     input_digest = await Get(
-        Digest, MergeDigests([request.wheel.digest, env.venv.digest, script_digest])
+        Digest,
+        MergeDigests(
+            [request.wheel.digest, env.venv.digest, script_digest,
+             *(n.digest for n in request.wheel.native_libraries)]
+        ),
     )
     result = await Get(
         ProcessResult,
@@ -192,7 +301,34 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
         ),
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)
-    return RepairedWheel(result.output_digest, _single_wheel(snapshot, "auditwheel", fs.address))
+    filename = _single_wheel(snapshot, "auditwheel", fs.address)
+    contents = await Get(DigestContents, Digest, result.output_digest)
+    check_bundled_libraries(fs.address, contents[0].content, request.wheel.native_libraries)
+    return RepairedWheel(result.output_digest, filename)
+
+
+def check_bundled_libraries(address: Address, wheel: bytes, native: tuple[NativeLibrary, ...]) -> None:
+    """Every library auditwheel bundled must come from a declared native dependency, whose
+    license the wheel then carries."""
+    patterns = [p for lib in native for p in lib.bundled_libraries]
+    with zipfile.ZipFile(io.BytesIO(wheel)) as zf:
+        bundled = [n.split("/", 1)[1] for n in zf.namelist() if n.split("/", 1)[0].endswith(".libs") and "/" in n]
+    # auditwheel renames libfoo.so to libfoo-<hash>.so; match on the name before the hash.
+    undeclared = [
+        name for name in bundled
+        if name and not any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(_unhashed(name), p) for p in patterns)
+    ]
+    if undeclared:
+        raise ValueError(
+            f"The repaired wheel of {address} bundles {undeclared}, which no `native_deps` entry "
+            "declares in `bundled_libraries`: its license would be missing from the wheel."
+        )
+
+
+def _unhashed(name: str) -> str:
+    stem, dot, rest = name.partition(".so")
+    base = stem.rsplit("-", 1)[0] if "-" in stem else stem
+    return base + dot + rest
 
 
 def rules():

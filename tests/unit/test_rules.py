@@ -7,7 +7,7 @@ from textwrap import dedent
 
 import pytest
 
-from build_defs import dependency_inference, project_source, toolchain
+from build_defs import dependency_inference, project_source, store_artifact, toolchain
 from build_defs.dependency_inference import InferMesonWheelDependencies, MesonWheelInputsFieldSet
 from build_defs.project_source import ProjectTree, ProjectTreeRequest
 from build_defs.target_types import (
@@ -18,7 +18,7 @@ from build_defs.target_types import (
 )
 from build_defs.toolchain import CcToolchain, CcToolchainRequest
 from pants.backend.python.target_types import PythonRequirementTarget
-from pants.core.util_rules import system_binaries
+from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
 from pants.engine.internals.scheduler import ExecutionError
@@ -32,6 +32,8 @@ def rule_runner() -> RuleRunner:
         rules=[
             *toolchain.rules(),
             *project_source.rules(),
+            *store_artifact.rules(),
+            *archive.rules(),
             *dependency_inference.rules(),
             *system_binaries.rules(),
             QueryRule(CcToolchain, [CcToolchainRequest]),

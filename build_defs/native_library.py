@@ -1,0 +1,104 @@
+"""Native libraries shipped as pinned wheels: extracted, pkg-config'd, licensed, bundled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pants.engine.addresses import Address
+from pants.engine.fs import AddPrefix, Digest, DigestContents, DigestSubset, PathGlobs
+from pants.engine.internals.selectors import Get
+from pants.engine.rules import collect_rules, rule
+from pants.engine.target import WrappedTarget, WrappedTargetRequest
+from pants.util.logging import LogLevel
+
+from build_defs.store_artifact import StoreArtifact, StoreArtifactRequest
+from build_defs.target_types import (
+    NativeLibraryBundledField,
+    NativeLibraryDescriptionField,
+    NativeLibraryLibDirField,
+    NativeLibraryLicenseFilesField,
+    NativeLibraryPkgConfigNameField,
+    NativeLibraryPkgConfigScriptField,
+    PinnedFilenameField,
+    PinnedSha256Field,
+    PinnedSizeField,
+    SourceVersionField,
+)
+
+NATIVE_DIR = "native"
+
+
+@dataclass(frozen=True)
+class NativeLibraryRequest:
+    address: Address
+
+
+@dataclass(frozen=True)
+class NativeLibrary:
+    address: Address
+    digest: Digest  # the extracted wheel under `native/<target name>/`
+    root: str  # that directory, relative to the sandbox root
+    pkg_config_name: str
+    pkg_config_script: str
+    library_dir: str  # relative to the sandbox root
+    bundled_libraries: tuple[str, ...]
+    license_section: str
+
+
+class NativeLibraryError(Exception):
+    pass
+
+
+@rule(desc="Prepare a native library", level=LogLevel.DEBUG)
+async def prepare_native_library(request: NativeLibraryRequest) -> NativeLibrary:
+    wrapped = await Get(
+        WrappedTarget,
+        WrappedTargetRequest(request.address, description_of_origin="a `native_deps` field"),
+    )
+    tgt = wrapped.target
+    if not tgt.has_field(NativeLibraryPkgConfigScriptField):
+        raise NativeLibraryError(f"{request.address} is not a `native_library` target.")
+    filename = tgt[PinnedFilenameField].value
+    extracted = await Get(
+        StoreArtifact,
+        StoreArtifactRequest(
+            filename, tgt[PinnedSha256Field].value, tgt[PinnedSizeField].value, request.address, ".zip"
+        ),
+    )
+    license_paths = tuple(tgt[NativeLibraryLicenseFilesField].value or ())
+    license_digest = await Get(Digest, DigestSubset(extracted.digest, PathGlobs(license_paths)))
+    licenses = await Get(DigestContents, Digest, license_digest)
+    found = {fc.path: fc.content.decode("utf-8", "replace") for fc in licenses}
+    missing = sorted(set(license_paths) - set(found))
+    if missing:
+        raise NativeLibraryError(
+            f"The license files {missing} named by {request.address} are not in {filename}."
+        )
+    bundled = tuple(tgt[NativeLibraryBundledField].value or ())
+    section = "\n".join(
+        [
+            f"Name: {tgt[NativeLibraryDescriptionField].value}",
+            f"Files: {', '.join(bundled) or '(none)'}",
+            f"Shipped in: {filename} (version {tgt[SourceVersionField].value}, "
+            f"sha256 {tgt[PinnedSha256Field].value})",
+            "License texts, as that wheel carries them:",
+            "",
+            *(f"--- {path} ---\n{found[path].rstrip()}\n" for path in license_paths),
+        ]
+    )
+    root = f"{NATIVE_DIR}/{request.address.target_name}"
+    digest = await Get(Digest, AddPrefix(extracted.digest, root))
+    return NativeLibrary(
+        address=request.address,
+        digest=digest,
+        root=root,
+        pkg_config_name=tgt[NativeLibraryPkgConfigNameField].value,
+        pkg_config_script=tgt[NativeLibraryPkgConfigScriptField].value,
+        library_dir=f"{root}/{tgt[NativeLibraryLibDirField].value}",
+        bundled_libraries=bundled,
+        license_section=section,
+    )
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,166 @@
+"""`pants test` for `wheel_test`: install the repaired wheel into a fresh venv, run checks."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from pants.core.goals.test import TestFieldSet, TestRequest, TestResult, TestSubsystem
+from pants.core.util_rules.system_binaries import BashBinary
+from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
+from pants.engine.fs import CreateDigest, Digest, Directory, FileContent, MergeDigests
+from pants.engine.internals.selectors import Get, MultiGet
+from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
+from pants.engine.rules import collect_rules, rule
+from pants.engine.target import (
+    HydratedSources,
+    HydrateSourcesRequest,
+    WrappedTarget,
+    WrappedTargetRequest,
+)
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
+
+from build_defs.subsystems import WheelTestSubsystem
+from build_defs.target_types import (
+    WheelTestPythonField,
+    WheelTestRequirementsField,
+    WheelTestSourcesField,
+    WheelTestTimeoutField,
+    WheelTestWheelField,
+)
+from build_defs.tool_env import ToolEnv, ToolEnvRequest
+from build_defs.toolchain import CcToolchain, CcToolchainRequest
+from build_defs.wheel import (
+    BuildWheelRequest,
+    BuiltWheel,
+    MesonWheelFieldSet,
+    RepairedWheel,
+    RepairWheelRequest,
+    REPAIR_OUT,
+)
+
+
+@dataclass(frozen=True)
+class WheelTestFieldSet(TestFieldSet):
+    required_fields = (WheelTestWheelField, WheelTestPythonField, WheelTestSourcesField)
+
+    wheel: WheelTestWheelField
+    python: WheelTestPythonField
+    requirements: WheelTestRequirementsField
+    sources: WheelTestSourcesField
+    timeout: WheelTestTimeoutField
+
+
+class WheelTestRequest(TestRequest):
+    tool_subsystem = WheelTestSubsystem
+    field_set_type = WheelTestFieldSet
+
+
+@rule(desc="Test a wheel in a fresh virtualenv", level=LogLevel.DEBUG)
+async def run_wheel_test(
+    batch: WheelTestRequest.Batch[WheelTestFieldSet, Any],
+    test_subsystem: TestSubsystem,
+    wheel_test: WheelTestSubsystem,
+    bash: BashBinary,
+) -> TestResult:
+    fs = batch.single_element
+    (unparametrized,) = await Get(
+        Addresses,
+        UnparsedAddressInputs(
+            (fs.wheel.value,), owning_address=fs.address, description_of_origin=f"the `wheel` field of {fs.address}"
+        ),
+    )
+    wheel_address = Address(
+        unparametrized.spec_path,
+        target_name=unparametrized.target_name,
+        parameters={"python": fs.python.value},
+    )
+    wrapped = await Get(
+        WrappedTarget, WrappedTargetRequest(wheel_address, description_of_origin=str(fs.address))
+    )
+    wheel_fs = MesonWheelFieldSet.create(wrapped.target)
+    built = await Get(BuiltWheel, BuildWheelRequest(wheel_fs))
+    repaired = await Get(RepairedWheel, RepairWheelRequest(wheel_fs, built))
+    (toolchain_address,) = await Get(
+        Addresses,
+        UnparsedAddressInputs(
+            (wheel_fs.toolchain.value,), owning_address=wheel_address, description_of_origin=str(wheel_address)
+        ),
+    )
+    toolchain, env, checks = await MultiGet(
+        Get(CcToolchain, CcToolchainRequest(toolchain_address)),
+        Get(
+            ToolEnv,
+            ToolEnvRequest(tuple(fs.requirements.value or ()), fs.address, fs.python.value, "wheel-test"),
+        ),
+        Get(HydratedSources, HydrateSourcesRequest(fs.sources)),
+    )
+    isolate = (
+        'if [ "$EUID" = 0 ]; then NETNS=(/usr/bin/unshare -n); else NETNS=(/usr/bin/unshare -rn); fi\n'
+        'if ! "${NETNS[@]}" /bin/true 2>/dev/null; then\n'
+        '  echo "wheel-test: network namespaces are not available here; running with the network" >&2\n'
+        "  NETNS=()\n"
+        "fi\n"
+        if wheel_test.isolate_network
+        else "NETNS=()\n"
+    )
+    run_checks = "".join(
+        f'echo "wheel-test: running {path}" >&2\n'
+        f'"${{NETNS[@]}}" "$VENV/bin/python" "$ROOT/{path}"\n'
+        for path in checks.snapshot.files
+    )
+    script = f"""\
+set -euo pipefail
+ROOT="$PWD"
+{env.activate()}
+# A fresh venv from the same base interpreter, holding only the wheel under test.
+BASE="$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')"
+VENV="$ROOT/test-venv"
+"$BASE" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --no-index --no-deps --no-cache-dir \\
+  --disable-pip-version-check "$ROOT/{REPAIR_OUT}/{repaired.filename}"
+# The locked test requirements (pytest, ...) come after the venv's own site-packages.
+"$TOOL_PREFIX/bin/python" -c 'import sys; print("\\n".join(p for p in sys.path if p.endswith("site-packages")))' \\
+  > "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/wheel_test_requirements.pth"
+TC="$ROOT/{toolchain.bin_dir}"
+export PATH="$VENV/bin:$TOOL_PREFIX/bin:$TC" CC="$TC/cc" CXX="$TC/cxx"
+export HOME="$ROOT/.home" WHEEL_FILE="$ROOT/{REPAIR_OUT}/{repaired.filename}" PYTHONDONTWRITEBYTECODE=1
+{isolate}
+cd "$ROOT/.work"
+{run_checks}
+"""
+    script_digest = await Get(
+        Digest,
+        CreateDigest(
+            [FileContent("wheel_test.sh", script.encode()), Directory(".home"), Directory(".work")]
+        ),
+    )
+    input_digest = await Get(
+        Digest,
+        MergeDigests(
+            [repaired.digest, toolchain.digest, env.venv.digest, checks.snapshot.digest, script_digest]
+        ),
+    )
+    result = await Get(
+        FallibleProcessResult,
+        Process(
+            argv=(bash.path, "wheel_test.sh"),
+            input_digest=input_digest,
+            append_only_caches=env.venv.append_only_caches or FrozenDict(),
+            description=f"Test {repaired.filename} ({fs.address})",
+            timeout_seconds=fs.timeout.value,
+            level=LogLevel.DEBUG,
+            cache_scope=(
+                ProcessCacheScope.PER_SESSION if test_subsystem.force else ProcessCacheScope.SUCCESSFUL
+            ),
+        ),
+    )
+    return TestResult.from_fallible_process_result(
+        process_result=result, address=fs.address, output_setting=test_subsystem.output
+    )
+
+
+def rules():
+    return [*collect_rules(), *WheelTestRequest.rules()]

@@ -1,0 +1,78 @@
+"""Checks of an installed NumPy wheel, as upstream's release workflow makes them.
+
+Run by `pants test numpy_src:wheel-test@python=3.X` with the test venv's Python.
+"""
+
+import glob
+import importlib.metadata
+import os
+import subprocess
+import sys
+
+
+def fail(message: str) -> None:
+    print(f"FAILED: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def main() -> None:
+    import numpy
+
+    here = os.path.realpath(numpy.__file__)
+    if not here.startswith(os.path.realpath(sys.prefix)):
+        fail(f"numpy was imported from {here}, not from the test venv {sys.prefix}")
+
+    # 1. BLAS: the bundled scipy-openblas, ILP64 (upstream runs numpy.show_config()).
+    numpy.show_config()
+    config = numpy.show_config(mode="dicts")
+    deps = config["Build Dependencies"]
+    for name in ("blas", "lapack"):
+        dep = deps[name]
+        if dep.get("name") != "scipy-openblas" or dep.get("found") is not True:
+            fail(f"{name} is {dep.get('name')!r} (found={dep.get('found')}), expected scipy-openblas")
+    openblas_config = deps["blas"].get("openblas configuration", "")
+    if "USE64BITINT=1" not in openblas_config:
+        fail(f"OpenBLAS is not ILP64: {openblas_config!r}")
+    from numpy.linalg import lapack_lite  # noqa: F401  (links against the bundled library)
+
+    a = numpy.arange(9.0).reshape(3, 3) + numpy.eye(3)
+    if not numpy.allclose(a @ numpy.linalg.inv(a), numpy.eye(3)):
+        fail("linear algebra through OpenBLAS gave a wrong result")
+
+    # 2. The license file: NumPy's own, then a section per bundled library.
+    dist = importlib.metadata.distribution("numpy")
+    licenses = [f for f in dist.files if str(f).endswith(".dist-info/licenses/LICENSE.txt")]
+    if len(licenses) != 1:
+        fail(f"expected one .dist-info/licenses/LICENSE.txt, found {licenses}")
+    text = licenses[0].read_text()
+    for needle in (
+        "Copyright (c) 2005-",
+        "NumPy Developers",
+        "This binary distribution of NumPy also bundles the following software:",
+        "Name: OpenBLAS",
+        "Files: libscipy_openblas64_*.so",
+    ):
+        if needle not in text:
+            fail(f"LICENSE.txt lacks {needle!r}")
+    bundled = glob.glob(os.path.join(os.path.dirname(os.path.dirname(here)), "numpy.libs", "*"))
+    if not any("libscipy_openblas64_" in os.path.basename(b) for b in bundled):
+        fail(f"numpy.libs/ does not bundle OpenBLAS: {bundled}")
+
+    # 3. Importing numpy raises no warning at all.
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-c", "import numpy"], capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        fail(f"`python -W error -c 'import numpy'` failed:\n{out.stderr}")
+
+    # 4. Free-threaded builds must not re-enable the GIL on import (upstream's check).
+    if getattr(sys, "_is_gil_enabled", None) is not None:
+        out = subprocess.run([sys.executable, "-c", "import numpy"], capture_output=True, text=True)
+        if "global interpreter lock (GIL) has been enabled" in out.stderr:
+            fail("importing numpy re-enables the GIL")
+
+    print(f"check_wheel: numpy {numpy.__version__} from {os.environ.get('WHEEL_FILE')}: all checks passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Rule tests for pinned sources, native libraries' bundling checks and platform guards."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from build_defs import project_source, store_artifact
+from build_defs.native_library import NativeLibrary
+from build_defs.project_source import ProjectTree, ProjectTreeRequest
+from build_defs.store_artifact import MissingArtifactError
+from build_defs.target_types import MesonWheelTarget, SourceReleaseTarget
+from build_defs.wheel import (
+    MesonWheelFieldSet,
+    WrongPlatformError,
+    check_buildable_here,
+    check_bundled_libraries,
+    host_platform,
+)
+from pants.core.util_rules import archive, system_binaries
+from pants.engine.addresses import Address
+from pants.engine.fs import EMPTY_DIGEST, DigestContents
+from pants.engine.internals.scheduler import ExecutionError
+from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
+
+
+def _sdist(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@pytest.fixture
+def rule_runner() -> RuleRunner:
+    return RuleRunner(
+        rules=[
+            *project_source.rules(),
+            *store_artifact.rules(),
+            *archive.rules(),
+            *system_binaries.rules(),
+            QueryRule(ProjectTree, [ProjectTreeRequest]),
+        ],
+        target_types=[SourceReleaseTarget],
+    )
+
+
+def _pin(rule_runner: RuleRunner, tmp_path: Path, data: bytes, sha256: str | None = None) -> None:
+    store = tmp_path / "store"
+    (store / "files").mkdir(parents=True, exist_ok=True)
+    (store / "files" / "demo-1.0.tar.gz").write_bytes(data)
+    rule_runner.write_files(
+        {
+            "src/BUILD": dedent(
+                f"""\
+                source_release(
+                    name="demo",
+                    version="1.0",
+                    filename="demo-1.0.tar.gz",
+                    sha256="{sha256 or hashlib.sha256(data).hexdigest()}",
+                    size={len(data)},
+                    source_date_epoch=1700000000,
+                )
+                """
+            )
+        }
+    )
+    rule_runner.set_options([f"--artifact-store-root={store}"], env_inherit={"PATH"})
+
+
+def test_source_release_is_extracted_under_src(rule_runner: RuleRunner, tmp_path: Path) -> None:
+    data = _sdist({"demo-1.0/meson.build": b"project('demo')\n", "demo-1.0/pkg/a.c": b"int a;\n"})
+    _pin(rule_runner, tmp_path, data)
+    tree = rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("src", target_name="demo"))])
+    contents = {fc.path: fc.content for fc in rule_runner.request(DigestContents, [tree.digest])}
+    assert contents == {"src/meson.build": b"project('demo')\n", "src/pkg/a.c": b"int a;\n"}
+    assert tree.source_date_epoch == 1700000000
+
+
+def test_source_release_with_wrong_digest_is_refused(rule_runner: RuleRunner, tmp_path: Path) -> None:
+    data = _sdist({"demo-1.0/meson.build": b"project('demo')\n"})
+    _pin(rule_runner, tmp_path, data, sha256="0" * 64)
+    with pytest.raises(ExecutionError, match="0{64}"):
+        rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("src", target_name="demo"))])
+
+
+def test_source_release_missing_from_store_says_what_to_do(rule_runner: RuleRunner, tmp_path: Path) -> None:
+    _pin(rule_runner, tmp_path, b"whatever")
+    (tmp_path / "store" / "files" / "demo-1.0.tar.gz").unlink()
+    with engine_error(MissingArtifactError, contains="demo-1.0.tar.gz (pinned by src:demo) is not in the artifact store"):
+        rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("src", target_name="demo"))])
+
+
+def _native(patterns: tuple[str, ...]) -> NativeLibrary:
+    return NativeLibrary(
+        address=Address("3rdparty/openblas", target_name="ilp64"),
+        digest=EMPTY_DIGEST,
+        root="native/ilp64",
+        pkg_config_name="scipy-openblas",
+        pkg_config_script="print()",
+        library_dir="native/ilp64/lib",
+        bundled_libraries=patterns,
+        license_section="Name: OpenBLAS",
+    )
+
+
+def _wheel(names: list[str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n in names:
+            zf.writestr(n, b"x")
+    return buf.getvalue()
+
+
+def test_bundled_libraries_must_be_declared() -> None:
+    wheel = _wheel(["numpy/__init__.py", "numpy.libs/libscipy_openblas64_-4b78795a.so"])
+    check_bundled_libraries(Address("w"), wheel, (_native(("libscipy_openblas64_*.so",)),))
+    with pytest.raises(ValueError, match="libscipy_openblas64_-4b78795a.so"):
+        check_bundled_libraries(Address("w"), wheel, ())
+    extra = _wheel(["numpy.libs/libscipy_openblas64_-4b78795a.so", "numpy.libs/libgfortran-040039e1.so.5.0.0"])
+    with pytest.raises(ValueError, match="libgfortran-040039e1.so.5.0.0"):
+        check_bundled_libraries(Address("w"), extra, (_native(("libscipy_openblas64_*.so",)),))
+
+
+def _wheel_field_set(platform: str | None, python: str = "3.12") -> MesonWheelFieldSet:
+    tgt = MesonWheelTarget(
+        {
+            "source": ":src",
+            "python": python,
+            "build_requirements": [],
+            "repair_requirements": [],
+            "toolchain": ":tc",
+            "platform": platform,
+            "runner": "macos-14",
+        },
+        Address("numpy_src", target_name="wheel", parameters={"python": python}),
+    )
+    return MesonWheelFieldSet.create(tgt)
+
+
+def test_other_platforms_stop_with_the_runner_they_need() -> None:
+    check_buildable_here(_wheel_field_set(host_platform()))
+    check_buildable_here(_wheel_field_set(None))
+    other = "macosx_arm64" if host_platform() != "macosx_arm64" else "win_amd64"
+    with pytest.raises(WrongPlatformError, match=f"is a {other} wheel and this machine is .*`macos-14` runner"):
+        check_buildable_here(_wheel_field_set(other))
+    with pytest.raises(WrongPlatformError, match="free-threaded CPython 3.14t"):
+        check_buildable_here(_wheel_field_set(None, "3.14t"))
