@@ -8,13 +8,17 @@ from typing import Any
 
 from pants.core.goals.test import TestFieldSet, TestRequest, TestResult, TestSubsystem
 from pants.core.util_rules.system_binaries import BashBinary
+from pants.build_graph.address import AddressInput
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
+from pants.engine.unions import UnionRule
 from pants.engine.fs import CreateDigest, Digest, Directory, FileContent, MergeDigests
 from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import collect_rules, rule
 from pants.engine.target import (
     HydratedSources,
+    InferDependenciesRequest,
+    InferredDependencies,
     HydrateSourcesRequest,
     WrappedTarget,
     WrappedTargetRequest,
@@ -38,7 +42,6 @@ from build_defs.wheel import (
     MesonWheelFieldSet,
     RepairedWheel,
     RepairWheelRequest,
-    REPAIR_OUT,
 )
 
 
@@ -58,6 +61,38 @@ class WheelTestRequest(TestRequest):
     field_set_type = WheelTestFieldSet
 
 
+def tested_wheel_address(fs: WheelTestFieldSet) -> Address:
+    """`wheel` names the meson_wheel target; `python` picks its parametrization."""
+    parsed = AddressInput.parse(
+        fs.wheel.value,
+        relative_to=fs.address.spec_path,
+        description_of_origin=f"the `wheel` field of {fs.address}",
+    )
+    return Address(
+        parsed.path_component,
+        target_name=parsed.target_component,
+        parameters={"python": fs.python.value},
+    )
+
+
+class InferWheelTestDependencies(InferDependenciesRequest):
+    infer_from = WheelTestFieldSet
+
+
+@rule(desc="Infer the inputs of a wheel_test")
+async def infer_wheel_test_dependencies(request: InferWheelTestDependencies) -> InferredDependencies:
+    fs = request.field_set
+    requirements = await Get(
+        Addresses,
+        UnparsedAddressInputs(
+            fs.requirements.value or (),
+            owning_address=fs.address,
+            description_of_origin=f"the `test_requirements` of {fs.address}",
+        ),
+    )
+    return InferredDependencies([tested_wheel_address(fs), *requirements])
+
+
 @rule(desc="Test a wheel in a fresh virtualenv", level=LogLevel.DEBUG)
 async def run_wheel_test(
     batch: WheelTestRequest.Batch[WheelTestFieldSet, Any],
@@ -66,17 +101,7 @@ async def run_wheel_test(
     bash: BashBinary,
 ) -> TestResult:
     fs = batch.single_element
-    (unparametrized,) = await Get(
-        Addresses,
-        UnparsedAddressInputs(
-            (fs.wheel.value,), owning_address=fs.address, description_of_origin=f"the `wheel` field of {fs.address}"
-        ),
-    )
-    wheel_address = Address(
-        unparametrized.spec_path,
-        target_name=unparametrized.target_name,
-        parameters={"python": fs.python.value},
-    )
+    wheel_address = tested_wheel_address(fs)
     wrapped = await Get(
         WrappedTarget, WrappedTargetRequest(wheel_address, description_of_origin=str(fs.address))
     )
@@ -120,13 +145,13 @@ BASE="$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys
 VENV="$ROOT/test-venv"
 "$BASE" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --no-index --no-deps --no-cache-dir \\
-  --disable-pip-version-check "$ROOT/{REPAIR_OUT}/{repaired.filename}"
+  --disable-pip-version-check "$ROOT/{repaired.filename}"
 # The locked test requirements (pytest, ...) come after the venv's own site-packages.
 "$TOOL_PREFIX/bin/python" -c 'import sys; print("\\n".join(p for p in sys.path if p.endswith("site-packages")))' \\
   > "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/wheel_test_requirements.pth"
 TC="$ROOT/{toolchain.bin_dir}"
 export PATH="$VENV/bin:$TOOL_PREFIX/bin:$TC" CC="$TC/cc" CXX="$TC/cxx"
-export HOME="$ROOT/.home" WHEEL_FILE="$ROOT/{REPAIR_OUT}/{repaired.filename}" PYTHONDONTWRITEBYTECODE=1
+export HOME="$ROOT/.home" WHEEL_FILE="$ROOT/{repaired.filename}" PYTHONDONTWRITEBYTECODE=1
 {isolate}
 cd "$ROOT/.work"
 {run_checks}
@@ -163,4 +188,8 @@ cd "$ROOT/.work"
 
 
 def rules():
-    return [*collect_rules(), *WheelTestRequest.rules()]
+    return [
+        *collect_rules(),
+        *WheelTestRequest.rules(),
+        UnionRule(InferDependenciesRequest, InferWheelTestDependencies),
+    ]

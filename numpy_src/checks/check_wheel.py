@@ -31,7 +31,7 @@ def main() -> None:
         if dep.get("name") != "scipy-openblas" or dep.get("found") is not True:
             fail(f"{name} is {dep.get('name')!r} (found={dep.get('found')}), expected scipy-openblas")
     openblas_config = deps["blas"].get("openblas configuration", "")
-    if "USE64BITINT=1" not in openblas_config:
+    if "USE64BITINT" not in openblas_config.split():
         fail(f"OpenBLAS is not ILP64: {openblas_config!r}")
     from numpy.linalg import lapack_lite  # noqa: F401  (links against the bundled library)
 
