@@ -2,9 +2,11 @@
 
 from build_defs import (
     dependency_inference,
+    graph_export,
     native_library,
     package,
     project_source,
+    sdist,
     store_artifact,
     tool_env,
     toolchain,
@@ -17,9 +19,11 @@ from build_defs import target_types as _target_types
 def rules():
     return [
         *dependency_inference.rules(),
+        *graph_export.rules(),
         *native_library.rules(),
         *package.rules(),
         *project_source.rules(),
+        *sdist.rules(),
         *store_artifact.rules(),
         *tool_env.rules(),
         *toolchain.rules(),

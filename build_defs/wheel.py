@@ -119,24 +119,10 @@ def check_buildable_here(fs: "MesonWheelFieldSet") -> None:
         )
     if fs.python.value.endswith("t"):
         raise WrongPlatformError(
-            f"{fs.address} is for free-threaded CPython {fs.python.value}, which Pants 2.17's "
-            f"interpreter selection cannot tell apart from the default build: build it{runner} "
-            "with a free-threaded interpreter as the only one installed."
+            f"{fs.address} is for free-threaded CPython {fs.python.value}: Pants 2.17's interpreter "
+            "selection cannot tell a free-threaded CPython from the default build, so this wheel "
+            f"is declared but cannot be built by this repository yet (upstream builds it{runner})."
         )
-
-
-@dataclass(frozen=True)
-class RepairWheelRequest:
-    field_set: MesonWheelFieldSet
-    wheel: BuiltWheel
-
-
-@dataclass(frozen=True)
-class RepairedWheel:
-    """The repaired wheel, alone under `repaired/`."""
-
-    digest: Digest
-    filename: str
 
 
 def _driver(lines: str) -> str:

@@ -1,0 +1,115 @@
+"""`pants package` for `release_sdist`: the pinned, verified source distribution into dist/."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
+from pants.engine.addresses import Addresses, UnparsedAddressInputs
+from pants.engine.fs import Digest, DigestContents
+from pants.engine.internals.selectors import Get
+from pants.engine.rules import collect_rules, rule
+from pants.engine.target import (
+    FieldSet,
+    InferDependenciesRequest,
+    InferredDependencies,
+    WrappedTarget,
+    WrappedTargetRequest,
+)
+from pants.engine.unions import UnionRule
+from pants.util.logging import LogLevel
+
+from build_defs.store_artifact import StoreArtifact, StoreArtifactRequest
+from build_defs.target_types import (
+    PinnedFilenameField,
+    PinnedSha256Field,
+    PinnedSizeField,
+    ReleaseSdistSourceField,
+    SourceReleaseDateEpochField,
+)
+
+
+@dataclass(frozen=True)
+class ReleaseSdistFieldSet(PackageFieldSet):
+    required_fields = (ReleaseSdistSourceField,)
+
+    source: ReleaseSdistSourceField
+
+
+class SdistSourceError(Exception):
+    pass
+
+
+@rule(desc="Package a release sdist", level=LogLevel.DEBUG)
+async def package_release_sdist(field_set: ReleaseSdistFieldSet) -> BuiltPackage:
+    (source_address,) = await Get(
+        Addresses,
+        UnparsedAddressInputs(
+            (field_set.source.value,),
+            owning_address=field_set.address,
+            description_of_origin=f"the `source` field of {field_set.address}",
+        ),
+    )
+    wrapped = await Get(
+        WrappedTarget, WrappedTargetRequest(source_address, description_of_origin=str(field_set.address))
+    )
+    tgt = wrapped.target
+    if not tgt.has_field(SourceReleaseDateEpochField):
+        raise SdistSourceError(
+            f"{field_set.address}: {source_address} is not a `source_release` target."
+        )
+    artifact = await Get(
+        StoreArtifact,
+        StoreArtifactRequest(
+            tgt[PinnedFilenameField].value,
+            tgt[PinnedSha256Field].value,
+            tgt[PinnedSizeField].value,
+            source_address,
+        ),
+    )
+    contents = await Get(DigestContents, Digest, artifact.digest)
+    sha256 = hashlib.sha256(contents[0].content).hexdigest()
+    return BuiltPackage(
+        artifact.digest,
+        (
+            BuiltPackageArtifact(
+                contents[0].path,
+                extra_log_lines=(f"    sha256 {sha256}  {len(contents[0].content)} bytes",),
+            ),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ReleaseSdistInputsFieldSet(FieldSet):
+    required_fields = (ReleaseSdistSourceField,)
+
+    source: ReleaseSdistSourceField
+
+
+class InferReleaseSdistDependencies(InferDependenciesRequest):
+    infer_from = ReleaseSdistInputsFieldSet
+
+
+@rule(desc="Infer the source of a release_sdist")
+async def infer_release_sdist_dependencies(
+    request: InferReleaseSdistDependencies,
+) -> InferredDependencies:
+    addresses = await Get(
+        Addresses,
+        UnparsedAddressInputs(
+            (request.field_set.source.value,),
+            owning_address=request.field_set.address,
+            description_of_origin=f"the `source` field of {request.field_set.address}",
+        ),
+    )
+    return InferredDependencies(addresses)
+
+
+def rules():
+    return [
+        *collect_rules(),
+        UnionRule(PackageFieldSet, ReleaseSdistFieldSet),
+        UnionRule(InferDependenciesRequest, InferReleaseSdistDependencies),
+    ]
