@@ -40,3 +40,21 @@ class WheelTestSubsystem(Subsystem):
             """
         ),
     )
+
+
+class MesonWheelSubsystem(Subsystem):
+    options_scope = "meson-build"
+    help = "How `meson_wheel` targets are built."
+
+    fixed_build_root = StrOption(
+        default="/mnt",
+        help=softwrap(
+            """
+            An existing directory that each build's sandbox is bind-mounted onto, inside a
+            private mount namespace (`unshare --mount`), so that every path the build records
+            (in `__config__.py`, Cython's generated C, debug strings) is the same on every
+            machine and every run. Where the kernel forbids mount namespaces the build runs
+            in place, says so, and its outputs embed the random sandbox path.
+            """
+        ),
+    )

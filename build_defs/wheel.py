@@ -24,7 +24,7 @@ from pants.engine.fs import (
     Snapshot,
 )
 from pants.engine.internals.selectors import Get, MultiGet
-from pants.engine.process import Process, ProcessResult
+from pants.engine.process import Process, ProcessCacheScope, ProcessResult
 from pants.engine.rules import collect_rules, rule
 from pants.engine.target import FieldSet
 from pants.util.frozendict import FrozenDict
@@ -32,6 +32,7 @@ from pants.util.logging import LogLevel
 
 from build_defs.native_library import NativeLibrary, NativeLibraryRequest
 from build_defs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
+from build_defs.subsystems import MesonWheelSubsystem
 from build_defs.target_types import (
     MesonWheelBuildRequirementsField,
     MesonWheelConfigSettingsField,
@@ -78,6 +79,8 @@ class MesonWheelFieldSet(FieldSet):
 @dataclass(frozen=True)
 class BuildWheelRequest:
     field_set: MesonWheelFieldSet
+    # Set by `repro-check`: forces a fresh, uncached build (the value changes nothing else).
+    nonce: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,48 @@ def check_buildable_here(fs: "MesonWheelFieldSet") -> None:
         )
 
 
+@dataclass(frozen=True)
+class RepairWheelRequest:
+    field_set: MesonWheelFieldSet
+    wheel: BuiltWheel
+    nonce: str = ""
+
+
+@dataclass(frozen=True)
+class RepairedWheel:
+    """The repaired wheel, alone under `repaired/`."""
+
+    digest: Digest
+    filename: str
+
+
 def _driver(lines: str) -> str:
     return "set -euo pipefail\nROOT=\"$PWD\"\n" + dedent(lines)
+
+
+def _in_fixed_root(script_name: str, fixed_root: str) -> str:
+    """Shell lines that re-run `script_name` with the sandbox bind-mounted at `fixed_root`."""
+    root = shlex.quote(fixed_root)
+    return dedent(
+        f"""\
+        set -euo pipefail
+        if [ -z "${{IN_FIXED_BUILD_ROOT:-}}" ]; then
+          if [ "$EUID" = 0 ]; then NS=(/usr/bin/unshare --mount); else NS=(/usr/bin/unshare --mount --map-root-user); fi
+          if [ -d {root} ] && "${{NS[@]}}" /bin/true 2>/dev/null; then
+            exec "${{NS[@]}}" /usr/bin/env IN_FIXED_BUILD_ROOT=1 /bin/bash -c \\
+              '/bin/mount --bind "$1" "$2" && cd "$2" && exec /bin/bash "$3"' _ "$PWD" {root} {shlex.quote(script_name)}
+          fi
+          echo "build: no mount namespace here (or no {root}): building at the sandbox path, which the outputs will embed" >&2
+        fi
+        """
+    )
+
+
+def _process_extras(nonce: str) -> dict:
+    """A repro-check build: a distinct cache key, and nothing written to the cache."""
+    if not nonce:
+        return {}
+    return {"env": FrozenDict({"REPRO_CHECK_NONCE": nonce}), "cache_scope": ProcessCacheScope.PER_SESSION}
 
 
 def _single_wheel(snapshot: Snapshot, what: str, address: Address) -> str:
@@ -164,7 +207,9 @@ async def _with_bundled_licenses(tree: ProjectTree, fs: MesonWheelFieldSet, nati
 
 
 @rule(desc="Build a meson-python wheel", level=LogLevel.DEBUG)
-async def build_wheel(request: BuildWheelRequest, bash: BashBinary) -> BuiltWheel:
+async def build_wheel(
+    request: BuildWheelRequest, bash: BashBinary, settings: MesonWheelSubsystem
+) -> BuiltWheel:
     fs = request.field_set
     check_buildable_here(fs)
     python = fs.python.value
@@ -193,7 +238,7 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary) -> BuiltWhee
     )
     config = [f"-Csetup-args={arg}" for arg in fs.setup_args.value or ()]
     config += [f"-C{k}={v}" for k, v in sorted((fs.config_settings.value or {}).items())]
-    script = _driver(
+    script = _in_fixed_root("build_wheel.sh", settings.fixed_build_root) + _driver(
         f"""\
         {env.activate()}
         TC="$ROOT/{toolchain.bin_dir}"
@@ -237,6 +282,7 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary) -> BuiltWhee
             output_directories=(BUILD_OUT,),
             description=f"Build wheel {fs.address} (CPython {python})",
             level=LogLevel.INFO,
+            **_process_extras(request.nonce),
         ),
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)
@@ -284,6 +330,7 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
             output_directories=(REPAIR_OUT,),
             description=f"Repair wheel {fs.address} with auditwheel",
             level=LogLevel.INFO,
+            **_process_extras(request.nonce),
         ),
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)

@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -118,3 +119,21 @@ def test_offline_build_after_fetch_gives_the_same_bytes(clone: Path) -> None:
     )
     assert offline.returncode == 0
     assert logged_sha256(offline.stderr) == {online_name: online_sha}
+
+
+def test_only_real_inputs_trigger_a_rebuild(clone: Path) -> None:
+    target = "tests/fixtures/mini:wheel@python=3.12"
+    first = run_pants(clone, "package", target)
+    assert first.returncode == 0
+    # A file outside the graph (README) changes: the wheel comes from the cache.
+    (clone / "README.md").write_text(f"# a comment {uuid.uuid4()}\n")
+    again = run_pants(clone, "package", target)
+    assert again.returncode == 0
+    assert "Build wheel" not in again.stderr and "Repair wheel" not in again.stderr
+    assert logged_sha256(again.stderr) == logged_sha256(first.stderr)
+    # A comment in the C source changes: the build really runs again.
+    source = clone / "tests/fixtures/mini/src/mini/_core.c"
+    source.write_text(source.read_text() + f"/* {uuid.uuid4()} */\n")
+    rebuilt = run_pants(clone, "package", target)
+    assert rebuilt.returncode == 0
+    assert "Completed: Build wheel tests/fixtures/mini:wheel@python=3.12" in rebuilt.stderr
