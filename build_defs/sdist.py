@@ -10,13 +10,7 @@ from pants.engine.addresses import Addresses, UnparsedAddressInputs
 from pants.engine.fs import Digest, DigestContents
 from pants.engine.internals.selectors import Get
 from pants.engine.rules import collect_rules, rule
-from pants.engine.target import (
-    FieldSet,
-    InferDependenciesRequest,
-    InferredDependencies,
-    WrappedTarget,
-    WrappedTargetRequest,
-)
+from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
@@ -81,35 +75,8 @@ async def package_release_sdist(field_set: ReleaseSdistFieldSet) -> BuiltPackage
     )
 
 
-@dataclass(frozen=True)
-class ReleaseSdistInputsFieldSet(FieldSet):
-    required_fields = (ReleaseSdistSourceField,)
-
-    source: ReleaseSdistSourceField
-
-
-class InferReleaseSdistDependencies(InferDependenciesRequest):
-    infer_from = ReleaseSdistInputsFieldSet
-
-
-@rule(desc="Infer the source of a release_sdist")
-async def infer_release_sdist_dependencies(
-    request: InferReleaseSdistDependencies,
-) -> InferredDependencies:
-    addresses = await Get(
-        Addresses,
-        UnparsedAddressInputs(
-            (request.field_set.source.value,),
-            owning_address=request.field_set.address,
-            description_of_origin=f"the `source` field of {request.field_set.address}",
-        ),
-    )
-    return InferredDependencies(addresses)
-
-
 def rules():
     return [
         *collect_rules(),
         UnionRule(PackageFieldSet, ReleaseSdistFieldSet),
-        UnionRule(InferDependenciesRequest, InferReleaseSdistDependencies),
     ]

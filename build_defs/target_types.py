@@ -501,6 +501,31 @@ class WheelTestTarget(Target):
     )
 
 
+# ---------------------------------------------------------------------------
+# release_set
+
+
+class ReleaseSetArtifactsField(StringSequenceField):
+    alias = "artifacts"
+    required = True
+    help = help_text(
+        "Addresses of packageable targets (`meson_wheel`, `release_sdist`, ...) that make up "
+        "the release for this platform."
+    )
+
+
+class ReleaseSetTarget(Target):
+    alias = "release_set"
+    core_fields = (*COMMON_TARGET_FIELDS, ReleaseSetArtifactsField)
+    help = help_text(
+        """
+        A set of release artifacts. `pants package` writes them to `dist/<name>/` together
+        with `SHA256SUMS` and `manifest.json` (name, size, sha256, target address of each),
+        so two machines can compare their outputs by diffing two small files.
+        """
+    )
+
+
 def target_types():
     return [
         CcToolchainTarget,
@@ -510,4 +535,5 @@ def target_types():
         NativeLibraryTarget,
         ReleaseSdistTarget,
         WheelTestTarget,
+        ReleaseSetTarget,
     ]

@@ -13,6 +13,8 @@ from textwrap import dedent
 from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
 from pants.engine.fs import (
+    AddPrefix,
+    RemovePrefix,
     CreateDigest,
     Digest,
     DigestContents,
@@ -297,6 +299,12 @@ async def build_wheel(
 @rule(desc="Repair a wheel with auditwheel", level=LogLevel.DEBUG)
 async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> RepairedWheel:
     fs = request.field_set
+    if request.wheel.filename.endswith("-any.whl"):
+        # A pure wheel has nothing to repair (auditwheel refuses it); it passes unchanged.
+        unprefixed = await Get(Digest, RemovePrefix(request.wheel.digest, BUILD_OUT))
+        moved = await Get(Digest, AddPrefix(unprefixed, REPAIR_OUT))
+        name = request.wheel.filename.split("/", 1)[1]
+        return RepairedWheel(moved, f"{REPAIR_OUT}/{name}")
     env = await Get(
         ToolEnv,
         ToolEnvRequest(

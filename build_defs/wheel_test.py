@@ -26,6 +26,7 @@ from pants.engine.target import (
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from build_defs.dependency_inference import AddressFieldsRequest
 from build_defs.subsystems import WheelTestSubsystem
 from build_defs.target_types import (
     WheelTestPythonField,
@@ -83,14 +84,11 @@ class InferWheelTestDependencies(InferDependenciesRequest):
 async def infer_wheel_test_dependencies(request: InferWheelTestDependencies) -> InferredDependencies:
     fs = request.field_set
     requirements = await Get(
-        Addresses,
-        UnparsedAddressInputs(
-            fs.requirements.value or (),
-            owning_address=fs.address,
-            description_of_origin=f"the `test_requirements` of {fs.address}",
-        ),
+        InferredDependencies,
+        AddressFieldsRequest,
+        AddressFieldsRequest.of(fs.address, fs.requirements.value),
     )
-    return InferredDependencies([tested_wheel_address(fs), *requirements])
+    return InferredDependencies([tested_wheel_address(fs), *requirements.include])
 
 
 @rule(desc="Test a wheel in a fresh virtualenv", level=LogLevel.DEBUG)

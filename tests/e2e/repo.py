@@ -10,7 +10,7 @@ import venv
 from pathlib import Path
 
 # What //:repo puts in the test sandbox (the sandbox root is the working directory).
-REPO_ENTRIES = ("pants", "pants.toml", "BUILD", "3rdparty", "build_defs", "tests/fixtures")
+REPO_ENTRIES = ("pants", "pants.toml", "BUILD", "3rdparty", "build_defs", "numpy_src", "tests/fixtures")
 
 
 def make_clone(dest: Path) -> Path:

@@ -1,0 +1,96 @@
+"""`pants package` for `release_set`: the artifacts, SHA256SUMS and a JSON manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
+from pants.engine.fs import AddPrefix, CreateDigest, Digest, DigestContents, FileContent, MergeDigests
+from pants.engine.internals.selectors import Get, MultiGet
+from pants.engine.rules import collect_rules, rule
+from pants.engine.addresses import Addresses
+from pants.engine.target import (
+    FieldSetsPerTarget,
+    FieldSetsPerTargetRequest,
+    InferredDependencies,
+    Targets,
+)
+from pants.engine.unions import UnionRule
+from pants.util.logging import LogLevel
+
+from build_defs.dependency_inference import AddressFieldsRequest
+from build_defs.target_types import ReleaseSetArtifactsField
+
+
+@dataclass(frozen=True)
+class ReleaseSetFieldSet(PackageFieldSet):
+    required_fields = (ReleaseSetArtifactsField,)
+
+    artifacts: ReleaseSetArtifactsField
+
+
+class ReleaseSetError(Exception):
+    pass
+
+
+def manifest_files(entries: list[dict]) -> tuple[str, str]:
+    """SHA256SUMS (sha256sum's format) and manifest.json, both sorted by file name."""
+    entries = sorted(entries, key=lambda e: e["name"])
+    sums = "".join(f"{e['sha256']}  {e['name']}\n" for e in entries)
+    return sums, json.dumps({"artifacts": entries}, indent=2, sort_keys=True) + "\n"
+
+
+@rule(desc="Package a release set", level=LogLevel.DEBUG)
+async def package_release_set(field_set: ReleaseSetFieldSet) -> BuiltPackage:
+    inferred = await Get(
+        InferredDependencies,
+        AddressFieldsRequest,
+        AddressFieldsRequest.of(field_set.address, field_set.artifacts.value),
+    )
+    targets = await Get(Targets, Addresses(inferred.include))
+    per_target = await Get(FieldSetsPerTarget, FieldSetsPerTargetRequest(PackageFieldSet, targets))
+    for tgt, field_sets in zip(targets, per_target.collection):
+        if len(field_sets) != 1:
+            raise ReleaseSetError(
+                f"{field_set.address}: {tgt.address} is not one packageable target "
+                f"({len(field_sets)} ways to package it)."
+            )
+    packages = await MultiGet(
+        Get(BuiltPackage, PackageFieldSet, fss[0]) for fss in per_target.collection
+    )
+    entries = []
+    for tgt, package in zip(targets, packages):
+        for fc in await Get(DigestContents, Digest, package.digest):
+            entries.append(
+                {
+                    "name": fc.path,
+                    "size": len(fc.content),
+                    "sha256": hashlib.sha256(fc.content).hexdigest(),
+                    "address": tgt.address.spec,
+                }
+            )
+    names = [e["name"] for e in entries]
+    if len(set(names)) != len(names):
+        raise ReleaseSetError(f"{field_set.address}: two artifacts share a file name: {sorted(names)}")
+    sums, manifest = manifest_files(entries)
+    index = await Get(
+        Digest,
+        CreateDigest([FileContent("SHA256SUMS", sums.encode()), FileContent("manifest.json", manifest.encode())]),
+    )
+    merged = await Get(Digest, MergeDigests([*(p.digest for p in packages), index]))
+    out_dir = field_set.address.target_name
+    digest = await Get(Digest, AddPrefix(merged, out_dir))
+    return BuiltPackage(
+        digest,
+        tuple(
+            BuiltPackageArtifact(f"{out_dir}/{e['name']}", (f"    sha256 {e['sha256']}  {e['size']} bytes",))
+            for e in sorted(entries, key=lambda e: e["name"])
+        )
+        + (BuiltPackageArtifact(f"{out_dir}/SHA256SUMS"), BuiltPackageArtifact(f"{out_dir}/manifest.json")),
+    )
+
+
+def rules():
+    return [*collect_rules(), UnionRule(PackageFieldSet, ReleaseSetFieldSet)]
