@@ -58,6 +58,41 @@ class CcToolchainTarget(Target):
 
 
 # ---------------------------------------------------------------------------
+# zig_toolchain
+
+
+class ZigTargetField(StringField):
+    alias = "zig_target"
+    default = "x86_64-linux-gnu.2.28"
+    help = help_text(
+        "The `-target` zig compiles for; the glibc version in it is the floor of the wheels' "
+        "manylinux tag (`x86_64-linux-gnu.2.28` gives manylinux_2_28)."
+    )
+
+
+class ZigCompileFlagsField(StringSequenceField):
+    alias = "compile_flags"
+    default = ("-g0",)
+    help = help_text(
+        "Flags added to every `zig cc`/`zig c++` call. `-g0`: zig writes DWARF (with absolute "
+        "paths) even for release builds otherwise."
+    )
+
+
+class ZigLinkFlagsField(StringSequenceField):
+    alias = "link_flags"
+    default = ("-Wl,--version-script={toolchain_dir}/python-extension.map",)
+    help = help_text(
+        """
+        Flags added to link calls only (calls without `-c`); `{toolchain_dir}` is replaced by
+        the toolchain's directory in the sandbox. The default version script exports only
+        `PyInit_*`, so the libc++ that zig links statically into C++ extensions exports
+        nothing (zig's linker does not accept `--exclude-libs`).
+        """
+    )
+
+
+# ---------------------------------------------------------------------------
 # meson_project: the source tree of a meson-python project kept in this repository
 
 
@@ -425,6 +460,29 @@ class NativeLibraryTarget(Target):
     )
 
 
+class ZigToolchainTarget(Target):
+    alias = "zig_toolchain"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        SourceVersionField,
+        PinnedFilenameField,
+        PinnedSha256Field,
+        PinnedSizeField,
+        ZigTargetField,
+        ZigCompileFlagsField,
+        ZigLinkFlagsField,
+        CcToolchainToolsField,
+    )
+    help = help_text(
+        """
+        A hermetic C/C++ toolchain from the pinned `ziglang` wheel: `cc`, `cxx`, `ar` and
+        `ranlib` wrappers around `zig cc`/`zig c++`/`zig ar` for one `-target`, so the glibc
+        floor and the compiler come from the pin, not the host. `tools` (host utilities
+        such as `pkg-config` or `rm`) are fingerprinted like a `cc_toolchain`'s.
+        """
+    )
+
+
 # ---------------------------------------------------------------------------
 # release_sdist, wheel_test
 
@@ -529,6 +587,7 @@ class ReleaseSetTarget(Target):
 def target_types():
     return [
         CcToolchainTarget,
+        ZigToolchainTarget,
         MesonProjectTarget,
         MesonWheelTarget,
         SourceReleaseTarget,

@@ -14,7 +14,7 @@ from textwrap import dedent
 
 from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address
-from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent
+from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, MergeDigests
 from pants.engine.internals.selectors import Get
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import collect_rules, rule
@@ -22,7 +22,19 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.target_types import CcToolchainCcField, CcToolchainCxxField, CcToolchainToolsField
+from build_defs.store_artifact import StoreArtifact, StoreArtifactRequest
+from build_defs.target_types import (
+    CcToolchainCcField,
+    CcToolchainCxxField,
+    CcToolchainToolsField,
+    PinnedFilenameField,
+    PinnedSha256Field,
+    PinnedSizeField,
+    SourceVersionField,
+    ZigCompileFlagsField,
+    ZigLinkFlagsField,
+    ZigTargetField,
+)
 
 TOOLCHAIN_DIR = "toolchain"
 FINGERPRINT_FILE = f"{TOOLCHAIN_DIR}/fingerprint.tsv"
@@ -55,35 +67,40 @@ class CcToolchainRequest:
 
 @dataclass(frozen=True)
 class CcToolchain:
-    """A fingerprinted toolchain: `toolchain/bin/<name>` wrappers plus `fingerprint.tsv`."""
+    """A fingerprinted toolchain: `toolchain/bin/<name>` wrappers plus `fingerprint.tsv`.
+
+    Processes that use it merge `digest` into their input, and pass `immutable_inputs`
+    (large read-only trees, e.g. the extracted zig wheel, symlinked rather than copied)
+    and `append_only_caches` (e.g. zig's compiled libc++ cache) through.
+    """
 
     address: Address
     digest: Digest
-    programs: FrozenDict[str, str]  # name -> "realpath sha256 version"
+    programs: FrozenDict[str, str]  # name -> "realpath sha256:<hex> version"
+    immutable_inputs: FrozenDict[str, Digest] = FrozenDict()
+    append_only_caches: FrozenDict[str, str] = FrozenDict()
 
     @property
     def bin_dir(self) -> str:
         return f"{TOOLCHAIN_DIR}/bin"
+
+    def describe(self) -> str:
+        return "\n".join(f"{name}: {v}" for name, v in sorted(self.programs.items()))
 
 
 class ToolchainError(Exception):
     pass
 
 
-@rule(desc="Fingerprint a C/C++ toolchain", level=LogLevel.DEBUG)
-async def fingerprint_toolchain(request: CcToolchainRequest, bash: BashBinary) -> CcToolchain:
-    wrapped = await Get(
-        WrappedTarget,
-        WrappedTargetRequest(request.address, description_of_origin="a toolchain field"),
-    )
-    tgt = wrapped.target
-    if not tgt.has_field(CcToolchainCcField):
-        raise ToolchainError(f"{request.address} is not a `cc_toolchain` target.")
-    programs = {
-        "cc": tgt[CcToolchainCcField].value,
-        "cxx": tgt[CcToolchainCxxField].value,
-        **dict(tgt[CcToolchainToolsField].value or {}),
-    }
+@dataclass(frozen=True)
+class FingerprintRequest:
+    address: Address
+    programs: FrozenDict[str, str]  # name on PATH -> host path
+
+
+@rule(desc="Fingerprint host programs", level=LogLevel.DEBUG)
+async def fingerprint_programs(request: FingerprintRequest, bash: BashBinary) -> CcToolchain:
+    programs = request.programs
     script = await Get(
         Digest, CreateDigest([FileContent("fingerprint.sh", _FINGERPRINT_SCRIPT.encode())])
     )
@@ -93,7 +110,7 @@ async def fingerprint_toolchain(request: CcToolchainRequest, bash: BashBinary) -
             argv=(bash.path, "fingerprint.sh", *(f"{k}={v}" for k, v in sorted(programs.items()))),
             input_digest=script,
             output_directories=(TOOLCHAIN_DIR,),
-            description=f"Fingerprint toolchain {request.address}",
+            description=f"Fingerprint the host programs of {request.address}",
             # Re-read the host on every run; downstream caching keys on the output digest.
             cache_scope=ProcessCacheScope.PER_SESSION,
             level=LogLevel.DEBUG,
@@ -118,8 +135,108 @@ async def fingerprint_toolchain(request: CcToolchainRequest, bash: BashBinary) -
     )
 
 
-def describe(toolchain: CcToolchain) -> str:
-    return "\n".join(f"  {name}: {shlex.quote(v)}" for name, v in sorted(toolchain.programs.items()))
+ZIG_DIR = "zig"
+ZIG_CACHE = ".zig-cache"
+_ZIG_WRAPPER = """\
+#!/bin/sh
+# {what}, generated from {address}.
+here="${{0%/*}}"
+export ZIG_GLOBAL_CACHE_DIR="$here/../../{cache}/global" ZIG_LOCAL_CACHE_DIR="$here/../../{cache}/local"
+{link}exec "$here/../../{zig_dir}/ziglang/zig" {command} "$@"
+"""
+# Link-only flags go on calls that link (no -c/-S/-E), so compiles get no unused-flag noise.
+_LINK_ONLY = """\
+link={flags}
+for arg in "$@"; do case "$arg" in -c|-S|-E|-M|-MM) link=;; esac; done
+"""
+
+
+def _double_quoted(text: str) -> str:
+    """`text` as a double-quoted shell word in which only `$here` (added later) expands."""
+    for ch in ("\\", '"', "`", "$"):
+        text = text.replace(ch, "\\" + ch)
+    return f'"{text}"'
+
+
+async def _zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
+    for name in ("cc", "cxx", "ar", "ranlib"):
+        if name in tools:
+            raise ToolchainError(f"{tgt.address}: `{name}` comes from zig; remove it from `tools`.")
+    host = await Get(CcToolchain, FingerprintRequest(tgt.address, FrozenDict(tools)))
+    zig = await Get(
+        StoreArtifact,
+        StoreArtifactRequest(
+            tgt[PinnedFilenameField].value,
+            tgt[PinnedSha256Field].value,
+            tgt[PinnedSizeField].value,
+            tgt.address,
+            ".zip",
+        ),
+    )
+    target = tgt[ZigTargetField].value
+    compile_flags = " ".join(shlex.quote(f) for f in (tgt[ZigCompileFlagsField].value or ()))
+    link_flags = _double_quoted(
+        " ".join(tgt[ZigLinkFlagsField].value or ()).replace("{toolchain_dir}", "\x00")
+    ).replace("\x00", "$here/..")
+    wrappers = []
+    for name, command, link in (
+        ("cc", f"cc -target {target} {compile_flags}", True),
+        ("cxx", f"c++ -target {target} {compile_flags}", True),
+        ("ar", "ar", False),
+        ("ranlib", "ranlib", False),
+    ):
+        text = _ZIG_WRAPPER.format(
+            what=f"zig {command}",
+            address=tgt.address,
+            cache=ZIG_CACHE,
+            zig_dir=ZIG_DIR,
+            command=command + (" $link" if link else ""),
+            link=_LINK_ONLY.format(flags=link_flags) if link else "",
+        )
+        wrappers.append(FileContent(f"{TOOLCHAIN_DIR}/bin/{name}", text.encode(), is_executable=True))
+    # Python extension modules need to export their init function, and nothing else.
+    wrappers.append(
+        FileContent(f"{TOOLCHAIN_DIR}/python-extension.map", b"{ global: PyInit_*; local: *; };\n")
+    )
+    wrapper_digest = await Get(Digest, CreateDigest(wrappers))
+    digest = await Get(Digest, MergeDigests([host.digest, wrapper_digest]))
+    zig_id = (
+        f"zig {tgt[SourceVersionField].value} from {tgt[PinnedFilenameField].value} "
+        f"sha256:{tgt[PinnedSha256Field].value} -target {target}"
+    )
+    return CcToolchain(
+        address=tgt.address,
+        digest=digest,
+        programs=FrozenDict(
+            {
+                **host.programs,
+                "cc": f"{zig_id} cc {compile_flags} (link: {' '.join(tgt[ZigLinkFlagsField].value or ())})",
+                "cxx": f"{zig_id} c++ {compile_flags}",
+                "ar": f"{zig_id} ar",
+                "ranlib": f"{zig_id} ranlib",
+            }
+        ),
+        immutable_inputs=FrozenDict({ZIG_DIR: zig.digest}),
+        append_only_caches=FrozenDict({"zig_cache": ZIG_CACHE}),
+    )
+
+
+@rule(desc="Prepare a C/C++ toolchain", level=LogLevel.DEBUG)
+async def prepare_toolchain(request: CcToolchainRequest) -> CcToolchain:
+    wrapped = await Get(
+        WrappedTarget,
+        WrappedTargetRequest(request.address, description_of_origin="a toolchain field"),
+    )
+    tgt = wrapped.target
+    tools = dict(tgt[CcToolchainToolsField].value or {}) if tgt.has_field(CcToolchainToolsField) else {}
+    if tgt.has_field(CcToolchainCcField):
+        programs = {"cc": tgt[CcToolchainCcField].value, "cxx": tgt[CcToolchainCxxField].value, **tools}
+        return await Get(CcToolchain, FingerprintRequest(request.address, FrozenDict(programs)))
+    if tgt.has_field(ZigTargetField):
+        return await _zig_toolchain(tgt, tools)
+    raise ToolchainError(
+        f"{request.address} is not a toolchain: use a `cc_toolchain` or `zig_toolchain` target."
+    )
 
 
 def rules():

@@ -280,7 +280,10 @@ async def build_wheel(
         Process(
             argv=(bash.path, "build_wheel.sh"),
             input_digest=input_digest,
-            append_only_caches=env.venv.append_only_caches or FrozenDict(),
+            append_only_caches=FrozenDict(
+                {**(env.venv.append_only_caches or {}), **toolchain.append_only_caches}
+            ),
+            immutable_input_digests=toolchain.immutable_inputs,
             output_directories=(BUILD_OUT,),
             description=f"Build wheel {fs.address} (CPython {python})",
             level=LogLevel.INFO,

@@ -171,8 +171,11 @@ cd "$ROOT/.work"
         Process(
             argv=(bash.path, "wheel_test.sh"),
             input_digest=input_digest,
-            append_only_caches=env.venv.append_only_caches or FrozenDict(),
-            description=f"Test {repaired.filename} ({fs.address})",
+            append_only_caches=FrozenDict(
+                {**(env.venv.append_only_caches or {}), **toolchain.append_only_caches}
+            ),
+            immutable_input_digests=toolchain.immutable_inputs,
+            description=f"Test {repaired.filename.split('/')[-1]} ({fs.address})",
             timeout_seconds=fs.timeout.value,
             level=LogLevel.DEBUG,
             cache_scope=(

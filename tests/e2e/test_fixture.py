@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.repo import cpython, fresh_venv, logged_sha256, run_pants
+from tests.e2e.repo import cpython, fresh_venv, logged_sha256, make_clone, run_pants
 
 PYTHONS = ("3.11", "3.12", "3.13")
 CALL = (
@@ -137,3 +137,34 @@ def test_only_real_inputs_trigger_a_rebuild(clone: Path) -> None:
     rebuilt = run_pants(clone, "package", target)
     assert rebuilt.returncode == 0
     assert "Completed: Build wheel tests/fixtures/mini:wheel@python=3.12" in rebuilt.stderr
+
+
+def test_repro_check_passes_on_the_fixture_and_fails_on_noise(clone: Path) -> None:
+    good = run_pants(clone, "repro-check", "tests/fixtures/mini:wheel@python=3.12")
+    assert good.returncode == 0
+    assert "✓ tests/fixtures/mini:wheel@python=3.12: reproducible" in good.stdout
+    bad = run_pants(clone, "repro-check", "tests/fixtures/unreproducible:wheel")
+    assert bad.returncode != 0
+    assert "✕ tests/fixtures/unreproducible:wheel: the two builds differ" in bad.stdout
+    assert "differs: noisy/_noise.py" in bad.stdout
+    kept = list((clone / "dist/repro-check").rglob("*.whl"))
+    assert len(kept) == 2
+
+
+def test_two_clone_paths_build_the_same_bytes(tmp_path: Path) -> None:
+    """The same target from two checkouts at different paths, each built without the cache."""
+    shas = []
+    for name in ("one", "a/much/deeper/second/checkout"):
+        clone = make_clone(tmp_path / name)
+        result = run_pants(clone, "--no-local-cache", "package", "tests/fixtures/mini:wheel@python=3.13")
+        assert result.returncode == 0
+        shas.append(logged_sha256(result.stderr))
+    assert shas[0] == shas[1] and len(shas[0]) == 1
+
+
+def test_other_platform_stops_with_its_runner(clone: Path) -> None:
+    result = run_pants(clone, "package", "numpy_src:wheel-macosx_arm64-accelerate@python=3.13")
+    assert result.returncode != 0
+    assert "is a macosx_arm64 wheel and this machine is" in result.stderr
+    assert "`macos-14` runner" in result.stderr
+    assert not (clone / "dist").exists()

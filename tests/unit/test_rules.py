@@ -15,6 +15,7 @@ from build_defs.target_types import (
     MesonProjectTarget,
     MesonWheelPythonField,
     MesonWheelTarget,
+    ZigToolchainTarget,
 )
 from build_defs.toolchain import CcToolchain, CcToolchainRequest
 from pants.backend.python.target_types import PythonRequirementTarget
@@ -40,7 +41,13 @@ def rule_runner() -> RuleRunner:
             QueryRule(ProjectTree, [ProjectTreeRequest]),
             QueryRule(InferredDependencies, [InferMesonWheelDependencies]),
         ],
-        target_types=[CcToolchainTarget, MesonProjectTarget, MesonWheelTarget, PythonRequirementTarget],
+        target_types=[
+            CcToolchainTarget,
+            ZigToolchainTarget,
+            MesonProjectTarget,
+            MesonWheelTarget,
+            PythonRequirementTarget,
+        ],
     )
 
 
@@ -182,3 +189,89 @@ def test_unknown_address_in_a_field_fails(rule_runner: RuleRunner) -> None:
             InferredDependencies,
             [InferMesonWheelDependencies(MesonWheelInputsFieldSet.create(tgt))],
         )
+
+
+def _fake_zig_wheel() -> bytes:
+    """A stand-in `ziglang` wheel whose `zig` prints its arguments."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        info = zipfile.ZipInfo("ziglang/zig")
+        info.external_attr = 0o755 << 16
+        zf.writestr(info, '#!/bin/sh\necho "zig $*"\n')
+        zf.writestr("ziglang/__init__.py", "")
+    return buf.getvalue()
+
+
+def test_zig_toolchain_wrappers(rule_runner: RuleRunner, tmp_path) -> None:
+    import hashlib
+    import subprocess
+
+    wheel = _fake_zig_wheel()
+    store = tmp_path / "store"
+    (store / "files").mkdir(parents=True)
+    (store / "files" / "ziglang-0.0-py3-none-any.whl").write_bytes(wheel)
+    ar = _write_tool(rule_runner, "host-nm", "GNU nm 2.40")
+    rule_runner.write_files(
+        {
+            "tc/BUILD": dedent(
+                f"""\
+                zig_toolchain(
+                    name="zig",
+                    version="0.0",
+                    filename="ziglang-0.0-py3-none-any.whl",
+                    sha256="{hashlib.sha256(wheel).hexdigest()}",
+                    size={len(wheel)},
+                    zig_target="x86_64-linux-gnu.2.28",
+                    tools={{"nm": "{ar}"}},
+                )
+                """
+            )
+        }
+    )
+    rule_runner.set_options([f"--artifact-store-root={store}"], env_inherit={"PATH"})
+    tc = rule_runner.request(CcToolchain, [CcToolchainRequest(Address("tc", target_name="zig"))])
+    assert set(tc.programs) == {"cc", "cxx", "ar", "ranlib", "nm"}
+    assert "-target x86_64-linux-gnu.2.28" in tc.programs["cc"]
+    assert set(tc.immutable_inputs) == {"zig"} and set(tc.append_only_caches.values()) == {".zig-cache"}
+
+    # Lay the sandbox out as a build sees it and run the wrappers for real.
+    root = tmp_path / "sandbox"
+    for fc in rule_runner.request(DigestContents, [tc.digest]) + rule_runner.request(
+        DigestContents, [tc.immutable_inputs["zig"]]
+    ):
+        prefix = "" if fc.path.startswith("toolchain/") else "zig/"
+        path = root / prefix / fc.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(fc.content)
+        path.chmod(0o755 if fc.is_executable or fc.path.endswith("/zig") else 0o644)
+    cc = str(root / "toolchain/bin/cc")
+    compile_out = subprocess.run([cc, "-c", "a.c"], capture_output=True, text=True, check=True).stdout
+    link_out = subprocess.run([cc, "a.o", "-o", "a.so"], capture_output=True, text=True, check=True).stdout
+    assert compile_out.split() == ["zig", "cc", "-target", "x86_64-linux-gnu.2.28", "-g0", "-c", "a.c"]
+    assert link_out.split() == [
+        "zig", "cc", "-target", "x86_64-linux-gnu.2.28", "-g0",
+        f"-Wl,--version-script={root}/toolchain/bin/../python-extension.map", "a.o", "-o", "a.so",
+    ]
+    assert (root / "toolchain/python-extension.map").read_text() == "{ global: PyInit_*; local: *; };\n"
+    ar_out = subprocess.run([str(root / "toolchain/bin/ar"), "csr", "x.a"], capture_output=True, text=True).stdout
+    assert ar_out.split() == ["zig", "ar", "csr", "x.a"]
+
+
+def test_zig_toolchain_refuses_to_shadow_its_own_programs(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "tc/BUILD": dedent(
+                """\
+                zig_toolchain(
+                    name="zig", version="0.0", filename="z.whl", sha256="%s", size=1,
+                    tools={"cc": "/usr/bin/gcc"},
+                )
+                """ % ("0" * 64)
+            )
+        }
+    )
+    with engine_error(toolchain.ToolchainError, contains="`cc` comes from zig"):
+        rule_runner.request(CcToolchain, [CcToolchainRequest(Address("tc", target_name="zig"))])

@@ -1,0 +1,61 @@
+"""Pure functions behind repro-check and release manifests."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import zipfile
+
+from build_defs.release import manifest_files
+from build_defs.repro_check import differing_members
+
+
+def _zip(members: dict[str, bytes], date=(2020, 1, 1, 0, 0, 0)) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=date), data)
+    return buf.getvalue()
+
+
+def _tar(members: dict[str, bytes], mtime: int = 0) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(data), mtime
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_identical_wheels_have_no_differing_members() -> None:
+    a = _zip({"pkg/__init__.py": b"x = 1\n", "pkg-1.dist-info/RECORD": b"r"})
+    assert differing_members("pkg.whl", a, a) == []
+
+
+def test_differing_members_are_named() -> None:
+    a = _zip({"pkg/__init__.py": b"x = 1\n", "pkg/_noise.py": b"1", "pkg/old.py": b""})
+    b = _zip({"pkg/__init__.py": b"x = 1\n", "pkg/_noise.py": b"2", "pkg/new.py": b""})
+    assert differing_members("pkg.whl", a, b) == ["pkg/_noise.py", "pkg/new.py", "pkg/old.py"]
+
+
+def test_timestamps_alone_are_a_difference() -> None:
+    a = _zip({"pkg/__init__.py": b""}, date=(2020, 1, 1, 0, 0, 0))
+    b = _zip({"pkg/__init__.py": b""}, date=(2026, 11, 24, 12, 0, 0))
+    assert differing_members("pkg.whl", a, b) == ["pkg/__init__.py"]
+    assert differing_members("p.tar.gz", _tar({"p/a": b""}, 1), _tar({"p/a": b""}, 2)) == ["p/a"]
+
+
+def test_manifest_is_sorted_and_in_sha256sum_format() -> None:
+    entries = [
+        {"name": "b.whl", "size": 2, "sha256": "bb" * 32, "address": "x:b"},
+        {"name": "a.tar.gz", "size": 1, "sha256": "aa" * 32, "address": "x:a"},
+    ]
+    sums, manifest = manifest_files(entries)
+    assert sums == f"{'aa' * 32}  a.tar.gz\n{'bb' * 32}  b.whl\n"
+    data = json.loads(manifest)
+    assert [e["name"] for e in data["artifacts"]] == ["a.tar.gz", "b.whl"]
+    assert data["artifacts"][1] == entries[0]
+    # Deterministic: the same entries in another order give the same bytes.
+    assert manifest_files(list(reversed(entries))) == (sums, manifest)
