@@ -81,13 +81,13 @@ class ZigCompileFlagsField(StringSequenceField):
 
 class ZigLinkFlagsField(StringSequenceField):
     alias = "link_flags"
-    default = ("-Wl,--version-script={toolchain_dir}/python-extension.map",)
+    default = ("-Wl,--version-script={toolchain_dir}/hide-cxx-runtime.map",)
     help = help_text(
         """
         Flags added to link calls only (calls without `-c`); `{toolchain_dir}` is replaced by
-        the toolchain's directory in the sandbox. The default version script exports only
-        `PyInit_*`, so the libc++ that zig links statically into C++ extensions exports
-        nothing (zig's linker does not accept `--exclude-libs`).
+        the toolchain's directory in the sandbox. The default version script makes the
+        libc++/libc++abi/libunwind symbols that zig links statically into C++ extensions
+        local (zig's linker does not accept `--exclude-libs`).
         """
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from typing import Mapping
 from textwrap import dedent
 
 from pants.core.util_rules.system_binaries import BashBinary
@@ -84,8 +85,9 @@ class CcToolchain:
     def bin_dir(self) -> str:
         return f"{TOOLCHAIN_DIR}/bin"
 
-    def describe(self) -> str:
-        return "\n".join(f"{name}: {v}" for name, v in sorted(self.programs.items()))
+    def caches_with(self, other: Mapping[str, str] | None) -> FrozenDict[str, str]:
+        """The append-only caches of a process that uses this toolchain and `other`'s."""
+        return FrozenDict({**(other or {}), **self.append_only_caches})
 
 
 class ToolchainError(Exception):
@@ -136,12 +138,34 @@ async def fingerprint_programs(request: FingerprintRequest, bash: BashBinary) ->
 
 
 ZIG_DIR = "zig"
+# zig links libc++/libc++abi/libunwind statically; keep their symbols out of the dynamic
+# symbol table (C symbols a module exports on purpose, e.g. for ctypes, stay exported).
+# Only glob patterns: lld rejects an exact name the link does not define.
+HIDE_CXX_RUNTIME = """\
+{
+  local:
+    extern "C++" {
+      *std::*;
+      operator?new*;
+      operator?delete*;
+      *__cxxabiv1::*;
+    };
+    __cxa_*;
+    __gxx_personality_*;
+    __dynamic_cast*;
+    _Unwind_*;
+    __unw_*;
+};
+"""
 ZIG_CACHE = ".zig-cache"
 _ZIG_WRAPPER = """\
 #!/bin/sh
 # {what}, generated from {address}.
 here="${{0%/*}}"
 export ZIG_GLOBAL_CACHE_DIR="$here/../../{cache}/global" ZIG_LOCAL_CACHE_DIR="$here/../../{cache}/local"
+# zig finds its lib dir from its own real path (a per-run temporary directory); name it
+# through the sandbox instead, so paths compiled into zig's runtime are the same every run.
+export ZIG_LIB_DIR="$here/../../{zig_dir}/ziglang/lib"
 {link}exec "$here/../../{zig_dir}/ziglang/zig" {command} "$@"
 """
 # Link-only flags go on calls that link (no -c/-S/-E), so compiles get no unused-flag noise.
@@ -194,10 +218,7 @@ async def _zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
             link=_LINK_ONLY.format(flags=link_flags) if link else "",
         )
         wrappers.append(FileContent(f"{TOOLCHAIN_DIR}/bin/{name}", text.encode(), is_executable=True))
-    # Python extension modules need to export their init function, and nothing else.
-    wrappers.append(
-        FileContent(f"{TOOLCHAIN_DIR}/python-extension.map", b"{ global: PyInit_*; local: *; };\n")
-    )
+    wrappers.append(FileContent(f"{TOOLCHAIN_DIR}/hide-cxx-runtime.map", HIDE_CXX_RUNTIME.encode()))
     wrapper_digest = await Get(Digest, CreateDigest(wrappers))
     digest = await Get(Digest, MergeDigests([host.digest, wrapper_digest]))
     zig_id = (

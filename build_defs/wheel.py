@@ -280,9 +280,7 @@ async def build_wheel(
         Process(
             argv=(bash.path, "build_wheel.sh"),
             input_digest=input_digest,
-            append_only_caches=FrozenDict(
-                {**(env.venv.append_only_caches or {}), **toolchain.append_only_caches}
-            ),
+            append_only_caches=toolchain.caches_with(env.venv.append_only_caches),
             immutable_input_digests=toolchain.immutable_inputs,
             output_directories=(BUILD_OUT,),
             description=f"Build wheel {fs.address} (CPython {python})",

@@ -171,9 +171,7 @@ cd "$ROOT/.work"
         Process(
             argv=(bash.path, "wheel_test.sh"),
             input_digest=input_digest,
-            append_only_caches=FrozenDict(
-                {**(env.venv.append_only_caches or {}), **toolchain.append_only_caches}
-            ),
+            append_only_caches=toolchain.caches_with(env.venv.append_only_caches),
             immutable_input_digests=toolchain.immutable_inputs,
             description=f"Test {repaired.filename.split('/')[-1]} ({fs.address})",
             timeout_seconds=fs.timeout.value,

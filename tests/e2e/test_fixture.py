@@ -168,3 +168,31 @@ def test_other_platform_stops_with_its_runner(clone: Path) -> None:
     assert "is a macosx_arm64 wheel and this machine is" in result.stderr
     assert "`macos-14` runner" in result.stderr
     assert not (clone / "dist").exists()
+
+
+def test_zig_toolchain_builds_a_manylinux_2_28_wheel_exporting_only_pyinit(
+    clone: Path, tmp_path: Path
+) -> None:
+    result = run_pants(clone, "package", "tests/fixtures/mini:wheel-zig")
+    assert result.returncode == 0
+    (wheel,) = (clone / "dist").glob("*.whl")
+    assert "manylinux_2_28_x86_64" in wheel.name, wheel.name
+    with zipfile.ZipFile(wheel) as zf:
+        (so_name,) = [n for n in zf.namelist() if n.endswith(".so")]
+        so = tmp_path / "core.so"
+        so.write_bytes(zf.read(so_name))
+    exported = subprocess.run(
+        ["nm", "-D", "-C", "--defined-only", str(so)], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    names = [line.split(" ", 2)[-1] for line in exported if line.strip()]
+    # The module init is exported; the statically linked C++ runtime stays hidden.
+    assert "PyInit__core" in names, names
+    leaked = [n for n in names if "std::" in n or "operator new" in n or "operator delete" in n or n.startswith("__cxa")]
+    assert leaked == []
+    undefined = subprocess.run(["nm", "-D", "-u", str(so)], check=True, capture_output=True, text=True).stdout
+    assert "libc++" not in undefined and "_Znwm" not in undefined  # libc++ is linked in, not needed at run time
+    strings = subprocess.run(["strings", str(so)], check=True, capture_output=True, text=True).stdout
+    assert "pants-sandbox" not in strings and str(clone) not in strings
+    python = fresh_venv(tmp_path / "venv", cpython("3.12"))
+    subprocess.run([str(python), "-m", "pip", "install", "--no-index", "--no-deps", "-q", str(wheel)], check=True)
+    subprocess.run([str(python), "-c", CALL], check=True, cwd=tmp_path)
