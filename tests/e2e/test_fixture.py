@@ -173,7 +173,7 @@ def test_other_platform_stops_with_its_runner(clone: Path) -> None:
 def test_zig_toolchain_builds_a_manylinux_2_28_wheel_exporting_only_pyinit(
     clone: Path, tmp_path: Path
 ) -> None:
-    result = run_pants(clone, "package", "tests/fixtures/mini:wheel-zig")
+    result = run_pants(clone, "package", "tests/fixtures/mini_zig:wheel")
     assert result.returncode == 0
     (wheel,) = (clone / "dist").glob("*.whl")
     assert "manylinux_2_28_x86_64" in wheel.name, wheel.name
