@@ -43,6 +43,7 @@ class NativeLibrary:
     library_dir: str  # relative to the sandbox root
     bundled_libraries: tuple[str, ...]
     license_section: str
+    pin: str  # "<wheel filename> sha256:<hex>", for provenance
 
 
 class NativeLibraryError(Exception):
@@ -97,6 +98,7 @@ async def prepare_native_library(request: NativeLibraryRequest) -> NativeLibrary
         library_dir=f"{root}/{tgt[NativeLibraryLibDirField].value}",
         bundled_libraries=bundled,
         license_section=section,
+        pin=f"{filename} sha256:{tgt[PinnedSha256Field].value}",
     )
 
 

@@ -1,17 +1,33 @@
-"""`pants package` for `meson_wheel`: build, repair, write the wheel to dist/ and log its sha256."""
+"""`pants package` for `meson_wheel`: build, repair, and write to dist/ the wheel (its sha256
+logged) and its build provenance, `<wheel>.provenance.json`."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
-from pants.engine.fs import Digest, DigestContents, RemovePrefix
-from pants.engine.internals.selectors import Get
+from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, MergeDigests, RemovePrefix
+from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.rules import collect_rules, rule
+from pants.engine.target import InferredDependencies, WrappedTarget, WrappedTargetRequest
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
+from pants.version import VERSION as PANTS_VERSION
 
+from build_defs.dependency_inference import AddressFieldsRequest
+from build_defs.target_types import (
+    PinnedFilenameField,
+    PinnedSha256Field,
+    SourceDateEpochField,
+    SourceReleaseDateEpochField,
+    SourceVersionField,
+    UpstreamCommitField,
+    UpstreamRepositoryField,
+    UpstreamTagField,
+)
+from build_defs.toolchain import CcToolchain, CcToolchainRequest
 from build_defs.wheel import (
     REPAIR_OUT,
     BuildWheelRequest,
@@ -19,6 +35,7 @@ from build_defs.wheel import (
     MesonWheelFieldSet,
     RepairedWheel,
     RepairWheelRequest,
+    host_platform,
 )
 
 
@@ -27,20 +44,71 @@ class PackageMesonWheelFieldSet(MesonWheelFieldSet, PackageFieldSet):
     pass
 
 
+def _source_record(tgt) -> dict:
+    """What a provenance record says about the project source target."""
+    record = {"address": tgt.address.spec, "type": tgt.alias}
+    for key, field in (
+        ("version", SourceVersionField),
+        ("filename", PinnedFilenameField),
+        ("sha256", PinnedSha256Field),
+        ("upstream_repository", UpstreamRepositoryField),
+        ("upstream_tag", UpstreamTagField),
+        ("upstream_commit", UpstreamCommitField),
+        ("source_date_epoch", SourceReleaseDateEpochField),
+        ("source_date_epoch", SourceDateEpochField),
+    ):
+        if tgt.has_field(field) and tgt[field].value is not None:
+            record[key] = tgt[field].value
+    return record
+
+
 @rule(desc="Package a meson-python wheel", level=LogLevel.DEBUG)
 async def package_meson_wheel(field_set: PackageMesonWheelFieldSet) -> BuiltPackage:
     built = await Get(BuiltWheel, BuildWheelRequest(field_set))
     repaired = await Get(RepairedWheel, RepairWheelRequest(field_set, built))
     digest = await Get(Digest, RemovePrefix(repaired.digest, REPAIR_OUT))
     contents = await Get(DigestContents, Digest, digest)
-    sha256 = hashlib.sha256(contents[0].content).hexdigest()
+    wheel = contents[0]
+    sha256 = hashlib.sha256(wheel.content).hexdigest()
+
+    source_inputs, toolchain_inputs = await MultiGet(
+        Get(InferredDependencies, AddressFieldsRequest, AddressFieldsRequest.of(field_set.address, field_set.source.value)),
+        Get(InferredDependencies, AddressFieldsRequest, AddressFieldsRequest.of(field_set.address, field_set.toolchain.value)),
+    )
+    (source_address,), (toolchain_address,) = source_inputs.include, toolchain_inputs.include
+    source_wrapped, toolchain = await MultiGet(
+        Get(WrappedTarget, WrappedTargetRequest(source_address, description_of_origin=str(field_set.address))),
+        Get(CcToolchain, CcToolchainRequest(toolchain_address)),
+    )
+    provenance = {
+        "artifact": {"name": wheel.path, "sha256": sha256, "size": len(wheel.content)},
+        "target": field_set.address.spec,
+        "source": _source_record(source_wrapped.target),
+        "toolchain": {"address": toolchain.address.spec, "programs": dict(toolchain.programs)},
+        "native_libraries": [{"address": n.address.spec, "pin": n.pin} for n in built.native_libraries],
+        "build": {
+            "python": field_set.python.value,
+            "build_requirements": list(field_set.build_requirements.value or ()),
+            "repair_requirements": list(field_set.repair_requirements.value or ()),
+            "setup_args": list(field_set.setup_args.value or ()),
+            "config_settings": dict(field_set.config_settings.value or {}),
+            "plat": field_set.plat.value,
+            "platform": host_platform(),
+            "pants": PANTS_VERSION,
+        },
+    }
+    provenance_name = f"{wheel.path}.provenance.json"
+    provenance_digest = await Get(
+        Digest,
+        CreateDigest(
+            [FileContent(provenance_name, (json.dumps(provenance, indent=2, sort_keys=True) + "\n").encode())]
+        ),
+    )
     return BuiltPackage(
-        digest,
+        await Get(Digest, MergeDigests([digest, provenance_digest])),
         (
-            BuiltPackageArtifact(
-                contents[0].path,
-                extra_log_lines=(f"    sha256 {sha256}  {len(contents[0].content)} bytes",),
-            ),
+            BuiltPackageArtifact(wheel.path, extra_log_lines=(f"    sha256 {sha256}  {len(wheel.content)} bytes",)),
+            BuiltPackageArtifact(provenance_name),
         ),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -35,6 +36,12 @@ def test_package_builds_three_repaired_wheels_that_work(clone: Path, tmp_path: P
         # Repaired: auditwheel replaced the plain linux tag with a manylinux one.
         assert "manylinux" in wheel.name and "linux_x86_64" not in wheel.name.split("manylinux")[0]
         assert logged[wheel.name] == hashlib.sha256(wheel.read_bytes()).hexdigest()
+        provenance = json.loads((clone / "dist" / f"{wheel.name}.provenance.json").read_text())
+        assert provenance["artifact"]["sha256"] == logged[wheel.name]
+        assert provenance["toolchain"]["address"] == "3rdparty/toolchains:host"
+        assert "sha256:" in provenance["toolchain"]["programs"]["cc"]
+        assert provenance["source"]["address"] == "tests/fixtures/mini:mini"
+        assert provenance["build"]["python"] == py
         with zipfile.ZipFile(wheel) as zf:
             assert any(n.startswith("mini/_core.") and n.endswith(".so") for n in zf.namelist())
         python = fresh_venv(tmp_path / f"venv-{py}", cpython(py))
