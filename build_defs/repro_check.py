@@ -23,6 +23,7 @@ from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import collect_rules, goal_rule, rule
 from pants.engine.target import Targets
+from pants.option.option_types import BoolOption
 from pants.util.logging import LogLevel
 
 from build_defs.sdist import ReleaseSdistFieldSet
@@ -40,6 +41,11 @@ class ReproCheckSubsystem(GoalSubsystem):
     help = (
         "Build each target twice with the process cache bypassed and in different sandboxes, "
         "and fail unless both builds give byte-identical artifacts."
+    )
+
+    keep = BoolOption(
+        default=False,
+        help="Keep both builds under dist/repro-check/ even when they are identical.",
     )
 
 
@@ -91,7 +97,11 @@ def differing_members(name: str, first: bytes, second: bytes) -> list[str]:
 
 @goal_rule
 async def repro_check(
-    console: Console, targets: Targets, workspace: Workspace, dist_dir: DistDir
+    console: Console,
+    targets: Targets,
+    workspace: Workspace,
+    dist_dir: DistDir,
+    subsystem: ReproCheckSubsystem,
 ) -> ReproCheck:
     wheels = [MesonWheelFieldSet.create(t) for t in targets if MesonWheelFieldSet.is_applicable(t)]
     sdists = [ReleaseSdistFieldSet.create(t) for t in targets if ReleaseSdistFieldSet.is_applicable(t)]
@@ -112,16 +122,19 @@ async def repro_check(
             Get(DigestContents, Digest, first.digest), Get(DigestContents, Digest, second.digest)
         )
         sha_a, sha_b = hashlib.sha256(a.content).hexdigest(), hashlib.sha256(b.content).hexdigest()
-        if sha_a == sha_b and a.path == b.path:
+        same = sha_a == sha_b and a.path == b.path
+        if same:
             console.print_stdout(f"✓ {fs.address}: reproducible, sha256 {sha_a}  {a.path.split('/')[-1]}")
-            continue
-        failures += 1
-        members = differing_members(a.path, a.content, b.content)
-        console.print_stdout(f"✕ {fs.address}: the two builds differ ({sha_a} vs {sha_b})")
-        for m in members[:50]:
-            console.print_stdout(f"    differs: {m}")
-        if len(members) > 50:
-            console.print_stdout(f"    ... and {len(members) - 50} more members")
+            if not subsystem.keep:
+                continue
+        else:
+            failures += 1
+            members = differing_members(a.path, a.content, b.content)
+            console.print_stdout(f"✕ {fs.address}: the two builds differ ({sha_a} vs {sha_b})")
+            for m in members[:50]:
+                console.print_stdout(f"    differs: {m}")
+            if len(members) > 50:
+                console.print_stdout(f"    ... and {len(members) - 50} more members")
         first_kept, second_kept = await MultiGet(
             Get(Digest, AddPrefix(first.digest, "first")),
             Get(Digest, AddPrefix(second.digest, "second")),
@@ -130,7 +143,7 @@ async def repro_check(
         prefix = f"repro-check/{fs.address.path_safe_spec}"
         workspace.write_digest(both, path_prefix=f"{dist_dir.relpath}/{prefix}")
         console.print_stdout(f"    both builds kept under {dist_dir.relpath}/{prefix}/")
-        if diffoscope.first_path:
+        if diffoscope.first_path and not same:
             report = await Get(
                 FallibleProcessResult,
                 Process(

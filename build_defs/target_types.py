@@ -81,13 +81,15 @@ class ZigCompileFlagsField(StringSequenceField):
 
 class ZigLinkFlagsField(StringSequenceField):
     alias = "link_flags"
-    default = ("-Wl,--version-script={toolchain_dir}/hide-cxx-runtime.map",)
+    default = ("-Wl,--version-script={toolchain_dir}/hide-cxx-runtime.map", "-Wl,--strip-debug")
     help = help_text(
         """
         Flags added to link calls only (calls without `-c`); `{toolchain_dir}` is replaced by
         the toolchain's directory in the sandbox. The default version script makes the
         libc++/libc++abi/libunwind symbols that zig links statically into C++ extensions
-        local (zig's linker does not accept `--exclude-libs`).
+        local (zig's linker does not accept `--exclude-libs`). `--strip-debug` drops the
+        debug info zig compiles into that runtime whatever `-g0` says: it records the
+        directory of whichever compile first built zig's cached runtime, so it varies.
         """
     )
 

@@ -253,7 +253,8 @@ def test_zig_toolchain_wrappers(rule_runner: RuleRunner, tmp_path) -> None:
     assert compile_out.split() == ["zig", "cc", "-target", "x86_64-linux-gnu.2.28", "-g0", "-c", "a.c"]
     assert link_out.split() == [
         "zig", "cc", "-target", "x86_64-linux-gnu.2.28", "-g0",
-        f"-Wl,--version-script={root}/toolchain/bin/../hide-cxx-runtime.map", "a.o", "-o", "a.so",
+        f"-Wl,--version-script={root}/toolchain/bin/../hide-cxx-runtime.map", "-Wl,--strip-debug",
+        "a.o", "-o", "a.so",
     ]
     assert "*std::*;" in (root / "toolchain/hide-cxx-runtime.map").read_text()
     ar_out = subprocess.run([str(root / "toolchain/bin/ar"), "csr", "x.a"], capture_output=True, text=True).stdout
