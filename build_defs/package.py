@@ -44,6 +44,11 @@ class PackageMesonWheelFieldSet(MesonWheelFieldSet, PackageFieldSet):
     pass
 
 
+def logged_artifact(path: str, sha256: str, size: int) -> BuiltPackageArtifact:
+    """An artifact whose log line under "Wrote dist/..." gives its sha256 and size."""
+    return BuiltPackageArtifact(path, extra_log_lines=(f"    sha256 {sha256}  {size} bytes",))
+
+
 def _source_record(tgt) -> dict:
     """What a provenance record says about the project source target."""
     record = {"address": tgt.address.spec, "type": tgt.alias}
@@ -107,7 +112,7 @@ async def package_meson_wheel(field_set: PackageMesonWheelFieldSet) -> BuiltPack
     return BuiltPackage(
         await Get(Digest, MergeDigests([digest, provenance_digest])),
         (
-            BuiltPackageArtifact(wheel.path, extra_log_lines=(f"    sha256 {sha256}  {len(wheel.content)} bytes",)),
+            logged_artifact(wheel.path, sha256, len(wheel.content)),
             BuiltPackageArtifact(provenance_name),
         ),
     )

@@ -21,6 +21,7 @@ from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
 from build_defs.dependency_inference import AddressFieldsRequest
+from build_defs.package import logged_artifact
 from build_defs.target_types import ReleaseSetArtifactsField
 
 
@@ -85,7 +86,7 @@ async def package_release_set(field_set: ReleaseSetFieldSet) -> BuiltPackage:
     return BuiltPackage(
         digest,
         tuple(
-            BuiltPackageArtifact(f"{out_dir}/{e['name']}", (f"    sha256 {e['sha256']}  {e['size']} bytes",))
+            logged_artifact(f"{out_dir}/{e['name']}", e["sha256"], e["size"])
             for e in sorted(entries, key=lambda e: e["name"])
         )
         + (BuiltPackageArtifact(f"{out_dir}/SHA256SUMS"), BuiltPackageArtifact(f"{out_dir}/manifest.json")),

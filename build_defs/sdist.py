@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
+from pants.core.goals.package import BuiltPackage, PackageFieldSet
 from pants.engine.addresses import Addresses, UnparsedAddressInputs
 from pants.engine.fs import Digest, DigestContents
 from pants.engine.internals.selectors import Get
@@ -14,6 +14,7 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
+from build_defs.package import logged_artifact
 from build_defs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.target_types import (
     PinnedFilenameField,
@@ -65,13 +66,7 @@ async def package_release_sdist(field_set: ReleaseSdistFieldSet) -> BuiltPackage
     contents = await Get(DigestContents, Digest, artifact.digest)
     sha256 = hashlib.sha256(contents[0].content).hexdigest()
     return BuiltPackage(
-        artifact.digest,
-        (
-            BuiltPackageArtifact(
-                contents[0].path,
-                extra_log_lines=(f"    sha256 {sha256}  {len(contents[0].content)} bytes",),
-            ),
-        ),
+        artifact.digest, (logged_artifact(contents[0].path, sha256, len(contents[0].content)),)
     )
 
 
