@@ -18,6 +18,8 @@ from pants.engine.unions import UnionRule
 
 from build_defs.target_types import (
     MesonWheelBuildRequirementsField,
+    MesonWheelInterpreterField,
+    MesonWheelPythonField,
     MesonWheelNativeDepsField,
     MesonWheelRepairRequirementsField,
     MesonWheelSourceField,
@@ -67,6 +69,8 @@ class MesonWheelInputsFieldSet(FieldSet):
     build_requirements: MesonWheelBuildRequirementsField
     repair_requirements: MesonWheelRepairRequirementsField
     native_deps: MesonWheelNativeDepsField
+    interpreter: MesonWheelInterpreterField
+    python: MesonWheelPythonField
 
 
 class InferMesonWheelDependencies(InferDependenciesRequest):
@@ -88,6 +92,7 @@ async def infer_meson_wheel_dependencies(
             fs.build_requirements.value,
             fs.repair_requirements.value,
             fs.native_deps.value,
+            fs.interpreter.value.replace("{python}", fs.python.value),
         ),
     )
 

@@ -90,6 +90,11 @@ async def package_meson_wheel(field_set: PackageMesonWheelFieldSet) -> BuiltPack
         "target": field_set.address.spec,
         "source": _source_record(source_wrapped.target),
         "toolchain": {"address": toolchain.address.spec, "programs": dict(toolchain.programs)},
+        "interpreter": {
+            "address": built.interpreter.address.spec,
+            "fingerprint": built.interpreter.fingerprint,
+            "facts": dict(built.interpreter.facts),
+        },
         "native_libraries": [{"address": n.address.spec, "pin": n.pin} for n in built.native_libraries],
         "build": {
             "python": field_set.python.value,
@@ -100,6 +105,8 @@ async def package_meson_wheel(field_set: PackageMesonWheelFieldSet) -> BuiltPack
             "plat": field_set.plat.value,
             "platform": host_platform(),
             "pants": PANTS_VERSION,
+            "isolation": built.isolation.effective,
+            "isolation_mode": built.isolation.mode,
         },
     }
     provenance_name = f"{wheel.path}.provenance.json"

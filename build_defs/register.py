@@ -3,6 +3,8 @@
 from build_defs import (
     dependency_inference,
     graph_export,
+    interpreter,
+    isolation,
     native_library,
     package,
     project_source,
@@ -22,6 +24,8 @@ def rules():
     return [
         *dependency_inference.rules(),
         *graph_export.rules(),
+        *interpreter.rules(),
+        *isolation.rules(),
         *native_library.rules(),
         *package.rules(),
         *project_source.rules(),

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from pants.option.option_types import BoolOption, SkipOption, StrOption
+from enum import Enum
+
+from pants.option.option_types import EnumOption, SkipOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
+
+
+class IsolationMode(Enum):
+    strict = "strict"
+    best_effort = "best-effort"
 
 
 class ArtifactStore(Subsystem):
@@ -30,16 +37,6 @@ class WheelTestSubsystem(Subsystem):
     help = "Tests that install a built wheel into a fresh virtualenv and run checks against it."
 
     skip = SkipOption("test")
-    isolate_network = BoolOption(
-        default=True,
-        help=softwrap(
-            """
-            Run each wheel test inside a new network namespace (`unshare -n`), so a test
-            that reaches for the network fails. Where the kernel forbids namespaces the test
-            runs anyway and says so in its output.
-            """
-        ),
-    )
 
 
 class MesonWheelSubsystem(Subsystem):
@@ -53,8 +50,20 @@ class MesonWheelSubsystem(Subsystem):
             An existing directory that each build's sandbox is bind-mounted onto, inside a
             private mount namespace (`unshare --mount`), so that every path the build records
             (in `__config__.py`, Cython's generated C, debug strings) is the same on every
-            machine and every run. Where the kernel forbids mount namespaces the build runs
-            in place, says so, and its outputs embed the random sandbox path.
+            machine and every run.
+            """
+        ),
+    )
+    isolation = EnumOption(
+        default=IsolationMode.strict,
+        help=softwrap(
+            """
+            `strict`: every build, repair and wheel-test process runs in private mount and
+            network namespaces (the fixed build root, no network); a host that refuses them
+            stops the build with a message naming the kernel setting. `best-effort`: on such
+            a host, run without them. The mode a build actually ran in is part of its cache
+            key and its provenance, and a `release_set` refuses artifacts built without
+            isolation.
             """
         ),
     )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any, Optional
 
+from pants.engine.addresses import Address
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
     Dependencies,
     DictStringToStringField,
+    Field,
     InvalidFieldException,
     MultipleSourcesField,
     IntField,
@@ -15,6 +18,7 @@ from pants.engine.target import (
     StringSequenceField,
     Target,
 )
+from pants.util.frozendict import FrozenDict
 from pants.util.strutil import help_text
 
 # ---------------------------------------------------------------------------
@@ -135,8 +139,8 @@ class MesonWheelSourceField(StringField):
     required = True
     help = help_text(
         """
-        Address of the project's source tree: a `meson_project` target, or a pinned source
-        archive target (such as `pinned_sdist`).
+        Address of the project's source tree: a `meson_project` target (a tree in this
+        repository) or a `source_release` target (a pinned sdist).
         """
     )
 
@@ -153,7 +157,7 @@ class MesonWheelPythonField(StringField):
     valid_version = re.compile(r"^3\.[0-9]{1,2}t?$")
 
     @classmethod
-    def compute_value(cls, raw_value, address):
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
         value = super().compute_value(raw_value, address)
         if value is not None and not cls.valid_version.match(value):
             raise InvalidFieldException(
@@ -182,7 +186,22 @@ class MesonWheelRepairRequirementsField(StringSequenceField):
 class MesonWheelToolchainField(StringField):
     alias = "toolchain"
     required = True
-    help = help_text("Address of the `cc_toolchain` that compiles the project.")
+    help = help_text(
+        "Address of the toolchain that compiles the project: a `zig_toolchain` (hermetic) or a "
+        "`cc_toolchain` (the host's compilers, fingerprinted)."
+    )
+
+
+class MesonWheelInterpreterField(StringField):
+    alias = "interpreter"
+    default = "//3rdparty/python:cpython-{python}"
+    help = help_text(
+        """
+        Address of the interpreter target (e.g. `host_cpython`) the wheel is built for and
+        tested with; `{python}` is replaced by the `python` field, so one template serves a
+        `parametrize`d wheel. Its fingerprint keys every build, repair and test of the wheel.
+        """
+    )
 
 
 class MesonWheelSetupArgsField(StringSequenceField):
@@ -289,6 +308,7 @@ class MesonWheelTarget(Target):
         MesonWheelBuildRequirementsField,
         MesonWheelRepairRequirementsField,
         MesonWheelToolchainField,
+        MesonWheelInterpreterField,
         MesonWheelSetupArgsField,
         MesonWheelConfigSettingsField,
         MesonWheelPlatField,
@@ -324,7 +344,7 @@ class PinnedSha256Field(StringField):
     help = help_text("Expected sha256 of the file (hex).")
 
     @classmethod
-    def compute_value(cls, raw_value, address):
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
         value = super().compute_value(raw_value, address)
         if value is not None and not re.fullmatch(r"[0-9a-f]{64}", value):
             raise InvalidFieldException(f"The `sha256` field of {address} must be 64 hex digits.")
@@ -486,6 +506,102 @@ class ZigToolchainTarget(Target):
 
 
 # ---------------------------------------------------------------------------
+# host_cpython: the interpreter a wheel is built for
+
+
+class CPythonVersionField(MesonWheelPythonField):
+    alias = "version"
+    help = help_text(
+        "The CPython this target stands for, as `MAJOR.MINOR` (`t` suffix: free-threaded), "
+        "e.g. `\"3.12\"`; the host program searched for is `python<version>`."
+    )
+
+
+class CPythonExactVersionField(StringField):
+    alias = "exact_version"
+    default = None
+    help = help_text(
+        """
+        Pin the patch version, e.g. `"3.12.11"`: a build on a host whose CPython is any other
+        version stops before doing anything, naming both versions. Unset: the newest patch
+        version found.
+        """
+    )
+
+
+class CPythonSearchPathField(StringSequenceField):
+    alias = "search_path"
+    default = ("<PYENV>", "<PATH>")
+    help = help_text(
+        """
+        Where to look for `python<version>`, in order: `<PYENV>` (every
+        `$PYENV_ROOT/versions/*/bin`), `<PATH>` (the PATH Pants was started with), or
+        absolute directories.
+        """
+    )
+
+
+class CPythonFingerprintField(Field):
+    alias = "fingerprint"
+    default = None
+    help = help_text(
+        """
+        Computed, never set: the interpreter this target finds on this host, as builds see it
+        (path, exact version, implementation, EXT_SUFFIX, SOABI, Py_GIL_DISABLED,
+        Py_ENABLE_SHARED, sha256 of the binary, libpython and include directory). `pants
+        peek` shows it.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[Any], address: Address) -> Optional[Any]:
+        from build_defs.interpreter import HostCPythonProbe
+
+        if raw_value is not None and not isinstance(raw_value, HostCPythonProbe):
+            raise InvalidFieldException(
+                f"The `fingerprint` field of {address} is computed from the host; remove it."
+            )
+        return raw_value
+
+
+class HostCPythonTarget(Target):
+    alias = "host_cpython"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        CPythonVersionField,
+        CPythonExactVersionField,
+        CPythonSearchPathField,
+        CPythonFingerprintField,
+    )
+    help = help_text(
+        """
+        A CPython installed on the host, as a fingerprinted input: every wheel built for it
+        depends on this target, and every process that uses it is keyed on its fingerprint
+        (exact version, sysconfig values, sha256 of binary and headers), read anew on each
+        Pants run. `pants peek` shows the fingerprint; `pants dependents --transitive` what
+        an upgrade rebuilds.
+        """
+    )
+
+    def _calculate_field_values(self, unhydrated_values, address, union_membership, *, ignore_unrecognized_fields):
+        from build_defs.interpreter import HostCPythonProbe
+
+        values = dict(
+            super()._calculate_field_values(
+                unhydrated_values, address, union_membership,
+                ignore_unrecognized_fields=ignore_unrecognized_fields,
+            )
+        )
+        probe = HostCPythonProbe(
+            values[CPythonVersionField].value,
+            values[CPythonExactVersionField].value,
+            tuple(values[CPythonSearchPathField].value or ()),
+        )
+        values[CPythonFingerprintField] = CPythonFingerprintField(probe, address)
+        return FrozenDict(sorted(values.items(), key=lambda item: item[0].alias))
+
+
+# ---------------------------------------------------------------------------
 # release_sdist, wheel_test
 
 
@@ -597,4 +713,5 @@ def target_types():
         ReleaseSdistTarget,
         WheelTestTarget,
         ReleaseSetTarget,
+        HostCPythonTarget,
     ]

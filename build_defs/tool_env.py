@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from textwrap import dedent
 
@@ -16,26 +17,36 @@ from pants.engine.rules import collect_rules, rule
 from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
 from pants.util.logging import LogLevel
 
+from build_defs.interpreter import Interpreter
+
 
 @dataclass(frozen=True)
 class ToolEnvRequest:
-    """A venv holding exactly these locked requirements, on CPython `python`."""
+    """A venv holding exactly these locked requirements, on exactly this interpreter."""
 
     requirements: tuple[str, ...]
     owner: Address
-    python: str
+    interpreter: Interpreter
     name: str
 
 
 @dataclass(frozen=True)
 class ToolEnv:
     venv: VenvPex
+    interpreter: Interpreter
 
     def activate(self) -> str:
-        """Shell lines that seed the venv and set `TOOL_PREFIX` to its directory."""
+        """Shell lines that seed the venv, set `TOOL_PREFIX` to its directory, and stop unless
+        the venv runs on the fingerprinted interpreter."""
+        expected = self.interpreter.path
         return dedent(
             f"""\
             TOOL_PREFIX="$("$ROOT/{self.venv.python.path}" -c 'import sys; print(sys.prefix)')"
+            base="$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys._base_executable))')"
+            if [ "$base" != {shlex.quote(expected)} ]; then
+              echo "the tool venv runs on $base, not on the fingerprinted {expected} ({self.interpreter.address})" >&2
+              exit 71
+            fi
             """
         )
 
@@ -62,17 +73,18 @@ async def tool_env(request: ToolEnvRequest, pex_env: PexEnvironment) -> ToolEnv:
             output_filename=f"{request.name}.pex",
             internal_only=True,
             include_source_files=False,
+            # The exact version fingerprinted; `activate()` checks it is the same binary.
             hardcoded_interpreter_constraints=InterpreterConstraints(
-                [f"CPython=={request.python}.*"]
+                [f"CPython=={request.interpreter.facts['version']}"]
             ),
-            description=f"{request.name} environment for CPython {request.python}",
+            description=f"{request.name} environment for CPython {request.interpreter.version}",
         ),
     )
     venv = await Get(
         VenvPex,
         VenvPexRequest(pex_request, pex_env.in_sandbox(working_directory=None)),
     )
-    return ToolEnv(venv)
+    return ToolEnv(venv, request.interpreter)
 
 
 def rules():

@@ -32,12 +32,15 @@ from pants.engine.target import FieldSet
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from build_defs.archive_modes import normalize_zip_modes
+from build_defs.interpreter import Interpreter, InterpreterRequest
+from build_defs.isolation import Isolation
 from build_defs.native_library import NativeLibrary, NativeLibraryRequest
 from build_defs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
-from build_defs.subsystems import MesonWheelSubsystem
 from build_defs.target_types import (
     MesonWheelBuildRequirementsField,
     MesonWheelConfigSettingsField,
+    MesonWheelInterpreterField,
     MesonWheelLicenseFileField,
     MesonWheelLicenseIntroField,
     MesonWheelNativeDepsField,
@@ -68,6 +71,7 @@ class MesonWheelFieldSet(FieldSet):
     build_requirements: MesonWheelBuildRequirementsField
     repair_requirements: MesonWheelRepairRequirementsField
     toolchain: MesonWheelToolchainField
+    interpreter: MesonWheelInterpreterField
     setup_args: MesonWheelSetupArgsField
     config_settings: MesonWheelConfigSettingsField
     plat: MesonWheelPlatField
@@ -93,6 +97,8 @@ class BuiltWheel:
     filename: str
     source_date_epoch: int
     native_libraries: tuple[NativeLibrary, ...]
+    interpreter: Interpreter
+    isolation: Isolation
 
 
 class WrongPlatformError(Exception):
@@ -145,33 +151,47 @@ class RepairedWheel:
     filename: str
 
 
-def _driver(lines: str) -> str:
-    return "set -euo pipefail\nROOT=\"$PWD\"\n" + dedent(lines)
+# Every process: files readable by all whatever the caller's umask, and no package index.
+_PROCESS_PRELUDE = """\
+set -euo pipefail
+umask 022
+export PIP_NO_INDEX=1 PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
+"""
 
 
-def _in_fixed_root(script_name: str, fixed_root: str) -> str:
-    """Shell lines that re-run `script_name` with the sandbox bind-mounted at `fixed_root`."""
-    root = shlex.quote(fixed_root)
-    return dedent(
-        f"""\
-        set -euo pipefail
-        if [ -z "${{IN_FIXED_BUILD_ROOT:-}}" ]; then
-          if [ "$EUID" = 0 ]; then NS=(/usr/bin/unshare --mount); else NS=(/usr/bin/unshare --mount --map-root-user); fi
-          if [ -d {root} ] && "${{NS[@]}}" /bin/true 2>/dev/null; then
-            exec "${{NS[@]}}" /usr/bin/env IN_FIXED_BUILD_ROOT=1 /bin/bash -c \\
-              '/bin/mount --bind "$1" "$2" && cd "$2" && exec /bin/bash "$3"' _ "$PWD" {root} {shlex.quote(script_name)}
-          fi
-          echo "build: no mount namespace here (or no {root}): building at the sandbox path, which the outputs will embed" >&2
-        fi
-        """
+def process_script(script_name: str, isolation: Isolation, body: str, *, fixed_root: bool) -> str:
+    """A process script: the prelude, entry into the isolation namespaces, then `body`."""
+    wrap = isolation.wrap(script_name, fixed_root=fixed_root)
+    return _PROCESS_PRELUDE + wrap + 'ROOT="$PWD"\n' + dedent(body)
+
+
+async def interpreter_for(fs: "MesonWheelFieldSet") -> Interpreter:
+    """The interpreter target named by the wheel's `interpreter` template, resolved."""
+    (address,) = await Get(
+        Addresses,
+        UnparsedAddressInputs(
+            (interpreter_spec(fs),),
+            owning_address=fs.address,
+            description_of_origin=f"the `interpreter` field of {fs.address}",
+        ),
     )
+    return await Get(Interpreter, InterpreterRequest(address))
 
 
-def _process_extras(nonce: str) -> dict:
-    """A repro-check build: a distinct cache key, and nothing written to the cache."""
+def interpreter_spec(fs) -> str:
+    return fs.interpreter.value.replace("{python}", fs.python.value)
+
+
+def _process_extras(nonce: str, *envs: dict[str, str]) -> dict:
+    """The environment that keys a process (isolation, interpreter), and for a repro-check
+    build a distinct cache key with nothing written to the cache."""
+    env = {k: v for e in envs for k, v in e.items()}
     if not nonce:
-        return {}
-    return {"env": FrozenDict({"REPRO_CHECK_NONCE": nonce}), "cache_scope": ProcessCacheScope.PER_SESSION}
+        return {"env": FrozenDict(env)}
+    return {
+        "env": FrozenDict({**env, "REPRO_CHECK_NONCE": nonce}),
+        "cache_scope": ProcessCacheScope.PER_SESSION,
+    }
 
 
 def _single_wheel(snapshot: Snapshot, what: str, address: Address) -> str:
@@ -209,12 +229,11 @@ async def _with_bundled_licenses(tree: ProjectTree, fs: MesonWheelFieldSet, nati
 
 
 @rule(desc="Build a meson-python wheel", level=LogLevel.DEBUG)
-async def build_wheel(
-    request: BuildWheelRequest, bash: BashBinary, settings: MesonWheelSubsystem
-) -> BuiltWheel:
+async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: Isolation) -> BuiltWheel:
     fs = request.field_set
     check_buildable_here(fs)
     python = fs.python.value
+    interpreter = await interpreter_for(fs)
     source_address, toolchain_address, *native_addresses = await Get(
         Addresses,
         UnparsedAddressInputs(
@@ -229,7 +248,7 @@ async def build_wheel(
         Get(CcToolchain, CcToolchainRequest(toolchain_address)),
         Get(
             ToolEnv,
-            ToolEnvRequest(tuple(fs.build_requirements.value or ()), fs.address, python, "meson-build"),
+            ToolEnvRequest(tuple(fs.build_requirements.value or ()), fs.address, interpreter, "meson-build"),
         ),
     )
     source_digest = await _with_bundled_licenses(tree, fs, native)
@@ -238,10 +257,15 @@ async def build_wheel(
         f" > \"$ROOT/pkgconfig/{lib.pkg_config_name}.pc\"\n"
         for lib in native
     )
-    config = [f"-Csetup-args={arg}" for arg in fs.setup_args.value or ()]
+    # meson may not download a subproject: every input is in the sandbox already.
+    config = [f"-Csetup-args={arg}" for arg in ("--wrap-mode=nodownload", *(fs.setup_args.value or ()))]
     config += [f"-C{k}={v}" for k, v in sorted((fs.config_settings.value or {}).items())]
-    script = _in_fixed_root("build_wheel.sh", settings.fixed_build_root) + _driver(
+    script = process_script(
+        "build_wheel.sh",
+        isolation,
         f"""\
+        # Sources as everyone would check them out, whatever umask wrote the sandbox.
+        /bin/chmod -R u+rwX,go+rX,go-w "$ROOT/{SOURCE_DIR}"
         {env.activate()}
         TC="$ROOT/{toolchain.bin_dir}"
         # A deliberate PATH: the locked build tools and the fingerprinted toolchain, nothing else.
@@ -261,12 +285,25 @@ async def build_wheel(
         cd "$ROOT/{SOURCE_DIR}"
         "$TOOL_PREFIX/bin/python" -m build --wheel --no-isolation --skip-dependency-check \\
           --outdir "$ROOT/{BUILD_OUT}" -Cbuild-dir={BUILD_DIR} {" ".join(shlex.quote(c) for c in config)}
-        """
+        """,
+        fixed_root=True,
     )
+    # repro-check: each build starts from its own empty toolchain cache (zig's), so nothing
+    # a warm cache hides can make two builds agree.
+    caches = toolchain.caches_with(env.venv.append_only_caches)
+    fresh_caches = []
+    if request.nonce:
+        caches = FrozenDict({k: v for k, v in caches.items() if k not in toolchain.append_only_caches})
+        fresh_caches = [Directory(path) for path in toolchain.append_only_caches.values()]
     script_digest = await Get(
         Digest,
         CreateDigest(
-            [FileContent("build_wheel.sh", script.encode()), Directory("pkgconfig"), Directory(".home")]
+            [
+                FileContent("build_wheel.sh", script.encode()),
+                Directory("pkgconfig"),
+                Directory(".home"),
+                *fresh_caches,
+            ]
         ),
     )
     input_digest = await Get(
@@ -280,12 +317,12 @@ async def build_wheel(
         Process(
             argv=(bash.path, "build_wheel.sh"),
             input_digest=input_digest,
-            append_only_caches=toolchain.caches_with(env.venv.append_only_caches),
+            append_only_caches=caches,
             immutable_input_digests=toolchain.immutable_inputs,
             output_directories=(BUILD_OUT,),
-            description=f"Build wheel {fs.address} (CPython {python})",
+            description=f"Build wheel {fs.address} (CPython {interpreter.facts['version']})",
             level=LogLevel.INFO,
-            **_process_extras(request.nonce),
+            **_process_extras(request.nonce, isolation.env, interpreter.env),
         ),
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)
@@ -294,6 +331,8 @@ async def build_wheel(
         _single_wheel(snapshot, "The build", fs.address),
         tree.source_date_epoch,
         tuple(native),
+        interpreter,
+        isolation,
     )
 
 
@@ -301,26 +340,30 @@ async def build_wheel(
 async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> RepairedWheel:
     fs = request.field_set
     if request.wheel.filename.endswith("-any.whl"):
-        # A pure wheel has nothing to repair (auditwheel refuses it); it passes unchanged.
+        # A pure wheel has nothing to repair (auditwheel refuses it); only its modes change.
         unprefixed = await Get(Digest, RemovePrefix(request.wheel.digest, BUILD_OUT))
         moved = await Get(Digest, AddPrefix(unprefixed, REPAIR_OUT))
         name = request.wheel.filename.split("/", 1)[1]
-        return RepairedWheel(moved, f"{REPAIR_OUT}/{name}")
+        return await _with_normal_modes(RepairedWheel(moved, f"{REPAIR_OUT}/{name}"))
+    interpreter, isolation = request.wheel.interpreter, request.wheel.isolation
     env = await Get(
         ToolEnv,
         ToolEnvRequest(
-            tuple(fs.repair_requirements.value or ()), fs.address, fs.python.value, "wheel-repair"
+            tuple(fs.repair_requirements.value or ()), fs.address, interpreter, "wheel-repair"
         ),
     )
     plat = f"--plat {shlex.quote(fs.plat.value)}" if fs.plat.value else ""
-    script = _driver(
+    script = process_script(
+        "repair_wheel.sh",
+        isolation,
         f"""\
         {env.activate()}
         export PATH="$TOOL_PREFIX/bin" SOURCE_DATE_EPOCH={request.wheel.source_date_epoch} LC_ALL=C TZ=UTC
         # auditwheel finds the native dependencies' shared libraries here, and nowhere else.
         export LD_LIBRARY_PATH="{":".join("$ROOT/" + n.library_dir for n in request.wheel.native_libraries)}"
         "$TOOL_PREFIX/bin/auditwheel" repair {plat} -w "$ROOT/{REPAIR_OUT}" "$ROOT/{request.wheel.filename}"
-        """
+        """,
+        fixed_root=False,
     )
     script_digest = await Get(Digest, CreateDigest([FileContent("repair_wheel.sh", script.encode())]))
     input_digest = await Get(
@@ -339,14 +382,24 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
             output_directories=(REPAIR_OUT,),
             description=f"Repair wheel {fs.address} with auditwheel",
             level=LogLevel.INFO,
-            **_process_extras(request.nonce),
+            **_process_extras(request.nonce, isolation.env, interpreter.env),
         ),
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)
     filename = _single_wheel(snapshot, "auditwheel", fs.address)
     contents = await Get(DigestContents, Digest, result.output_digest)
     check_bundled_libraries(fs.address, contents[0].content, request.wheel.native_libraries)
-    return RepairedWheel(result.output_digest, filename)
+    return await _with_normal_modes(RepairedWheel(result.output_digest, filename))
+
+
+async def _with_normal_modes(wheel: RepairedWheel) -> RepairedWheel:
+    """The wheel with 0644/0755 modes in every entry, whatever umask built it."""
+    (content,) = await Get(DigestContents, Digest, wheel.digest)
+    normal = normalize_zip_modes(content.content)
+    if normal == content.content:
+        return wheel
+    digest = await Get(Digest, CreateDigest([FileContent(content.path, normal)]))
+    return RepairedWheel(digest, wheel.filename)
 
 
 def check_bundled_libraries(address: Address, wheel: bytes, native: tuple[NativeLibrary, ...]) -> None:

@@ -43,6 +43,7 @@ from build_defs.wheel import (
     MesonWheelFieldSet,
     RepairedWheel,
     RepairWheelRequest,
+    process_script,
 )
 
 
@@ -95,7 +96,6 @@ async def infer_wheel_test_dependencies(request: InferWheelTestDependencies) -> 
 async def run_wheel_test(
     batch: WheelTestRequest.Batch[WheelTestFieldSet, Any],
     test_subsystem: TestSubsystem,
-    wheel_test: WheelTestSubsystem,
     bash: BashBinary,
 ) -> TestResult:
     fs = batch.single_element
@@ -116,27 +116,19 @@ async def run_wheel_test(
         Get(CcToolchain, CcToolchainRequest(toolchain_address)),
         Get(
             ToolEnv,
-            ToolEnvRequest(tuple(fs.requirements.value or ()), fs.address, fs.python.value, "wheel-test"),
+            ToolEnvRequest(tuple(fs.requirements.value or ()), fs.address, built.interpreter, "wheel-test"),
         ),
         Get(HydratedSources, HydrateSourcesRequest(fs.sources)),
     )
-    isolate = (
-        'if [ "$EUID" = 0 ]; then NETNS=(/usr/bin/unshare -n); else NETNS=(/usr/bin/unshare -rn); fi\n'
-        'if ! "${NETNS[@]}" /bin/true 2>/dev/null; then\n'
-        '  echo "wheel-test: network namespaces are not available here; running with the network" >&2\n'
-        "  NETNS=()\n"
-        "fi\n"
-        if wheel_test.isolate_network
-        else "NETNS=()\n"
-    )
     run_checks = "".join(
-        f'echo "wheel-test: running {path}" >&2\n'
-        f'"${{NETNS[@]}}" "$VENV/bin/python" "$ROOT/{path}"\n'
+        f'echo "wheel-test: running {path}" >&2\n"$VENV/bin/python" "$ROOT/{path}"\n'
         for path in checks.snapshot.files
     )
-    script = f"""\
-set -euo pipefail
-ROOT="$PWD"
+    # The whole test, venv creation included, runs in its own network namespace.
+    script = process_script(
+        "wheel_test.sh",
+        built.isolation,
+        f"""\
 {env.activate()}
 # A fresh venv from the same base interpreter, holding only the wheel under test.
 BASE="$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')"
@@ -150,10 +142,11 @@ VENV="$ROOT/test-venv"
 TC="$ROOT/{toolchain.bin_dir}"
 export PATH="$VENV/bin:$TOOL_PREFIX/bin:$TC" CC="$TC/cc" CXX="$TC/cxx"
 export HOME="$ROOT/.home" WHEEL_FILE="$ROOT/{repaired.filename}" PYTHONDONTWRITEBYTECODE=1
-{isolate}
 cd "$ROOT/.work"
 {run_checks}
-"""
+""",
+        fixed_root=False,
+    )
     script_digest = await Get(
         Digest,
         CreateDigest(
@@ -176,6 +169,7 @@ cd "$ROOT/.work"
             description=f"Test {repaired.filename.split('/')[-1]} ({fs.address})",
             timeout_seconds=fs.timeout.value,
             level=LogLevel.DEBUG,
+            env=FrozenDict({**built.isolation.env, **built.interpreter.env}),
             cache_scope=(
                 ProcessCacheScope.PER_SESSION if test_subsystem.force else ProcessCacheScope.SUCCESSFUL
             ),

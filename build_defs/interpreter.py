@@ -1,0 +1,274 @@
+"""The CPython a wheel is built for, as a declared, fingerprinted input of the graph.
+
+A `host_cpython` target finds its interpreter on the host (pyenv, PATH or given
+directories) once per Pants run and fingerprints it: exact version, implementation, the
+sysconfig values builds read, and sha256s of the binary, its shared libpython and its
+include directory. Every process that runs or compiles against it carries that fingerprint
+in its environment (so an upgraded interpreter rebuilds what it touches), the tool venvs
+are built with exactly that executable, and the provenance records it.
+
+Each kind of interpreter source is a member of the `InterpreterFieldSet` union: a later
+kind can supply the same `Interpreter` from pinned files (e.g. target headers and sysconfig
+data for cross builds) without changing the rules that use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from pants.backend.python.util_rules.pex_environment import PythonExecutable
+from pants.core.util_rules.system_binaries import BashBinary
+from pants.engine.addresses import Address
+from pants.engine.environment import EnvironmentName
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import CreateDigest, Digest, FileContent
+from pants.engine.internals.selectors import Get
+from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
+from pants.engine.rules import collect_rules, rule
+from pants.engine.target import FieldSet, WrappedTarget, WrappedTargetRequest
+from pants.engine.unions import UnionMembership, UnionRule, union
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
+
+from build_defs.target_types import (
+    CPythonExactVersionField,
+    CPythonSearchPathField,
+    CPythonVersionField,
+)
+
+# Run by each candidate interpreter: what builds read from it, and hashes of what they use.
+FINGERPRINT_CODE = r"""
+import hashlib, json, os, platform, sys, sysconfig
+def sha(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+include = sysconfig.get_paths()["include"]
+tree = hashlib.sha256()
+for root, dirs, files in os.walk(include):
+    dirs.sort()
+    for name in sorted(files):
+        path = os.path.join(root, name)
+        tree.update(os.path.relpath(path, include).encode() + b"\0" + sha(path).encode() + b"\n")
+var = sysconfig.get_config_var
+facts = {
+    "path": os.path.realpath(sys.executable),
+    "implementation": platform.python_implementation(),
+    "version": platform.python_version(),
+    "EXT_SUFFIX": var("EXT_SUFFIX") or "",
+    "SOABI": var("SOABI") or "",
+    "Py_GIL_DISABLED": str(int(bool(var("Py_GIL_DISABLED")))),
+    "Py_ENABLE_SHARED": str(int(bool(var("Py_ENABLE_SHARED")))),
+    "binary_sha256": sha(os.path.realpath(sys.executable)),
+    "include_dir": include,
+    "include_sha256": tree.hexdigest(),
+}
+libpython = os.path.join(var("LIBDIR") or "", var("LDLIBRARY") or "")
+if facts["Py_ENABLE_SHARED"] == "1" and os.path.isfile(libpython):
+    facts["libpython_sha256"] = sha(libpython)
+print(json.dumps(facts, sort_keys=True))
+"""
+
+# $1: MAJOR.MINOR[t]; $2: exact version or ""; the rest: search path entries.
+PROBE_SCRIPT = r"""
+set -uo pipefail
+export LC_ALL=C PATH=/usr/bin:/bin
+want="$1"; exact="$2"; shift 2
+base="${want%t}"; [ "$base" != "$want" ] && ft=1 || ft=0
+dirs=()
+for entry in "$@"; do
+  case "$entry" in
+    "<PATH>") IFS=: read -ra parts <<< "${HOST_PATH:-}"; dirs+=("${parts[@]}") ;;
+    "<PYENV>")
+      root="${PYENV_ROOT:-${HOME:-/nonexistent}/.pyenv}"
+      for d in "$root"/versions/*/bin; do [ -d "$d" ] && dirs+=("$d"); done ;;
+    "<"*">") echo "unknown search path entry $entry (use <PATH>, <PYENV> or a directory)" >&2; exit 2 ;;
+    *) dirs+=("$entry") ;;
+  esac
+done
+found=()
+for d in "${dirs[@]}"; do
+  c="$d/python$want"
+  [ -x "$c" ] || continue
+  v="$("$c" -c 'import platform, sys, sysconfig
+print(platform.python_implementation(), platform.python_version(), int(bool(sysconfig.get_config_var("Py_GIL_DISABLED"))))' 2>/dev/null)" || continue
+  read -r impl version gil <<< "$v"
+  [ "$impl" = CPython ] && [ "${version%.*}" = "$base" ] && [ "$gil" = "$ft" ] || continue
+  found+=("$version $c")
+done
+if [ "${#found[@]}" = 0 ]; then
+  echo "no CPython $want found (looked for python$want in: ${dirs[*]:-nothing})" >&2
+  exit 3
+fi
+chosen="$(printf '%s\n' "${found[@]}" | sort -t. -k3,3nr -s | head -n 1)"
+if [ -n "$exact" ]; then
+  chosen="$(printf '%s\n' "${found[@]}" | awk -v e="$exact" '$1 == e' | head -n 1)"
+  if [ -z "$chosen" ]; then
+    echo "the pin wants CPython $exact, but this host has $(printf '%s\n' "${found[@]}" | cut -d' ' -f1 | sort -u | paste -sd, -)" >&2
+    exit 5
+  fi
+fi
+exec "${chosen#* }" -I -c "$FINGERPRINT_CODE"
+"""
+
+
+class InterpreterError(Exception):
+    pass
+
+
+def probe_command(version: str, exact: str | None, search_path: tuple[str, ...]) -> tuple[str, ...]:
+    return ("-c", PROBE_SCRIPT, "probe", version, exact or "", *search_path)
+
+
+def probe_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The host variables the probe reads; nothing else reaches it."""
+    return {
+        "HOST_PATH": env.get("PATH", ""),
+        "PYENV_ROOT": env.get("PYENV_ROOT", ""),
+        "HOME": env.get("HOME", ""),
+        "FINGERPRINT_CODE": FINGERPRINT_CODE,
+    }
+
+
+def probe_error(address: Address, version: str, exact: str | None, exit_code: int, stderr: str) -> str:
+    if exit_code == 3:
+        return (
+            f"{address}: {stderr.strip()}.\nInstall CPython {version} (e.g. `pyenv install "
+            f"{version}`), or add its directory to the `search_path` field of {address}."
+        )
+    if exit_code == 5:
+        return (
+            f"{address} pins CPython {exact} (`exact_version`): {stderr.strip().split(': ', 1)[-1]}.\n"
+            f"Install CPython {exact}, or change `exact_version` of {address}."
+        )
+    return f"{address}: fingerprinting CPython {version} failed: {stderr.strip()}"
+
+
+class HostCPythonProbe:
+    """The live fingerprint a `host_cpython` target shows in `pants peek`.
+
+    Computed when it is displayed, by the same script the build runs, so what `peek` shows
+    is what the next build keys on. Builds never read this value: they run the probe as a
+    Pants process (see `host_cpython_interpreter`).
+    """
+
+    def __init__(self, version: str, exact: str | None, search_path: tuple[str, ...]) -> None:
+        self.spec = (version, exact, tuple(search_path))
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, HostCPythonProbe) and other.spec == self.spec
+
+    def __hash__(self) -> int:
+        return hash(self.spec)
+
+    def __repr__(self) -> str:
+        return f"HostCPythonProbe{self.spec}"
+
+    def asdict(self) -> Mapping[str, Any]:
+        version, exact, search_path = self.spec
+        result = subprocess.run(
+            ["/bin/bash", *probe_command(version, exact, search_path)],
+            env=probe_env(os.environ),
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            return {"error": result.stderr.strip()}
+        facts = json.loads(result.stdout)
+        return {**facts, "fingerprint": fingerprint_of(facts)}
+
+
+def fingerprint_of(facts: Mapping[str, str]) -> str:
+    return hashlib.sha256(json.dumps(dict(facts), sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class InterpreterRequest:
+    address: Address
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A fingerprinted CPython: where it is, what it is, and the sha256 over those facts."""
+
+    address: Address
+    version: str  # MAJOR.MINOR, as in `meson_wheel.python`
+    path: str
+    facts: FrozenDict[str, str]
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint_of(self.facts)
+
+    @property
+    def executable(self) -> PythonExecutable:
+        return PythonExecutable(self.path, fingerprint=self.fingerprint)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Process environment that keys results on this exact interpreter."""
+        return {"CPYTHON_FINGERPRINT": f"{self.facts['version']} {self.fingerprint}"}
+
+
+@union(in_scope_types=[EnvironmentName])
+@dataclass(frozen=True)
+class InterpreterFieldSet(FieldSet):
+    """A kind of target that supplies a fingerprinted interpreter."""
+
+
+@dataclass(frozen=True)
+class HostCPythonFieldSet(InterpreterFieldSet):
+    required_fields = (CPythonVersionField, CPythonSearchPathField)
+
+    version: CPythonVersionField
+    exact_version: CPythonExactVersionField
+    search_path: CPythonSearchPathField
+
+
+@rule(desc="Find and fingerprint an interpreter", level=LogLevel.DEBUG)
+async def resolve_interpreter(request: InterpreterRequest, union_membership: UnionMembership) -> Interpreter:
+    wrapped = await Get(
+        WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="an `interpreter` field")
+    )
+    for member in union_membership.get(InterpreterFieldSet):
+        if member.is_applicable(wrapped.target):
+            return await Get(Interpreter, InterpreterFieldSet, member.create(wrapped.target))
+    raise InterpreterError(
+        f"{request.address} (a `{wrapped.target.alias}` target) is not an interpreter: "
+        "use a `host_cpython` target."
+    )
+
+
+@rule(desc="Fingerprint a host CPython", level=LogLevel.DEBUG)
+async def host_cpython_interpreter(field_set: HostCPythonFieldSet, bash: BashBinary) -> Interpreter:
+    version, exact = field_set.version.value, field_set.exact_version.value
+    host_env = await Get(EnvironmentVars, EnvironmentVarsRequest(("PATH", "PYENV_ROOT", "HOME")))
+    result = await Get(
+        FallibleProcessResult,
+        Process(
+            argv=(bash.path, *probe_command(version, exact, tuple(field_set.search_path.value))),
+            input_digest=await Get(Digest, CreateDigest([])),
+            env=probe_env(host_env),
+            description=f"Fingerprint CPython {version} ({field_set.address})",
+            # Re-read the host on every run; downstream caching keys on the fingerprint.
+            cache_scope=ProcessCacheScope.PER_SESSION,
+            level=LogLevel.DEBUG,
+        ),
+    )
+    if result.exit_code != 0:
+        raise InterpreterError(
+            probe_error(field_set.address, version, exact, result.exit_code, result.stderr.decode())
+        )
+    facts = json.loads(result.stdout)
+    return Interpreter(field_set.address, version, facts["path"], FrozenDict(facts))
+
+
+def rules():
+    return [*collect_rules(), UnionRule(InterpreterFieldSet, HostCPythonFieldSet)]

@@ -1,0 +1,135 @@
+"""Sandbox isolation that fails closed: a private mount namespace for the fixed build root
+and a private network namespace for every build, repair and test process.
+
+A probe runs once per Pants run and asks the kernel whether it will create those
+namespaces. In the default `strict` mode a refusal stops the build with a message naming
+the kernel settings and the opt-out. With `[meson-build].isolation = "best-effort"` the
+build runs without them; the mode it actually ran in is part of every process's cache key
+(`BUILD_ISOLATION`) and of the provenance, and release sets refuse such artifacts.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from textwrap import dedent
+
+from pants.core.util_rules.system_binaries import BashBinary
+from pants.engine.fs import CreateDigest, Digest, FileContent
+from pants.engine.internals.selectors import Get
+from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
+from pants.engine.rules import collect_rules, rule
+from pants.util.logging import LogLevel
+
+from build_defs.subsystems import MesonWheelSubsystem
+
+ISOLATED = "isolated"
+BEST_EFFORT = "best-effort"
+
+# Runs the same `unshare` calls the build scripts make, so a "yes" here means they work.
+_PROBE_SCRIPT = """\
+export PATH=/usr/bin:/bin LC_ALL=C
+if [ "$EUID" = 0 ]; then USERNS=(); else USERNS=(--map-root-user); fi
+if [ ! -x /usr/bin/unshare ]; then echo "no /usr/bin/unshare on this host"; exit 0; fi
+if ! out="$(/usr/bin/unshare --mount "${USERNS[@]}" /bin/true 2>&1)"; then
+  echo "mount namespace refused: ${out}"
+fi
+if ! out="$(/usr/bin/unshare --net "${USERNS[@]}" /bin/true 2>&1)"; then
+  echo "network namespace refused: ${out}"
+fi
+if [ ! -d "$1" ]; then echo "the fixed build root $1 is not a directory"; fi
+"""
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """How this Pants run isolates build, repair and test processes."""
+
+    mode: str  # the configured mode: strict | best-effort
+    effective: str  # "isolated", or "best-effort: <what the host refused>"
+    fixed_root: str
+
+    @property
+    def isolated(self) -> bool:
+        return self.effective == ISOLATED
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Process environment that keys every cached result on the isolation it ran in."""
+        return {"BUILD_ISOLATION": self.effective}
+
+    def wrap(self, script_name: str, *, fixed_root: bool) -> str:
+        """Shell lines that re-run `script_name` inside fresh mount/network namespaces.
+
+        With `fixed_root`, the sandbox is bind-mounted onto the fixed build root first, so
+        every path the build records is the same on every machine. Without isolation (the
+        best-effort opt-out on a host that refuses namespaces) the script runs in place.
+        """
+        if not self.isolated:
+            return f'echo "isolation: {self.effective}" >&2\n'
+        root = shlex.quote(self.fixed_root)
+        if fixed_root:
+            inner = f'/bin/mount --bind "$1" "$2" && cd "$2" && exec /bin/bash "$3"'
+            namespaces = "--mount --net"
+        else:
+            inner = 'cd "$1" && exec /bin/bash "$3"'
+            namespaces = "--net"
+        return dedent(
+            f"""\
+            if [ -z "${{IN_ISOLATION:-}}" ]; then
+              if [ "$EUID" = 0 ]; then USERNS=(); else USERNS=(--map-root-user); fi
+              exec /usr/bin/unshare {namespaces} "${{USERNS[@]}}" /usr/bin/env IN_ISOLATION=1 /bin/bash -c \\
+                {shlex.quote(inner)} _ "$PWD" {root} {shlex.quote(script_name)}
+              echo "isolation: could not enter the namespaces (see above); refusing to run without them" >&2
+              exit 70
+            fi
+            """
+        )
+
+
+class IsolationError(Exception):
+    pass
+
+
+def refusal_message(refused: str) -> str:
+    return (
+        f"This host refuses the sandbox isolation every build needs ({refused}).\n"
+        "Builds run each process in a private mount namespace (for the fixed build root) and "
+        "a private network namespace (no network), and stop rather than run without them.\n"
+        "Fix the host: allow unprivileged user namespaces, e.g.\n"
+        "  sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0   (Ubuntu 23.10+, GitHub's ubuntu-24.04 runners)\n"
+        "  sudo sysctl -w kernel.unprivileged_userns_clone=1               (Debian kernels before 5.10 and others)\n"
+        "or, for a build that must not be released, opt out explicitly:\n"
+        "  ./pants --meson-build-isolation=best-effort ...   (or [meson-build] isolation = \"best-effort\")\n"
+        "Artifacts built that way record it in their provenance, and release sets refuse them."
+    )
+
+
+@rule(desc="Probe the sandbox isolation this host allows", level=LogLevel.DEBUG)
+async def probe_isolation(settings: MesonWheelSubsystem, bash: BashBinary) -> Isolation:
+    script = await Get(Digest, CreateDigest([FileContent("probe_isolation.sh", _PROBE_SCRIPT.encode())]))
+    result = await Get(
+        FallibleProcessResult,
+        Process(
+            argv=(bash.path, "probe_isolation.sh", settings.fixed_build_root),
+            input_digest=script,
+            description="Probe mount and network namespaces",
+            # The host can change between runs (a sysctl, a seccomp profile): ask every run.
+            cache_scope=ProcessCacheScope.PER_SESSION,
+            level=LogLevel.DEBUG,
+        ),
+    )
+    problems = result.stdout.decode().strip()
+    if result.exit_code != 0:
+        problems = f"the probe failed: {result.stderr.decode().strip()}"
+    mode = settings.isolation.value
+    if not problems:
+        return Isolation(mode, ISOLATED, settings.fixed_build_root)
+    refused = "; ".join(problems.splitlines())
+    if mode != BEST_EFFORT:
+        raise IsolationError(refusal_message(refused))
+    return Isolation(mode, f"{BEST_EFFORT}: {refused}", settings.fixed_build_root)
+
+
+def rules():
+    return collect_rules()
