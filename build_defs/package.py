@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 
+from pants.build_graph.address import Address, AddressInput
+from pants.engine.internals.session import SessionValues
+from pants.option.options_bootstrapper import OptionsBootstrapper
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
-from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, MergeDigests, RemovePrefix
+from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, DigestContents, FileContent, MergeDigests, RemovePrefix
 from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.rules import collect_rules, rule
 from pants.engine.target import InferredDependencies, WrappedTarget, WrappedTargetRequest
@@ -30,13 +34,19 @@ from build_defs.target_types import (
 from build_defs.toolchain import CcToolchain, CcToolchainRequest
 from build_defs.wheel import (
     REPAIR_OUT,
+    WrongPlatformError,
+    check_buildable_here,
     BuildWheelRequest,
     BuiltWheel,
     MesonWheelFieldSet,
     RepairedWheel,
     RepairWheelRequest,
     host_platform,
+    interpreter_for,
 )
+from build_defs.interpreter import InterpreterError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,8 +77,42 @@ def _source_record(tgt) -> dict:
     return record
 
 
+def named_explicitly(address: Address, args: tuple[str, ...]) -> bool:
+    """True when the command line names `address` itself rather than a glob holding it."""
+    for arg in args:
+        if arg.startswith("-") or ":" not in arg or arg.endswith("::"):
+            continue
+        try:
+            parsed = AddressInput.parse(arg, description_of_origin="the command line")
+        except Exception:
+            continue
+        if address == Address(
+            parsed.path_component, target_name=parsed.target_component, parameters=parsed.parameters
+        ):
+            return True
+    return False
+
+
 @rule(desc="Package a meson-python wheel", level=LogLevel.DEBUG)
-async def package_meson_wheel(field_set: PackageMesonWheelFieldSet) -> BuiltPackage:
+async def package_meson_wheel(
+    field_set: PackageMesonWheelFieldSet, session_values: SessionValues
+) -> BuiltPackage:
+    named = named_explicitly(field_set.address, session_values[OptionsBootstrapper].args[1:])
+    # A glob (`numpy_src::`) holds wheels for other platforms: skip those, one line each.
+    # Named on its own, such a wheel stops the build (and release sets check it themselves).
+    try:
+        check_buildable_here(field_set)
+    except WrongPlatformError as e:
+        if named:
+            raise
+        logger.warning(f"Skipping {field_set.address}: {e}")
+        return BuiltPackage(EMPTY_DIGEST, ())
+    if not named:
+        try:
+            await interpreter_for(field_set)
+        except InterpreterError as e:
+            logger.warning(f"Skipping {field_set.address}: {e}".splitlines()[0])
+            return BuiltPackage(EMPTY_DIGEST, ())
     built = await Get(BuiltWheel, BuildWheelRequest(field_set))
     repaired = await Get(RepairedWheel, RepairWheelRequest(field_set, built))
     digest = await Get(Digest, RemovePrefix(repaired.digest, REPAIR_OUT))

@@ -22,7 +22,9 @@ from pants.util.logging import LogLevel
 
 from build_defs.dependency_inference import AddressFieldsRequest
 from build_defs.package import logged_artifact
+from build_defs.isolation import Isolation
 from build_defs.target_types import ReleaseSetArtifactsField
+from build_defs.wheel import MesonWheelFieldSet, check_buildable_here
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,13 @@ def manifest_files(entries: list[dict]) -> tuple[str, str]:
 
 
 @rule(desc="Package a release set", level=LogLevel.DEBUG)
-async def package_release_set(field_set: ReleaseSetFieldSet) -> BuiltPackage:
+async def package_release_set(field_set: ReleaseSetFieldSet, isolation: Isolation) -> BuiltPackage:
+    if not isolation.isolated:
+        raise ReleaseSetError(
+            f"{field_set.address}: refusing to release artifacts built without sandbox isolation "
+            f"({isolation.effective}). Release builds need `[meson-build].isolation = \"strict\"` "
+            "on a host that allows mount and network namespaces."
+        )
     inferred = await Get(
         InferredDependencies,
         AddressFieldsRequest,
@@ -53,6 +61,9 @@ async def package_release_set(field_set: ReleaseSetFieldSet) -> BuiltPackage:
     targets = await Get(Targets, Addresses(inferred.include))
     per_target = await Get(FieldSetsPerTarget, FieldSetsPerTargetRequest(PackageFieldSet, targets))
     for tgt, field_sets in zip(targets, per_target.collection):
+        # A release is this platform's: a wheel for another one is an error, not a skip.
+        if MesonWheelFieldSet.is_applicable(tgt):
+            check_buildable_here(MesonWheelFieldSet.create(tgt))
         if len(field_sets) != 1:
             raise ReleaseSetError(
                 f"{field_set.address}: {tgt.address} is not one packageable target "

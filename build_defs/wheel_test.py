@@ -29,6 +29,7 @@ from pants.util.logging import LogLevel
 from build_defs.dependency_inference import AddressFieldsRequest
 from build_defs.subsystems import WheelTestSubsystem
 from build_defs.target_types import (
+    MesonWheelPythonField,
     WheelTestPythonField,
     WheelTestRequirementsField,
     WheelTestSourcesField,
@@ -63,17 +64,41 @@ class WheelTestRequest(TestRequest):
     field_set_type = WheelTestFieldSet
 
 
-def tested_wheel_address(fs: WheelTestFieldSet) -> Address:
-    """`wheel` names the meson_wheel target; `python` picks its parametrization."""
+@dataclass(frozen=True)
+class TestedWheelRequest:
+    owner: Address
+    wheel: str
+    python: str
+
+
+@dataclass(frozen=True)
+class TestedWheel:
+    address: Address
+
+
+@rule(desc="Find the wheel a wheel_test tests")
+async def find_tested_wheel(request: TestedWheelRequest) -> TestedWheel:
+    """`wheel` names a meson_wheel target: either one `parametrize`d over `python` (its
+    `@python=` member is meant) or one built for a single CPython, which must match."""
     parsed = AddressInput.parse(
-        fs.wheel.value,
-        relative_to=fs.address.spec_path,
-        description_of_origin=f"the `wheel` field of {fs.address}",
+        request.wheel,
+        relative_to=request.owner.spec_path,
+        description_of_origin=f"the `wheel` field of {request.owner}",
     )
-    return Address(
-        parsed.path_component,
-        target_name=parsed.target_component,
-        parameters={"python": fs.python.value},
+    plain = Address(parsed.path_component, target_name=parsed.target_component)
+    for address in (plain.parametrize({"python": request.python}), plain):
+        try:
+            wrapped = await Get(
+                WrappedTarget, WrappedTargetRequest(address, description_of_origin=str(request.owner))
+            )
+        except Exception:  # no such address: try the other form
+            continue
+        tgt = wrapped.target
+        if tgt.has_field(MesonWheelPythonField) and tgt[MesonWheelPythonField].value == request.python:
+            return TestedWheel(address)
+    raise ValueError(
+        f"{request.owner}: `wheel={request.wheel!r}` names no `meson_wheel` built for CPython "
+        f"{request.python} (neither {plain.parametrize({'python': request.python})} nor {plain})."
     )
 
 
@@ -89,7 +114,8 @@ async def infer_wheel_test_dependencies(request: InferWheelTestDependencies) -> 
         AddressFieldsRequest,
         AddressFieldsRequest.of(fs.address, fs.requirements.value),
     )
-    return InferredDependencies([tested_wheel_address(fs), *requirements.include])
+    tested = await Get(TestedWheel, TestedWheelRequest(fs.address, fs.wheel.value, fs.python.value))
+    return InferredDependencies([tested.address, *requirements.include])
 
 
 @rule(desc="Test a wheel in a fresh virtualenv", level=LogLevel.DEBUG)
@@ -99,7 +125,9 @@ async def run_wheel_test(
     bash: BashBinary,
 ) -> TestResult:
     fs = batch.single_element
-    wheel_address = tested_wheel_address(fs)
+    wheel_address = (
+        await Get(TestedWheel, TestedWheelRequest(fs.address, fs.wheel.value, fs.python.value))
+    ).address
     wrapped = await Get(
         WrappedTarget, WrappedTargetRequest(wheel_address, description_of_origin=str(fs.address))
     )
