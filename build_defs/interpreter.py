@@ -26,7 +26,7 @@ from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address
 from pants.engine.environment import EnvironmentName
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
-from pants.engine.fs import CreateDigest, Digest, FileContent
+from pants.engine.fs import CreateDigest, Digest
 from pants.engine.internals.selectors import Get
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import collect_rules, rule

@@ -69,7 +69,7 @@ class Isolation:
             return f'echo "isolation: {self.effective}" >&2\n'
         root = shlex.quote(self.fixed_root)
         if fixed_root:
-            inner = f'/bin/mount --bind "$1" "$2" && cd "$2" && exec /bin/bash "$3"'
+            inner = '/bin/mount --bind "$1" "$2" && cd "$2" && exec /bin/bash "$3"'
             namespaces = "--mount --net"
         else:
             inner = 'cd "$1" && exec /bin/bash "$3"'

@@ -21,7 +21,6 @@ from build_defs.target_types import (
     NativeLibraryPkgConfigScriptField,
     PinnedFilenameField,
     PinnedSha256Field,
-    PinnedSizeField,
     SourceVersionField,
 )
 
@@ -60,12 +59,7 @@ async def prepare_native_library(request: NativeLibraryRequest) -> NativeLibrary
     if not tgt.has_field(NativeLibraryPkgConfigScriptField):
         raise NativeLibraryError(f"{request.address} is not a `native_library` target.")
     filename = tgt[PinnedFilenameField].value
-    extracted = await Get(
-        StoreArtifact,
-        StoreArtifactRequest(
-            filename, tgt[PinnedSha256Field].value, tgt[PinnedSizeField].value, request.address, ".zip"
-        ),
-    )
+    extracted = await Get(StoreArtifact, StoreArtifactRequest.pinned_by(tgt, extract_as=".zip"))
     license_paths = tuple(tgt[NativeLibraryLicenseFilesField].value or ())
     license_digest = await Get(Digest, DigestSubset(extracted.digest, PathGlobs(license_paths)))
     licenses = await Get(DigestContents, Digest, license_digest)

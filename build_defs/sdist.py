@@ -16,13 +16,7 @@ from pants.util.logging import LogLevel
 
 from build_defs.package import logged_artifact
 from build_defs.store_artifact import StoreArtifact, StoreArtifactRequest
-from build_defs.target_types import (
-    PinnedFilenameField,
-    PinnedSha256Field,
-    PinnedSizeField,
-    ReleaseSdistSourceField,
-    SourceReleaseDateEpochField,
-)
+from build_defs.target_types import ReleaseSdistSourceField, SourceReleaseDateEpochField
 
 
 @dataclass(frozen=True)
@@ -54,15 +48,7 @@ async def package_release_sdist(field_set: ReleaseSdistFieldSet) -> BuiltPackage
         raise SdistSourceError(
             f"{field_set.address}: {source_address} is not a `source_release` target."
         )
-    artifact = await Get(
-        StoreArtifact,
-        StoreArtifactRequest(
-            tgt[PinnedFilenameField].value,
-            tgt[PinnedSha256Field].value,
-            tgt[PinnedSizeField].value,
-            source_address,
-        ),
-    )
+    artifact = await Get(StoreArtifact, StoreArtifactRequest.pinned_by(tgt))
     contents = await Get(DigestContents, Digest, artifact.digest)
     sha256 = hashlib.sha256(contents[0].content).hexdigest()
     return BuiltPackage(

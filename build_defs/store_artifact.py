@@ -12,7 +12,10 @@ from pants.engine.internals.selectors import Get
 from pants.engine.rules import collect_rules, rule
 from pants.util.logging import LogLevel
 
+from pants.engine.target import Target
+
 from build_defs.subsystems import ArtifactStore
+from build_defs.target_types import PinnedFilenameField, PinnedSha256Field, PinnedSizeField
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,17 @@ class StoreArtifactRequest:
     owner: Address
     # Extract the file (".zip" for wheels, ".tar.gz" for sdists) instead of returning it.
     extract_as: str | None = None
+
+    @classmethod
+    def pinned_by(cls, tgt: Target, extract_as: str | None = None) -> "StoreArtifactRequest":
+        """The file a target pins with its `filename`, `sha256` and `size` fields."""
+        return cls(
+            tgt[PinnedFilenameField].value,
+            tgt[PinnedSha256Field].value,
+            tgt[PinnedSizeField].value,
+            tgt.address,
+            extract_as,
+        )
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from build_defs.target_types import (
     CcToolchainToolsField,
     PinnedFilenameField,
     PinnedSha256Field,
-    PinnedSizeField,
     SourceVersionField,
     ZigCompileFlagsField,
     ZigLinkFlagsField,
@@ -45,17 +44,36 @@ _FINGERPRINT_SCRIPT = dedent(
     set -euo pipefail
     export PATH=/usr/bin:/bin LC_ALL=C
     mkdir -p {dir}/bin
+    : > {fingerprint}
+    record() {{  # name, resolved file, version
+      printf '%s\\t%s\\t%s\\t%s\\n' "$1" "$2" "$(sha256sum -- "$2" | cut -d' ' -f1)" "$3" >> {fingerprint}
+    }}
     for spec in "$@"; do
       name="${{spec%%=*}}"; path="${{spec#*=}}"
       if ! real="$(readlink -f -- "$path")" || [ ! -f "$real" ] || [ ! -x "$real" ]; then
         echo "tool '$name' ($path) was not found or is not executable" >&2
         exit 3
       fi
-      sha="$(sha256sum -- "$real" | cut -d' ' -f1)"
-      version="$("$real" --version 2>&1 </dev/null | head -n 1 || true)"
-      printf '%s\\t%s\\t%s\\t%s\\n' "$name" "$real" "$sha" "$version" >> {fingerprint}
+      record "$name" "$real" "$("$real" --version 2>&1 </dev/null | head -n 1 || true)"
       printf '#!/bin/sh\\nexec %s "$@"\\n' "$real" > "{dir}/bin/$name"
       chmod 0755 "{dir}/bin/$name"
+      # A compiler driver: also what it really runs and links (gcc's cc1, collect2, crt
+      # files, libgcc, libstdc++), so a change to any of them changes the fingerprint.
+      case "$name" in cc|cxx) ;; *) continue ;; esac
+      for prog in cc1 cc1plus collect2 lto-wrapper as ld; do
+        found="$("$real" -print-prog-name="$prog" 2>/dev/null || true)"
+        case "$found" in /*) ;; "") continue ;; *) found="$(command -v -- "$found" || true)" ;; esac
+        if [ -n "$found" ] && resolved="$(readlink -f -- "$found")" && [ -f "$resolved" ]; then
+          record "$name:$prog" "$resolved" "$("$resolved" --version 2>&1 </dev/null | head -n 1 || true)"
+        fi
+      done
+      for file in crt1.o Scrt1.o crti.o crtn.o crtbegin.o crtend.o crtbeginS.o crtendS.o \\
+          libgcc.a libgcc_s.so.1 libstdc++.so libstdc++.a; do
+        found="$("$real" -print-file-name="$file" 2>/dev/null || true)"
+        if [ "$found" != "$file" ] && resolved="$(readlink -f -- "$found")" && [ -f "$resolved" ]; then
+          record "$name:$file" "$resolved" "-"
+        fi
+      done
     done
     """
 ).format(dir=TOOLCHAIN_DIR, fingerprint=FINGERPRINT_FILE)
@@ -125,7 +143,7 @@ async def fingerprint_programs(request: FingerprintRequest, bash: BashBinary) ->
             f"`cc_toolchain` target."
         )
     contents = await Get(DigestContents, Digest, result.output_digest)
-    table = next(fc for fc in contents if fc.path == FINGERPRINT_FILE).content.decode()
+    table = "".join(fc.content.decode() for fc in contents if fc.path == FINGERPRINT_FILE)
     fingerprint = {}
     for line in table.splitlines():
         name, real, sha, version = line.split("\t", 3)
@@ -187,16 +205,7 @@ async def _zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
         if name in tools:
             raise ToolchainError(f"{tgt.address}: `{name}` comes from zig; remove it from `tools`.")
     host = await Get(CcToolchain, FingerprintRequest(tgt.address, FrozenDict(tools)))
-    zig = await Get(
-        StoreArtifact,
-        StoreArtifactRequest(
-            tgt[PinnedFilenameField].value,
-            tgt[PinnedSha256Field].value,
-            tgt[PinnedSizeField].value,
-            tgt.address,
-            ".zip",
-        ),
-    )
+    zig = await Get(StoreArtifact, StoreArtifactRequest.pinned_by(tgt, extract_as=".zip"))
     target = tgt[ZigTargetField].value
     compile_flags = " ".join(shlex.quote(f) for f in (tgt[ZigCompileFlagsField].value or ()))
     link_flags = _double_quoted(

@@ -232,7 +232,6 @@ async def _with_bundled_licenses(tree: ProjectTree, fs: MesonWheelFieldSet, nati
 async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: Isolation) -> BuiltWheel:
     fs = request.field_set
     check_buildable_here(fs)
-    python = fs.python.value
     interpreter = await interpreter_for(fs)
     source_address, toolchain_address, *native_addresses = await Get(
         Addresses,

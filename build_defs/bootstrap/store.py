@@ -20,16 +20,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import fcntl
 import hashlib
+import http.client
 import json
 import os
 import ssl
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -40,6 +44,23 @@ CHUNK = 1 << 20
 
 class StoreError(Exception):
     """A problem with one artifact; the message says which and what to do."""
+
+
+class TruncatedDownload(OSError):
+    """Fewer bytes arrived than the pin says: the connection dropped, so try again."""
+
+
+# Writes that fail for want of space say so, instead of looking like a network error.
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+# A store the user may only read: verify it, but keep the (optional) records unwritten.
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _no_space(art: "Artifact", where: Path, e: OSError) -> StoreError:
+    return StoreError(
+        f"no space left to store {art.filename} ({art.size / 1e6:.1f} MB) in {where}: {e.strerror}.\n"
+        "  Free some space, or point NUMPY_RELEASE_STORE at a disk that has it."
+    )
 
 
 @dataclass(frozen=True)
@@ -147,7 +168,8 @@ def sha256_of(path: Path) -> tuple[str, int]:
 
 
 def _fingerprint(st: os.stat_result) -> list[int]:
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
+    # ctime too: it changes on any write or chmod, and cannot be set back by `touch`.
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 class Store:
@@ -178,7 +200,12 @@ class Store:
             return {}
 
     def _save_verified(self, verified: dict[str, list[int]]) -> None:
-        _atomic_write(self.root / "verified.json", json.dumps(verified, sort_keys=True).encode())
+        try:
+            _atomic_write(self.root / "verified.json", json.dumps(verified, sort_keys=True).encode())
+        except OSError as e:
+            # Only a cache of hashes already checked: a read-only store is verified every run.
+            if e.errno not in _READ_ONLY:
+                raise
 
     def check(self, art: Artifact, verified: dict[str, list[int]]) -> bool:
         """True if stored and intact, False if absent; raises if stored but wrong."""
@@ -206,11 +233,13 @@ class Store:
         if os.path.islink(link) and os.readlink(link) == target:
             return
         link.parent.mkdir(parents=True, exist_ok=True)
-        tmp = link.with_name(f".{art.filename}.{os.getpid()}.tmp")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        tmp = link.with_name(f".{art.filename}.{uuid.uuid4().hex}.tmp")
         os.symlink(target, tmp)
-        os.replace(tmp, link)
+        try:
+            os.replace(tmp, link)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
     def ensure(
         self,
@@ -242,18 +271,32 @@ class Store:
     def put(self, art: Artifact, chunks: Iterable[bytes]) -> None:
         """Write bytes to a temporary file, verify, then give them their final name."""
         dest = self.blob(art)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{art.sha256[:16]}.", suffix=".part", dir=dest.parent)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{art.sha256[:16]}.", suffix=".part", dir=dest.parent)
+        except OSError as e:
+            if e.errno in _NO_SPACE:
+                raise _no_space(art, dest.parent, e) from e
+            raise
         try:
             h = hashlib.sha256()
             size = 0
             with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    h.update(chunk)
-                    size += len(chunk)
-                    if size > art.size:
-                        break
-                    out.write(chunk)
+                try:
+                    for chunk in chunks:
+                        h.update(chunk)
+                        size += len(chunk)
+                        if size > art.size:
+                            break
+                        out.write(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+                except OSError as e:
+                    if e.errno in _NO_SPACE:
+                        raise _no_space(art, dest.parent, e) from e
+                    raise
+            if size < art.size:
+                raise TruncatedDownload(f"only {size} of {art.size} bytes of {art.filename} arrived")
             if h.hexdigest() != art.sha256 or size != art.size:
                 raise StoreError(
                     f"downloaded {art.filename} does not match its pin; nothing was stored\n"
@@ -272,6 +315,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -299,16 +344,34 @@ class Fetcher:
             return urllib.request.urlopen(req)
         return urllib.request.urlopen(req, context=self.context, timeout=120)
 
-    def project_page(self, project: str) -> tuple[str, dict]:
+    def project_page(self, project: str, wanted: str) -> tuple[str, dict]:
         name = normalize(project)
         if name not in self._pages:
             url = urllib.parse.urljoin(self.index, f"{name}/")
-            with self._open(url, accept=f"{SIMPLE_JSON}, application/json;q=0.5") as resp:
-                self._pages[name] = (resp.geturl(), json.load(resp))
+            try:
+                with self._open(url, accept=f"{SIMPLE_JSON}, application/json;q=0.5") as resp:
+                    self._pages[name] = (resp.geturl(), json.load(resp))
+            except urllib.error.HTTPError as e:
+                raise self._refused(e, wanted, f"the project {project}") from e
         return self._pages[name]
 
+    def _refused(self, e: urllib.error.HTTPError, filename: str, what: str) -> Exception:
+        """HTTP errors that retrying cannot fix become a StoreError naming the file."""
+        index = _redact(self.index)
+        if e.code == 404:
+            return StoreError(
+                f"{filename}: {what} is not on the configured package index {index} (HTTP 404).\n"
+                "  Check PIP_INDEX_URL / pip's configuration, or that the mirror carries it."
+            )
+        if e.code in (401, 403):
+            return StoreError(
+                f"{filename}: the configured package index {index} does not allow access to "
+                f"{what} (HTTP {e.code}).\n  Check the credentials pip is configured with."
+            )
+        return e  # a server error (5xx): worth another try
+
     def url_for(self, art: Artifact) -> str:
-        page_url, page = self.project_page(art.project)
+        page_url, page = self.project_page(art.project, art.filename)
         for entry in page.get("files", []):
             if entry.get("filename") == art.filename:
                 listed = entry.get("hashes", {}).get("sha256")
@@ -332,10 +395,19 @@ class Fetcher:
                 return
             except StoreError:
                 raise
-            except OSError as e:  # network hiccup: try again, nothing half-written stays
+            except urllib.error.HTTPError as e:
+                refused = self._refused(e, art.filename, "the file")
+                if isinstance(refused, StoreError):
+                    raise refused from e
                 last = e
+            except (OSError, http.client.HTTPException) as e:
+                # A dropped connection or a short read: try again; nothing half-written stays.
+                last = e
+            if attempt < self.retries:
                 time.sleep(attempt)
-        raise StoreError(f"could not download {art.filename}: {last}")
+        raise StoreError(
+            f"could not download {art.filename} after {self.retries} attempt(s): {last}"
+        )
 
 
 def _redact(url: str) -> str:

@@ -6,7 +6,6 @@ import glob
 import os
 import shutil
 import subprocess
-import venv
 from pathlib import Path
 
 # What //:repo puts in the test sandbox (the sandbox root is the working directory).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.server
 import json
@@ -30,6 +31,8 @@ class _Index:
         self.files: dict[str, bytes] = {}
         self.listed_hashes: dict[str, str] = {}
         self.truncate_after: int | None = None
+        self.truncated_downloads = 0  # how many downloads are cut short (None: all)
+        self.status: int | None = None  # answer every file request with this HTTP status
         self.downloads: list[str] = []
         index = self
 
@@ -67,12 +70,18 @@ class _Index:
                 if not self.path.startswith("/files/") or name not in index.files:
                     self.send_error(404)
                     return
+                if index.status is not None:
+                    self.send_error(index.status)
+                    return
                 index.downloads.append(name)
                 data = index.files[name]
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                if index.truncate_after is not None:
+                cut = index.truncate_after is not None and (
+                    index.truncated_downloads is None or len(index.downloads) <= index.truncated_downloads
+                )
+                if cut:
                     self.wfile.write(data[: index.truncate_after])
                     self.wfile.flush()
                     self.connection.shutdown(2)
@@ -144,11 +153,88 @@ def test_interrupted_download_leaves_no_file(index: _Index, tmp_path: Path) -> N
     art = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD)
     index.files[art.filename] = PAYLOAD
     index.truncate_after = 1000
-    with pytest.raises(store.StoreError):
+    index.truncated_downloads = None  # every attempt is cut short
+    with pytest.raises(store.StoreError) as err:
         store.Store(tmp_path).ensure(
             [art], fetcher=store.Fetcher(index.url, retries=2), log=lambda m: None
         )
     assert _final_and_partial_files(tmp_path) == []
+    # Retried, and reported as an interrupted download, not as tampering.
+    assert index.downloads == [art.filename] * 2
+    assert "after 2 attempt(s)" in str(err.value) and "does not match its pin" not in str(err.value)
+
+
+def test_truncated_download_is_retried(index: _Index, tmp_path: Path) -> None:
+    art = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD)
+    index.files[art.filename] = PAYLOAD
+    index.truncate_after = 1000
+    index.truncated_downloads = 1  # the first attempt is cut short, the second completes
+    store.Store(tmp_path).ensure([art], fetcher=store.Fetcher(index.url, retries=3), log=lambda m: None)
+    assert index.downloads == [art.filename] * 2
+    assert (tmp_path / "files" / art.filename).read_bytes() == PAYLOAD
+
+
+@pytest.mark.parametrize(
+    "status, says", [(404, "is not on the configured package index"), (401, "does not allow"), (403, "does not allow")]
+)
+def test_refusals_from_the_index_name_the_file_and_are_not_retried(
+    index: _Index, tmp_path: Path, status: int, says: str
+) -> None:
+    art = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD)
+    index.files[art.filename] = PAYLOAD
+    index.status = status
+    requests = []
+    fetcher = store.Fetcher(index.url, retries=3)
+    original = fetcher._open
+    fetcher._open = lambda url, accept=None: requests.append(url) or original(url, accept)
+    with pytest.raises(store.StoreError) as err:
+        store.Store(tmp_path).ensure([art], fetcher=fetcher, log=lambda m: None)
+    assert art.filename in str(err.value) and says in str(err.value) and f"HTTP {status}" in str(err.value)
+    assert len([u for u in requests if "/files/" in u]) == 1  # no retry
+    assert _final_and_partial_files(tmp_path) == []
+
+
+def test_a_missing_project_page_says_not_on_the_index(index: _Index, tmp_path: Path) -> None:
+    art = _artifact("other-1.0-py3-none-any.whl", PAYLOAD, project="other")
+    with pytest.raises(store.StoreError, match="other-1.0-py3-none-any.whl: the project other is not on"):
+        store.Store(tmp_path).ensure([art], fetcher=store.Fetcher(index.url, retries=3), log=lambda m: None)
+
+
+def test_a_full_disk_says_so(tmp_path: Path) -> None:
+    art = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD)
+
+    def chunks():
+        yield PAYLOAD[:100]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(store.StoreError, match="no space left to store demo-1.0-py3-none-any.whl"):
+        store.Store(tmp_path).put(art, chunks())
+    assert _final_and_partial_files(tmp_path) == []
+
+
+def test_a_read_only_store_still_verifies(index: _Index, tmp_path: Path) -> None:
+    art = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD)
+    index.files[art.filename] = PAYLOAD
+    root = tmp_path / "store"
+    store.Store(root).ensure([art], fetcher=store.Fetcher(index.url, retries=1), log=lambda m: None)
+    (root / "verified.json").unlink()  # forces a re-hash, and a record it cannot write
+    # Read-only for root too: a read-only bind mount.
+    subprocess.run(["mount", "--bind", str(root), str(root)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(root)], check=True)
+        with pytest.raises(OSError):
+            (root / "probe").write_text("x")
+        store.Store(root).ensure([art], fetcher=None, log=lambda m: None)
+        assert not (root / "verified.json").exists()
+    finally:
+        subprocess.run(["umount", str(root)], check=True)
+
+
+def test_temporary_names_are_not_pid_based() -> None:
+    """A PID is reused across containers and machines sharing a store: names must be unique."""
+    for path in (Path(store.__file__), Path.cwd() / "pants"):
+        source = path.read_text()
+        assert "getpid" not in source and "$$" not in source, path
 
 
 def test_missing_from_index_names_the_file(index: _Index, tmp_path: Path) -> None:
