@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 # What //:repo puts in the test sandbox (the sandbox root is the working directory).
-REPO_ENTRIES = ("pants", "pants.toml", "BUILD", "3rdparty", "build_defs", "numpy_src", "tests/fixtures")
+REPO_ENTRIES = ("pants", "pants.toml", "BUILD", "README.md", "3rdparty", "build_defs", "numpy_src", "tests/fixtures")
 
 
 def make_clone(dest: Path) -> Path:

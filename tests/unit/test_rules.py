@@ -7,11 +7,13 @@ from textwrap import dedent
 
 import pytest
 
-from build_defs import dependency_inference, project_source, store_artifact, toolchain
+from build_defs import dependency_inference, interpreter, project_source, store_artifact, toolchain
+from build_defs.interpreter import Interpreter, InterpreterRequest
 from build_defs.dependency_inference import InferMesonWheelDependencies, MesonWheelInputsFieldSet
 from build_defs.project_source import ProjectTree, ProjectTreeRequest
 from build_defs.target_types import (
     CcToolchainTarget,
+    HostCPythonTarget,
     MesonProjectTarget,
     MesonWheelPythonField,
     MesonWheelTarget,
@@ -37,7 +39,9 @@ def rule_runner() -> RuleRunner:
             *archive.rules(),
             *dependency_inference.rules(),
             *system_binaries.rules(),
+            *interpreter.rules(),
             QueryRule(CcToolchain, [CcToolchainRequest]),
+            QueryRule(Interpreter, [InterpreterRequest]),
             QueryRule(ProjectTree, [ProjectTreeRequest]),
             QueryRule(InferredDependencies, [InferMesonWheelDependencies]),
         ],
@@ -47,6 +51,7 @@ def rule_runner() -> RuleRunner:
             MesonProjectTarget,
             MesonWheelTarget,
             PythonRequirementTarget,
+            HostCPythonTarget,
         ],
     )
 
@@ -128,6 +133,7 @@ def test_wheel_depends_on_source_toolchain_and_requirements(rule_runner: RuleRun
                 """
             ),
             "tc/BUILD": "cc_toolchain(name='host', cc='/usr/bin/gcc', cxx='/usr/bin/g++')",
+            "py/BUILD": "host_cpython(name='cpython-3.12', version='3.12')",
             "proj/BUILD": dedent(
                 """\
                 meson_project(name="p")
@@ -138,6 +144,7 @@ def test_wheel_depends_on_source_toolchain_and_requirements(rule_runner: RuleRun
                     build_requirements=["reqs:meson-python"],
                     repair_requirements=["reqs:auditwheel"],
                     toolchain="tc:host",
+                    interpreter="py:cpython-{python}",
                 )
                 """
             ),
@@ -153,6 +160,7 @@ def test_wheel_depends_on_source_toolchain_and_requirements(rule_runner: RuleRun
         Address("tc", target_name="host"),
         Address("reqs", target_name="meson-python"),
         Address("reqs", target_name="auditwheel"),
+        Address("py", target_name="cpython-3.12"),
     }
 
 
@@ -276,3 +284,59 @@ def test_zig_toolchain_refuses_to_shadow_its_own_programs(rule_runner: RuleRunne
     )
     with engine_error(toolchain.ToolchainError, contains="`cc` comes from zig"):
         rule_runner.request(CcToolchain, [CcToolchainRequest(Address("tc", target_name="zig"))])
+
+
+def test_zig_toolchain_without_host_tools(rule_runner: RuleRunner, tmp_path) -> None:
+    import hashlib
+
+    wheel = _fake_zig_wheel()
+    store = tmp_path / "store"
+    (store / "files").mkdir(parents=True)
+    (store / "files" / "ziglang-0.0-py3-none-any.whl").write_bytes(wheel)
+    rule_runner.write_files(
+        {
+            "tc/BUILD": (
+                f"zig_toolchain(name='zig', version='0.0', filename='ziglang-0.0-py3-none-any.whl', "
+                f"sha256='{hashlib.sha256(wheel).hexdigest()}', size={len(wheel)}, tools={{}})"
+            )
+        }
+    )
+    rule_runner.set_options([f"--artifact-store-root={store}"], env_inherit={"PATH"})
+    tc = rule_runner.request(CcToolchain, [CcToolchainRequest(Address("tc", target_name="zig"))])
+    assert set(tc.programs) == {"cc", "cxx", "ar", "ranlib"}
+
+
+def test_gcc_fingerprint_covers_what_the_driver_runs(rule_runner: RuleRunner) -> None:
+    """The real host gcc: its cc1, collect2, crt files and libgcc are fingerprinted too."""
+    tc = _toolchain(rule_runner, "/usr/bin/gcc", "/usr/bin/g++")
+    for part in ("cc:cc1", "cc:collect2", "cc:crtbegin.o", "cc:libgcc.a", "cxx:cc1plus", "cxx:libstdc++.so"):
+        assert part in tc.programs, sorted(tc.programs)
+        path, sha = tc.programs[part].split()[:2]
+        assert os.path.isabs(path) and sha.startswith("sha256:")
+    assert "/cc1 " in tc.programs["cc:cc1"] and "cc1plus" in tc.programs["cxx:cc1plus"]
+
+
+def _host_cpython(rule_runner: RuleRunner, body: str) -> Interpreter:
+    rule_runner.write_files({"py/BUILD": f"host_cpython(name='cp', {body})"})
+    rule_runner.set_options([], env_inherit={"PATH", "PYENV_ROOT", "HOME"})
+    return rule_runner.request(Interpreter, [InterpreterRequest(Address("py", target_name="cp"))])
+
+
+def test_host_cpython_fingerprint(rule_runner: RuleRunner) -> None:
+    import sys
+
+    here = os.path.realpath(sys.executable)  # the CPython 3.9 running these tests
+    found = _host_cpython(rule_runner, f"version='3.9', search_path=['{os.path.dirname(here)}']")
+    assert found.path == here and found.facts["version"].startswith("3.9.")
+    assert found.facts["SOABI"].startswith("cpython-39") and found.facts["Py_GIL_DISABLED"] == "0"
+    assert found.env == {"CPYTHON_FINGERPRINT": f"{found.facts['version']} {found.fingerprint}"}
+
+
+def test_host_cpython_exact_pin_and_missing_version(rule_runner: RuleRunner) -> None:
+    import sys
+
+    where = os.path.dirname(os.path.realpath(sys.executable))
+    with engine_error(interpreter.InterpreterError, contains="pins CPython 3.9.999"):
+        _host_cpython(rule_runner, f"version='3.9', exact_version='3.9.999', search_path=['{where}']")
+    with engine_error(interpreter.InterpreterError, contains="no CPython 3.98 found"):
+        _host_cpython(rule_runner, f"version='3.98', search_path=['{where}']")
