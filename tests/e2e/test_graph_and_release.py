@@ -1,0 +1,62 @@
+"""End to end: graph-export's files, and the errors a release set gives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.repo import run_pants
+
+WHEEL = "tests/fixtures/mini:wheel@python=3.12"
+
+
+def test_graph_export_writes_the_wheels_real_graph(clone: Path) -> None:
+    result = run_pants(clone, "graph-export", WHEEL)
+    assert result.returncode == 0
+    (json_file,) = (clone / "dist/graph").glob("*.json")
+    graph = json.loads(json_file.read_text())
+    nodes = {n["address"]: n["type"] for n in graph["nodes"]}
+    edges = {(e["from"], e["to"]) for e in graph["edges"]}
+    assert nodes[WHEEL] == "meson_wheel"
+    assert nodes["3rdparty/toolchains:host"] == "cc_toolchain"
+    assert nodes["3rdparty/python:cpython-3.12"] == "host_cpython"
+    for dependency in ("tests/fixtures/mini:mini", "3rdparty/toolchains:host", "3rdparty/python:cpython-3.12"):
+        assert (WHEEL, dependency) in edges, dependency
+    # Every edge joins two exported nodes, and the DOT file holds the same graph.
+    assert all(a in nodes and b in nodes for a, b in edges)
+    dot = json_file.with_suffix(".dot").read_text()
+    assert dot.count(" -> ") == len(edges) and f'"{WHEEL}" -> "3rdparty/python:cpython-3.12";' in dot
+    assert f"{WHEEL}: {len(nodes)} targets, {len(edges)} edges" in result.stdout
+
+
+def _release_set(clone: Path, name: str, artifacts: list[str]) -> None:
+    with open(clone / "tests/fixtures/probe/BUILD", "a") as f:
+        f.write(f"\nrelease_set(name={name!r}, artifacts={artifacts!r})\n")
+
+
+def test_release_set_errors_name_the_artifact(clone: Path) -> None:
+    _release_set(clone, "not-packageable", ["3rdparty/python:cpython-3.12"])
+    _release_set(clone, "other-platform", [":wheel", "numpy_src:wheel-macosx_arm64-accelerate@python=3.13"])
+    _release_set(clone, "missing", [":no-such-target"])
+    result = run_pants(clone, "package", "tests/fixtures/probe:not-packageable")
+    assert result.returncode != 0
+    assert "3rdparty/python:cpython-3.12 is not one packageable target" in result.stderr
+    result = run_pants(clone, "package", "tests/fixtures/probe:other-platform")
+    assert result.returncode != 0
+    assert "is a macosx_arm64 wheel and this machine is" in result.stderr
+    result = run_pants(clone, "package", "tests/fixtures/probe:missing")
+    assert result.returncode != 0
+    assert "no-such-target" in result.stderr and "does not exist" in result.stderr
+    assert not (clone / "dist").exists() or not any((clone / "dist").rglob("*.whl"))
+
+
+def test_help_describes_every_target_type(clone: Path) -> None:
+    result = run_pants(clone, "help-all")
+    assert result.returncode == 0
+    types = json.loads(result.stdout)["name_to_target_type_info"]
+    ours = ("cc_toolchain", "zig_toolchain", "host_cpython", "meson_project", "source_release",
+            "native_library", "meson_wheel", "wheel_test", "release_sdist", "release_set")
+    for name in ours:
+        info = types[name]
+        assert info["description"], name
+        assert all(field["help"] for field in info["fields"]), name
