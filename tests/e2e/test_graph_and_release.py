@@ -59,4 +59,4 @@ def test_help_describes_every_target_type(clone: Path) -> None:
     for name in ours:
         info = types[name]
         assert info["description"], name
-        assert all(field["help"] for field in info["fields"]), name
+        assert all(field["description"] for field in info["fields"]), name
