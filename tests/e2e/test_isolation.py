@@ -117,7 +117,6 @@ def test_build_and_wheel_test_cannot_reach_a_loopback_server(clone: Path) -> Non
             deadline.wait(0.1)
         assert server.accepted == 1
         _aim(clone / "tests/fixtures/probe/netprobe.py", server.address)
-        _aim(clone / "tests/fixtures/probe/checks/check_network.py", server.address)
         built = run_pants(clone, "--no-local-cache", "package", "tests/fixtures/probe:wheel")
         assert built.returncode == 0
         tested = run_pants(clone, "test", "--force", "tests/fixtures/probe:wheel-test")
