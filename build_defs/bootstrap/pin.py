@@ -1,6 +1,11 @@
 """Maintainer tool: resolve a requirement set and pin every file it needs.
 
     python build_defs/bootstrap/pin.py [SET ...]
+    python build_defs/bootstrap/pin.py sdist NAME==VERSION
+
+`sdist NAME==VERSION` pins a project's source archive: it adds a set `<name>-source` to
+the manifest, fetches and verifies the file into the store, and prints a ready-to-paste
+`source_release(...)` whose `source_date_epoch` is the file's upload time on the index.
 
 For each set declared in `3rdparty/artifacts.json` ("sets"), this resolves the
 set's `.in` file with pip (binary wheels only, for each CPython version the set
@@ -21,6 +26,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -84,7 +90,7 @@ def resolve_set(name: str, spec: dict, index: str) -> list[dict]:
 
 def pin_file(name: str, spec: dict, fetcher: store.Fetcher) -> list[dict]:
     """One distribution file (e.g. an sdist) chosen by its exact filename."""
-    page_url, page = fetcher.project_page(spec["project"])
+    page_url, page = fetcher.project_page(spec["project"], spec["filename"])
     for entry in page.get("files", []):
         if entry["filename"] == spec["filename"]:
             art = store.Artifact(spec["project"], spec["filename"], entry["hashes"]["sha256"],
@@ -97,7 +103,63 @@ def pin_file(name: str, spec: dict, fetcher: store.Fetcher) -> list[dict]:
     raise SystemExit(f"{spec['filename']} is not listed by the index")
 
 
+def find_sdist(requirement: str, fetcher: store.Fetcher) -> dict:
+    """The index's entry for the source archive of `NAME==VERSION`."""
+    name, sep, version = requirement.partition("==")
+    if not sep or not name or not version:
+        raise SystemExit(f"pin: give the source as NAME==VERSION, not {requirement!r}")
+    _, page = fetcher.project_page(name)
+    for entry in page.get("files", []):
+        filename = entry.get("filename", "")
+        if filename.endswith((".tar.gz", ".zip")) and _name_version(filename) == (store.normalize(name), version):
+            return entry
+    raise SystemExit(f"pin: the index lists no source archive of {name} {version}")
+
+
+def _epoch(upload_time: str) -> int:
+    return int(datetime.fromisoformat(upload_time.replace("Z", "+00:00")).timestamp())
+
+
+def pin_sdist(requirement: str, manifest_path: Path, fetcher: store.Fetcher, target: store.Store) -> str:
+    """Pin, fetch and verify a source archive; return the BUILD snippet that declares it."""
+    entry = find_sdist(requirement, fetcher)
+    name, _, version = requirement.partition("==")
+    filename, sha256, size = entry["filename"], entry["hashes"]["sha256"], int(entry.get("size") or 0)
+    if not size or not entry.get("upload-time"):
+        raise SystemExit(f"pin: the index gives no size or upload time for {filename} (PEP 700)")
+    manifest = json.loads(manifest_path.read_text())
+    set_name = f"{store.normalize(name)}-source"
+    manifest["sets"][set_name] = {"project": store.normalize(name), "version": version, "filename": filename}
+    record = {"project": store.normalize(name), "version": version, "filename": filename,
+              "sha256": sha256, "size": size, "sets": [set_name]}
+    manifest["artifacts"] = sorted(
+        [a for a in manifest["artifacts"] if a["filename"] != filename] + [record],
+        key=lambda a: (a["project"], a["filename"]),
+    )
+    target.ensure([store.Artifact.from_json(record)], fetcher=fetcher)
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    q = json.dumps
+    return (
+        f"source_release(\n"
+        f"    name={q(store.normalize(name))},\n"
+        f"    version={q(version)},\n"
+        f"    filename={q(filename)},\n"
+        f"    sha256={q(sha256)},\n"
+        f"    size={size},\n"
+        f"    # {entry['upload-time']}, when the index received it: every archive carries this time.\n"
+        f"    source_date_epoch={_epoch(entry['upload-time'])},\n"
+        f")\n"
+    )
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["sdist"]:
+        if len(argv) != 2:
+            raise SystemExit("usage: pin.py sdist NAME==VERSION")
+        snippet = pin_sdist(argv[1], MANIFEST, store.Fetcher(), store.Store(store.default_store_dir()))
+        print("pin: pinned and fetched; add this to the project's BUILD file:\n", file=sys.stderr)
+        print(snippet, end="")
+        return 0
     manifest = json.loads(MANIFEST.read_text())
     sets = manifest["sets"]
     wanted = argv or sorted(sets)

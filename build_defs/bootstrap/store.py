@@ -344,7 +344,8 @@ class Fetcher:
             return urllib.request.urlopen(req)
         return urllib.request.urlopen(req, context=self.context, timeout=120)
 
-    def project_page(self, project: str, wanted: str) -> tuple[str, dict]:
+    def project_page(self, project: str, wanted: str | None = None) -> tuple[str, dict]:
+        """The index's PEP 691 page of `project`; `wanted` names the file it is for (errors)."""
         name = normalize(project)
         if name not in self._pages:
             url = urllib.parse.urljoin(self.index, f"{name}/")
@@ -352,7 +353,7 @@ class Fetcher:
                 with self._open(url, accept=f"{SIMPLE_JSON}, application/json;q=0.5") as resp:
                     self._pages[name] = (resp.geturl(), json.load(resp))
             except urllib.error.HTTPError as e:
-                raise self._refused(e, wanted, f"the project {project}") from e
+                raise self._refused(e, wanted or project, f"the project {project}") from e
         return self._pages[name]
 
     def _refused(self, e: urllib.error.HTTPError, filename: str, what: str) -> Exception:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from build_defs.bootstrap import store
+from build_defs.bootstrap import pin, store
 
 PAYLOAD = b"pretend wheel contents\n" * 1000
 OTHER = b"another artifact\n" * 50
@@ -49,6 +49,8 @@ class _Index:
                             "files": [
                                 {
                                     "filename": name,
+                                    "size": len(data),
+                                    "upload-time": "2023-11-14T22:13:20.000000Z",
                                     "url": f"../../files/{name}",
                                     "hashes": {
                                         "sha256": index.listed_hashes.get(
@@ -332,3 +334,30 @@ def test_manifest_pins_every_hash_of_the_requirement_files() -> None:
         hashes |= {line.split("sha256:")[1].split()[0]
                    for line in req.read_text().splitlines() if "--hash=sha256:" in line}
     assert hashes and hashes <= pinned
+
+
+def test_pin_sdist_pins_fetches_and_prints_a_source_release(index: _Index, tmp_path: Path) -> None:
+    sdist = b"sdist bytes\n" * 100
+    index.files["demo-1.0.tar.gz"] = sdist
+    index.files["demo-1.0-py3-none-any.whl"] = PAYLOAD
+    index.files["demo-0.9.tar.gz"] = OTHER
+    manifest = tmp_path / "artifacts.json"
+    manifest.write_text(json.dumps({"sets": {}, "artifacts": []}))
+    snippet = pin.pin_sdist(
+        "demo==1.0", manifest, store.Fetcher(index.url, retries=1), store.Store(tmp_path / "store")
+    )
+    sha = hashlib.sha256(sdist).hexdigest()
+    declared = {}
+    exec(snippet, {"source_release": lambda **kw: declared.update(kw)})  # valid BUILD syntax
+    assert declared == {
+        "name": "demo", "version": "1.0", "filename": "demo-1.0.tar.gz", "sha256": sha,
+        "size": len(sdist), "source_date_epoch": 1700000000,  # the listed upload time
+    }
+    data = json.loads(manifest.read_text())
+    assert data["sets"] == {"demo-source": {"project": "demo", "version": "1.0", "filename": "demo-1.0.tar.gz"}}
+    assert [(a["filename"], a["sha256"], a["sets"]) for a in data["artifacts"]] == [
+        ("demo-1.0.tar.gz", sha, ["demo-source"])
+    ]
+    assert (tmp_path / "store/files/demo-1.0.tar.gz").read_bytes() == sdist
+    with pytest.raises(SystemExit, match="no source archive of demo 2.0"):
+        pin.pin_sdist("demo==2.0", manifest, store.Fetcher(index.url, retries=1), store.Store(tmp_path / "store"))
