@@ -646,10 +646,24 @@ class WheelTestRequirementsField(StringSequenceField):
 
 
 class WheelTestSourcesField(MultipleSourcesField):
-    required = True
+    default = ()
     expected_file_extensions = (".py",)
     help = help_text(
-        "Check scripts, run in this order with the test venv's Python; each must exit 0."
+        "Check scripts kept in this repository, run in this order with the test venv's Python; "
+        "each must exit 0."
+    )
+
+
+class WheelTestSourceTestsField(StringSequenceField):
+    alias = "source_tests"
+    default = ()
+    help = help_text(
+        """
+        Globs, relative to the tested wheel's project root (its sdist or source tree), of a
+        test suite the source ships, e.g. `["tests/**"]`. The files are copied outside the
+        source tree and run with `python -m pytest` (pytest from `test_requirements`)
+        against the installed wheel, offline; no test collected is a failure.
+        """
     )
 
 
@@ -667,6 +681,7 @@ class WheelTestTarget(Target):
         WheelTestPythonField,
         WheelTestRequirementsField,
         WheelTestSourcesField,
+        WheelTestSourceTestsField,
         WheelTestTimeoutField,
     )
     help = help_text(

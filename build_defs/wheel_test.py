@@ -10,7 +10,19 @@ from pants.core.util_rules.system_binaries import BashBinary
 from pants.build_graph.address import AddressInput
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
 from pants.engine.unions import UnionRule
-from pants.engine.fs import CreateDigest, Digest, Directory, FileContent, MergeDigests
+from pants.engine.fs import (
+    EMPTY_DIGEST,
+    AddPrefix,
+    CreateDigest,
+    Digest,
+    DigestSubset,
+    Directory,
+    FileContent,
+    MergeDigests,
+    PathGlobs,
+    RemovePrefix,
+    Snapshot,
+)
 from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import collect_rules, rule
@@ -26,11 +38,13 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from build_defs.dependency_inference import AddressFieldsRequest
+from build_defs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
 from build_defs.subsystems import WheelTestSubsystem
 from build_defs.target_types import (
     MesonWheelPythonField,
     WheelTestPythonField,
     WheelTestRequirementsField,
+    WheelTestSourceTestsField,
     WheelTestSourcesField,
     WheelTestTimeoutField,
     WheelTestWheelField,
@@ -49,12 +63,13 @@ from build_defs.wheel import (
 
 @dataclass(frozen=True)
 class WheelTestFieldSet(TestFieldSet):
-    required_fields = (WheelTestWheelField, WheelTestPythonField, WheelTestSourcesField)
+    required_fields = (WheelTestWheelField, WheelTestPythonField)
 
     wheel: WheelTestWheelField
     python: WheelTestPythonField
     requirements: WheelTestRequirementsField
     sources: WheelTestSourcesField
+    source_tests: WheelTestSourceTestsField
     timeout: WheelTestTimeoutField
 
 
@@ -101,6 +116,49 @@ async def find_tested_wheel(request: TestedWheelRequest) -> TestedWheel:
     )
 
 
+SOURCE_TESTS_DIR = ".work/source-tests"
+
+
+@dataclass(frozen=True)
+class SourceTestsRequest:
+    owner: Address
+    wheel: MesonWheelFieldSet
+    globs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SourceTests:
+    """The test files a project ships in its source, under `.work/source-tests/`."""
+
+    digest: Digest
+
+
+@rule(desc="Collect the tests a project's source ships")
+async def collect_source_tests(request: SourceTestsRequest) -> SourceTests:
+    if not request.globs:
+        return SourceTests(EMPTY_DIGEST)
+    (source_address,) = await Get(
+        Addresses,
+        UnparsedAddressInputs(
+            (request.wheel.source.value,),
+            owning_address=request.wheel.address,
+            description_of_origin=f"the `source` field of {request.wheel.address}",
+        ),
+    )
+    tree = await Get(ProjectTree, ProjectTreeRequest(source_address))
+    subset = await Get(
+        Digest, DigestSubset(tree.digest, PathGlobs([f"{SOURCE_DIR}/{g}" for g in request.globs]))
+    )
+    snapshot = await Get(Snapshot, Digest, subset)
+    if not snapshot.files:
+        raise ValueError(
+            f"`source_tests` of {request.owner} ({', '.join(request.globs)}) match no file in the "
+            f"source of {request.wheel.address} ({source_address})."
+        )
+    tests = await Get(Digest, RemovePrefix(subset, SOURCE_DIR))
+    return SourceTests(await Get(Digest, AddPrefix(tests, SOURCE_TESTS_DIR)))
+
+
 class InferWheelTestDependencies(InferDependenciesRequest):
     infer_from = WheelTestFieldSet
 
@@ -139,18 +197,27 @@ async def run_wheel_test(
             (wheel_fs.toolchain.value,), owning_address=wheel_address, description_of_origin=str(wheel_address)
         ),
     )
-    toolchain, env, checks = await MultiGet(
+    toolchain, env, checks, source_tests = await MultiGet(
         Get(CcToolchain, CcToolchainRequest(toolchain_address)),
         Get(
             ToolEnv,
             ToolEnvRequest(tuple(fs.requirements.value or ()), fs.address, built.interpreter, "wheel-test"),
         ),
         Get(HydratedSources, HydrateSourcesRequest(fs.sources)),
+        Get(SourceTests, SourceTestsRequest(fs.address, wheel_fs, tuple(fs.source_tests.value or ()))),
     )
+    if not checks.snapshot.files and not fs.source_tests.value:
+        raise ValueError(f"{fs.address} runs nothing: give it `sources` (check scripts) or `source_tests`.")
     run_checks = "".join(
         f'echo "wheel-test: running {path}" >&2\n"$VENV/bin/python" "$ROOT/{path}"\n'
         for path in checks.snapshot.files
     )
+    if fs.source_tests.value:
+        # From outside the source tree, so `import <package>` finds the installed wheel.
+        run_checks += (
+            f'echo "wheel-test: running the source\'s tests {", ".join(fs.source_tests.value)}" >&2\n'
+            f'"$VENV/bin/python" -m pytest -p no:cacheprovider -o addopts= "$ROOT/{SOURCE_TESTS_DIR}"\n'
+        )
     # The whole test, venv creation included, runs in its own network namespace.
     script = process_script(
         "wheel_test.sh",
@@ -183,7 +250,8 @@ cd "$ROOT/.work"
     input_digest = await Get(
         Digest,
         MergeDigests(
-            [repaired.digest, toolchain.digest, env.venv.digest, checks.snapshot.digest, script_digest]
+            [repaired.digest, toolchain.digest, env.venv.digest, checks.snapshot.digest,
+             source_tests.digest, script_digest]
         ),
     )
     result = await Get(

@@ -61,3 +61,27 @@ def test_every_pin_in_a_build_file_matches_the_manifest() -> None:
         assert (artifacts[filename].sha256, artifacts[filename].size) == (sha256, int(size)), (
             f"{build_file}: {filename} pins another sha256/size than artifacts.json"
         )
+
+
+def test_every_requirement_set_is_a_complete_pants_resolve_and_vice_versa() -> None:
+    """Pants 2.17 needs a resolve in four places; a set marked `pants_resolve` in
+    artifacts.json must have all four, and every resolve must be such a set."""
+    import toml  # pants: no-infer-dep
+    from packaging.specifiers import SpecifierSet  # pants: no-infer-dep
+
+    sets = json.loads((ROOT / "3rdparty/artifacts.json").read_text())["sets"]
+    marked = {name for name, spec in sets.items() if spec.get("pants_resolve")}
+    python = toml.loads((ROOT / "pants.toml").read_text())["python"]
+    build_text = (ROOT / "3rdparty/python/BUILD").read_text()
+    targets = dict(re.findall(r'python_requirements\(\s*name="([^"]+)",\s*source="[^"]+",\s*resolve="([^"]+)"', build_text))
+    assert build_text.count("python_requirements(") == len(targets), "a python_requirements target in another form"
+    assert marked == set(python["resolves"]) == set(python["resolves_to_interpreter_constraints"])
+    assert set(targets.values()) == marked and all(name == resolve for name, resolve in targets.items())
+    for name in marked:
+        spec = sets[name]
+        assert python["resolves"][name] == f"3rdparty/python/{name}.lock"
+        assert (ROOT / python["resolves"][name]).is_file(), f"no lockfile for {name}"
+        assert spec["requirements"] == f"3rdparty/python/{name}.in"
+        constraints = [SpecifierSet(c.replace("CPython", "")) for c in python["resolves_to_interpreter_constraints"][name]]
+        for version in spec["pythons"]:
+            assert any(f"{version}.0" in c for c in constraints), f"{name}: CPython {version} outside its constraints"
