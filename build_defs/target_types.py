@@ -151,7 +151,8 @@ class MesonWheelPythonField(StringField):
     help = help_text(
         """
         The CPython version the wheel is built for, as `MAJOR.MINOR` (e.g. `"3.12"`), with a
-        `t` suffix for a free-threaded build (`"3.14t"`). Meant for `parametrize(...)`.
+        `t` suffix for a free-threaded build (`"3.14t"`): one value, or `parametrize(...)` for
+        one wheel per version. It also picks the `interpreter` target.
         """
     )
     valid_version = re.compile(r"^3\.[0-9]{1,2}t?$")
@@ -632,8 +633,8 @@ class WheelTestWheelField(StringField):
 
 class WheelTestPythonField(MesonWheelPythonField):
     help = help_text(
-        "Which CPython build of `wheel` to test (its `python` parameter), e.g. "
-        '`parametrize("3.12", "3.13")`.'
+        "Which CPython build of `wheel` to test: the `python` of a single-CPython wheel, or the "
+        'member of a `parametrize`d one, e.g. `parametrize("3.12", "3.13")`.'
     )
 
 
@@ -712,7 +713,8 @@ class ReleaseSetTarget(Target):
         """
         A set of release artifacts. `pants package` writes them to `dist/<name>/` together
         with `SHA256SUMS` and `manifest.json` (name, size, sha256, target address of each),
-        so two machines can compare their outputs by diffing two small files.
+        so two machines can compare their outputs by diffing two small files. It refuses a
+        wheel for another platform and any build made without sandbox isolation.
         """
     )
 
