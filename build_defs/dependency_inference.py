@@ -92,7 +92,7 @@ async def infer_meson_wheel_dependencies(
             fs.build_requirements.value,
             fs.repair_requirements.value,
             fs.native_deps.value,
-            fs.interpreter.value.replace("{python}", fs.python.value),
+            fs.interpreter.for_python(fs.python.value),
         ),
     )
 

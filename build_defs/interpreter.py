@@ -21,7 +21,6 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from pants.backend.python.util_rules.pex_environment import PythonExecutable
 from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address
 from pants.engine.environment import EnvironmentName
@@ -200,16 +199,15 @@ class Interpreter:
 
     address: Address
     version: str  # MAJOR.MINOR, as in `meson_wheel.python`
-    path: str
     facts: FrozenDict[str, str]
+
+    @property
+    def path(self) -> str:
+        return self.facts["path"]
 
     @property
     def fingerprint(self) -> str:
         return fingerprint_of(self.facts)
-
-    @property
-    def executable(self) -> PythonExecutable:
-        return PythonExecutable(self.path, fingerprint=self.fingerprint)
 
     @property
     def env(self) -> dict[str, str]:
@@ -267,7 +265,7 @@ async def host_cpython_interpreter(field_set: HostCPythonFieldSet, bash: BashBin
             probe_error(field_set.address, version, exact, result.exit_code, result.stderr.decode())
         )
     facts = json.loads(result.stdout)
-    return Interpreter(field_set.address, version, facts["path"], FrozenDict(facts))
+    return Interpreter(field_set.address, version, FrozenDict(facts))
 
 
 def rules():

@@ -204,6 +204,10 @@ class MesonWheelInterpreterField(StringField):
         """
     )
 
+    def for_python(self, python: str) -> str:
+        """The interpreter address for the wheel's `python` value."""
+        return self.value.replace("{python}", python)
+
 
 class MesonWheelSetupArgsField(StringSequenceField):
     alias = "setup_args"

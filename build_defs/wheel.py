@@ -170,7 +170,7 @@ async def interpreter_for(fs: "MesonWheelFieldSet") -> Interpreter:
     (address,) = await Get(
         Addresses,
         UnparsedAddressInputs(
-            (interpreter_spec(fs),),
+            (fs.interpreter.for_python(fs.python.value),),
             owning_address=fs.address,
             description_of_origin=f"the `interpreter` field of {fs.address}",
         ),
@@ -178,14 +178,15 @@ async def interpreter_for(fs: "MesonWheelFieldSet") -> Interpreter:
     return await Get(Interpreter, InterpreterRequest(address))
 
 
-def interpreter_spec(fs) -> str:
-    return fs.interpreter.value.replace("{python}", fs.python.value)
+def keyed_env(isolation: Isolation, interpreter: Interpreter) -> dict[str, str]:
+    """The environment that keys a build, repair or test process on the isolation it runs in
+    and the exact interpreter it uses."""
+    return {**isolation.env, **interpreter.env}
 
 
-def _process_extras(nonce: str, *envs: dict[str, str]) -> dict:
-    """The environment that keys a process (isolation, interpreter), and for a repro-check
-    build a distinct cache key with nothing written to the cache."""
-    env = {k: v for e in envs for k, v in e.items()}
+def _process_extras(nonce: str, env: dict[str, str]) -> dict:
+    """The process's keyed environment, and for a repro-check build a distinct cache key with
+    nothing written to the cache."""
     if not nonce:
         return {"env": FrozenDict(env)}
     return {
@@ -321,7 +322,7 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
             output_directories=(BUILD_OUT,),
             description=f"Build wheel {fs.address} (CPython {interpreter.facts['version']})",
             level=LogLevel.INFO,
-            **_process_extras(request.nonce, isolation.env, interpreter.env),
+            **_process_extras(request.nonce, keyed_env(isolation, interpreter)),
         ),
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)
@@ -381,7 +382,7 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
             output_directories=(REPAIR_OUT,),
             description=f"Repair wheel {fs.address} with auditwheel",
             level=LogLevel.INFO,
-            **_process_extras(request.nonce, isolation.env, interpreter.env),
+            **_process_extras(request.nonce, keyed_env(isolation, interpreter)),
         ),
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)

@@ -57,6 +57,7 @@ from build_defs.wheel import (
     MesonWheelFieldSet,
     RepairedWheel,
     RepairWheelRequest,
+    keyed_env,
     process_script,
 )
 
@@ -264,7 +265,7 @@ cd "$ROOT/.work"
             description=f"Test {repaired.filename.split('/')[-1]} ({fs.address})",
             timeout_seconds=fs.timeout.value,
             level=LogLevel.DEBUG,
-            env=FrozenDict({**built.isolation.env, **built.interpreter.env}),
+            env=FrozenDict(keyed_env(built.isolation, built.interpreter)),
             cache_scope=(
                 ProcessCacheScope.PER_SESSION if test_subsystem.force else ProcessCacheScope.SUCCESSFUL
             ),
