@@ -1,23 +1,18 @@
-"""The build_defs Pants plugin: build any meson-python project into a repaired, tested wheel."""
+"""The build_defs Pants plugin: build any meson-python project into a repaired, tested wheel.
 
-from build_defs import (
-    dependency_inference,
-    graph_export,
-    interpreter,
-    isolation,
-    native_library,
-    package,
-    project_source,
-    release,
-    repro_check,
-    sdist,
-    store_artifact,
-    tool_env,
-    toolchain,
-    wheel,
-    wheel_test,
-)
+Grouped by concern, the way Pants groups its backends:
+- `inputs/`: pinned files from the artifact store, project sources, native libraries;
+- `toolchains/`: C/C++ toolchains, interpreters, locked tool environments;
+- `wheels/`: sandbox isolation, building, repairing and testing wheels;
+- `goals/`: `package` (wheels, sdists, release sets), `repro-check`, `graph-export`.
+"""
+
+from build_defs import dependency_inference
 from build_defs import target_types as _target_types
+from build_defs.goals import graph_export, package, release, repro_check, sdist
+from build_defs.inputs import native_library, project_source, store_artifact
+from build_defs.toolchains import interpreter, tool_env, toolchain
+from build_defs.wheels import isolation, wheel, wheel_test
 
 
 def rules():

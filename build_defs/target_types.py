@@ -560,7 +560,7 @@ class CPythonFingerprintField(Field):
 
     @classmethod
     def compute_value(cls, raw_value: Optional[Any], address: Address) -> Optional[Any]:
-        from build_defs.interpreter import HostCPythonProbe
+        from build_defs.toolchains.interpreter import HostCPythonProbe
 
         if raw_value is not None and not isinstance(raw_value, HostCPythonProbe):
             raise InvalidFieldException(
@@ -589,7 +589,7 @@ class HostCPythonTarget(Target):
     )
 
     def _calculate_field_values(self, unhydrated_values, address, union_membership, *, ignore_unrecognized_fields):
-        from build_defs.interpreter import HostCPythonProbe
+        from build_defs.toolchains.interpreter import HostCPythonProbe
 
         values = dict(
             super()._calculate_field_values(

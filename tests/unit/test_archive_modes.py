@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from build_defs.archive_modes import ArchiveError, normalize_zip_modes
+from build_defs.wheels.archive_modes import ArchiveError, normalize_zip_modes
 
 
 def _wheel(modes: dict[str, int]) -> bytes:

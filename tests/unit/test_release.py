@@ -7,8 +7,8 @@ import json
 import tarfile
 import zipfile
 
-from build_defs.release import manifest_files
-from build_defs.repro_check import differing_members
+from build_defs.goals.release import manifest_files
+from build_defs.goals.repro_check import differing_members
 
 
 def _zip(members: dict[str, bytes], date=(2020, 1, 1, 0, 0, 0)) -> bytes:

@@ -7,10 +7,12 @@ from textwrap import dedent
 
 import pytest
 
-from build_defs import dependency_inference, interpreter, project_source, store_artifact, toolchain
-from build_defs.interpreter import Interpreter, InterpreterRequest
+from build_defs import dependency_inference
+from build_defs.inputs import project_source, store_artifact
+from build_defs.toolchains import interpreter, toolchain
+from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
 from build_defs.dependency_inference import InferMesonWheelDependencies, MesonWheelInputsFieldSet
-from build_defs.project_source import ProjectTree, ProjectTreeRequest
+from build_defs.inputs.project_source import ProjectTree, ProjectTreeRequest
 from build_defs.target_types import (
     CcToolchainTarget,
     HostCPythonTarget,
@@ -19,7 +21,7 @@ from build_defs.target_types import (
     MesonWheelTarget,
     ZigToolchainTarget,
 )
-from build_defs.toolchain import CcToolchain, CcToolchainRequest
+from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
 from pants.backend.python.target_types import PythonRequirementTarget
 from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address

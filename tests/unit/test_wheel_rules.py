@@ -11,12 +11,12 @@ from textwrap import dedent
 
 import pytest
 
-from build_defs import project_source, store_artifact
-from build_defs.native_library import NativeLibrary
-from build_defs.project_source import ProjectTree, ProjectTreeRequest
-from build_defs.store_artifact import MissingArtifactError
+from build_defs.inputs import project_source, store_artifact
+from build_defs.inputs.native_library import NativeLibrary
+from build_defs.inputs.project_source import ProjectTree, ProjectTreeRequest
+from build_defs.inputs.store_artifact import MissingArtifactError
 from build_defs.target_types import MesonWheelTarget, SourceReleaseTarget
-from build_defs.wheel import (
+from build_defs.wheels.wheel import (
     MesonWheelFieldSet,
     WrongPlatformError,
     check_buildable_here,

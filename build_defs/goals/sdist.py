@@ -14,8 +14,8 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from build_defs.package import logged_artifact
-from build_defs.store_artifact import StoreArtifact, StoreArtifactRequest
+from build_defs.goals.package import logged_artifact
+from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.target_types import ReleaseSdistSourceField, SourceReleaseDateEpochField
 
 

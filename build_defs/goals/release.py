@@ -21,10 +21,10 @@ from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
 from build_defs.dependency_inference import AddressFieldsRequest
-from build_defs.package import logged_artifact
-from build_defs.isolation import Isolation
+from build_defs.goals.package import logged_artifact
+from build_defs.wheels.isolation import Isolation
 from build_defs.target_types import ReleaseSetArtifactsField
-from build_defs.wheel import MesonWheelFieldSet, check_buildable_here
+from build_defs.wheels.wheel import MesonWheelFieldSet, check_buildable_here
 
 
 @dataclass(frozen=True)

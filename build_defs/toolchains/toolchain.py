@@ -23,7 +23,7 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.store_artifact import StoreArtifact, StoreArtifactRequest
+from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.target_types import (
     CcToolchainCcField,
     CcToolchainCxxField,

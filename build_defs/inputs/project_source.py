@@ -24,7 +24,7 @@ from pants.engine.target import (
 from pants.engine.unions import UnionMembership, UnionRule, union
 from pants.util.logging import LogLevel
 
-from build_defs.store_artifact import StoreArtifact, StoreArtifactRequest
+from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.target_types import (
     MesonProjectSourcesField,
     PinnedFilenameField,

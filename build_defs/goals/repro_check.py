@@ -26,8 +26,8 @@ from pants.engine.target import Targets
 from pants.option.option_types import BoolOption
 from pants.util.logging import LogLevel
 
-from build_defs.sdist import ReleaseSdistFieldSet
-from build_defs.wheel import (
+from build_defs.goals.sdist import ReleaseSdistFieldSet
+from build_defs.wheels.wheel import (
     BuildWheelRequest,
     BuiltWheel,
     MesonWheelFieldSet,

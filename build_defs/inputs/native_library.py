@@ -11,7 +11,7 @@ from pants.engine.rules import collect_rules, rule
 from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.logging import LogLevel
 
-from build_defs.store_artifact import StoreArtifact, StoreArtifactRequest
+from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.target_types import (
     NativeLibraryBundledField,
     NativeLibraryDescriptionField,

@@ -32,11 +32,11 @@ from pants.engine.target import FieldSet
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.archive_modes import normalize_zip_modes
-from build_defs.interpreter import Interpreter, InterpreterRequest
-from build_defs.isolation import Isolation
-from build_defs.native_library import NativeLibrary, NativeLibraryRequest
-from build_defs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
+from build_defs.wheels.archive_modes import normalize_zip_modes
+from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
+from build_defs.wheels.isolation import Isolation
+from build_defs.inputs.native_library import NativeLibrary, NativeLibraryRequest
+from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
 from build_defs.target_types import (
     MesonWheelBuildRequirementsField,
     MesonWheelConfigSettingsField,
@@ -53,8 +53,8 @@ from build_defs.target_types import (
     MesonWheelSourceField,
     MesonWheelToolchainField,
 )
-from build_defs.tool_env import ToolEnv, ToolEnvRequest
-from build_defs.toolchain import CcToolchain, CcToolchainRequest
+from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
+from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
 
 BUILD_OUT = "built"
 REPAIR_OUT = "repaired"

@@ -38,7 +38,7 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from build_defs.dependency_inference import AddressFieldsRequest
-from build_defs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
+from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
 from build_defs.subsystems import WheelTestSubsystem
 from build_defs.target_types import (
     MesonWheelPythonField,
@@ -49,9 +49,9 @@ from build_defs.target_types import (
     WheelTestTimeoutField,
     WheelTestWheelField,
 )
-from build_defs.tool_env import ToolEnv, ToolEnvRequest
-from build_defs.toolchain import CcToolchain, CcToolchainRequest
-from build_defs.wheel import (
+from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
+from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
+from build_defs.wheels.wheel import (
     BuildWheelRequest,
     BuiltWheel,
     MesonWheelFieldSet,

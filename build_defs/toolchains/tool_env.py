@@ -17,7 +17,7 @@ from pants.engine.rules import collect_rules, rule
 from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
 from pants.util.logging import LogLevel
 
-from build_defs.interpreter import Interpreter
+from build_defs.toolchains.interpreter import Interpreter
 
 
 @dataclass(frozen=True)

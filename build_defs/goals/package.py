@@ -31,8 +31,8 @@ from build_defs.target_types import (
     UpstreamRepositoryField,
     UpstreamTagField,
 )
-from build_defs.toolchain import CcToolchain, CcToolchainRequest
-from build_defs.wheel import (
+from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
+from build_defs.wheels.wheel import (
     REPAIR_OUT,
     WrongPlatformError,
     check_buildable_here,
@@ -44,7 +44,7 @@ from build_defs.wheel import (
     host_platform,
     interpreter_for,
 )
-from build_defs.interpreter import InterpreterError
+from build_defs.toolchains.interpreter import InterpreterError
 
 logger = logging.getLogger(__name__)
 
