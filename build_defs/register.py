@@ -4,11 +4,13 @@ Grouped by concern, the way Pants groups its backends:
 - `inputs/`: pinned files from the artifact store, project sources, native libraries;
 - `toolchains/`: C/C++ toolchains, interpreters, locked tool environments;
 - `wheels/`: sandbox isolation, building, repairing and testing wheels;
+- `evidence/`: SBOMs inside wheels, provenance beside every artifact, `verify`;
 - `goals/`: `package` (wheels, sdists, release sets), `repro-check`, `graph-export`.
 """
 
 from build_defs import dependency_inference
 from build_defs import target_types as _target_types
+from build_defs.evidence import pinned_inputs, provenance, sbom, tool
 from build_defs.goals import graph_export, package, release, repro_check, sdist
 from build_defs.inputs import native_library, project_source, store_artifact
 from build_defs.toolchains import interpreter, tool_env, toolchain
@@ -18,6 +20,10 @@ from build_defs.wheels import isolation, wheel, wheel_test
 def rules():
     return [
         *dependency_inference.rules(),
+        *pinned_inputs.rules(),
+        *provenance.rules(),
+        *sbom.rules(),
+        *tool.rules(),
         *graph_export.rules(),
         *interpreter.rules(),
         *isolation.rules(),

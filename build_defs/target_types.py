@@ -122,9 +122,53 @@ class SourceDateEpochField(IntField):
     )
 
 
+class VendoredComponentsField(Field):
+    alias = "vendored_components"
+    default = ()
+    help = help_text(
+        """
+        Third-party code inside this source, for the SBOM of every wheel built from it: a
+        list of dicts with `name`, `path` (a file or directory in the source, checked on every
+        build), `license` (an SPDX expression), and either `version`, or `version_file`
+        (relative to `path`) plus `version_pattern` (a regex whose groups, joined by `.`, are
+        the version, read from that file), or a `note` saying why there is no version.
+        """
+    )
+
+    _KEYS = {"name", "path", "license", "version", "version_file", "version_pattern", "note"}
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[Any], address: Address) -> tuple[FrozenDict, ...]:
+        value = super().compute_value(raw_value, address) or ()
+        out = []
+        for i, entry in enumerate(value):
+            where = f"entry {i} of the `vendored_components` field of {address}"
+            if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
+                raise InvalidFieldException(f"{where} must be a dict of strings.")
+            unknown = set(entry) - cls._KEYS
+            missing = {"name", "path", "license"} - set(entry)
+            if unknown or missing:
+                raise InvalidFieldException(
+                    f"{where}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}."
+                )
+            sources = ("version" in entry) + ("version_file" in entry) + ("note" in entry)
+            if sources != 1 or ("version_file" in entry) != ("version_pattern" in entry):
+                raise InvalidFieldException(
+                    f"{where} ({entry['name']}) needs exactly one of `version`, "
+                    "`version_file` with `version_pattern`, or `note` (why no version is known)."
+                )
+            out.append(FrozenDict(entry))
+        return tuple(out)
+
+
 class MesonProjectTarget(Target):
     alias = "meson_project"
-    core_fields = (*COMMON_TARGET_FIELDS, MesonProjectSourcesField, SourceDateEpochField)
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        MesonProjectSourcesField,
+        SourceDateEpochField,
+        VendoredComponentsField,
+    )
     help = help_text(
         "The source tree of a meson-python project; its root is this BUILD file's directory."
     )
@@ -407,6 +451,7 @@ class SourceReleaseTarget(Target):
         UpstreamTagField,
         UpstreamCommitField,
         SourceReleaseDateEpochField,
+        VendoredComponentsField,
     )
     help = help_text(
         """
@@ -464,6 +509,14 @@ class NativeLibraryDescriptionField(StringField):
     help = help_text("What the bundled software is, for the license section (e.g. `OpenBLAS`).")
 
 
+class NativeLibraryLicenseExpressionField(StringField):
+    alias = "license_expression"
+    required = True
+    help = help_text(
+        "SPDX license expression of the bundled libraries, for the SBOM of wheels that bundle them."
+    )
+
+
 class NativeLibraryTarget(Target):
     alias = "native_library"
     core_fields = (
@@ -478,6 +531,7 @@ class NativeLibraryTarget(Target):
         NativeLibraryLicenseFilesField,
         NativeLibraryBundledField,
         NativeLibraryDescriptionField,
+        NativeLibraryLicenseExpressionField,
     )
     help = help_text(
         """

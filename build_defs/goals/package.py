@@ -1,50 +1,35 @@
-"""`pants package` for `meson_wheel`: build, repair, and write to dist/ the wheel (its sha256
-logged) and its build provenance, `<wheel>.provenance.json`."""
+"""`pants package` for `meson_wheel`: build, repair and SBOM the wheel, and write it to dist/
+(its sha256 logged) with its provenance (`<wheel>.intoto.jsonl`, `<wheel>.build-host.json`)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
 
 from pants.build_graph.address import Address, AddressInput
-from pants.engine.internals.session import SessionValues
-from pants.option.options_bootstrapper import OptionsBootstrapper
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
-from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, DigestContents, FileContent, MergeDigests, RemovePrefix
+from pants.engine.fs import EMPTY_DIGEST, Digest, MergeDigests
 from pants.engine.internals.selectors import Get, MultiGet
+from pants.engine.internals.session import SessionValues
 from pants.engine.rules import collect_rules, rule
-from pants.engine.target import InferredDependencies, WrappedTarget, WrappedTargetRequest
+from pants.engine.target import InferredDependencies
 from pants.engine.unions import UnionRule
+from pants.option.options_bootstrapper import OptionsBootstrapper
 from pants.util.logging import LogLevel
-from pants.version import VERSION as PANTS_VERSION
 
 from build_defs.dependency_inference import AddressFieldsRequest
-from build_defs.target_types import (
-    PinnedFilenameField,
-    PinnedSha256Field,
-    SourceDateEpochField,
-    SourceReleaseDateEpochField,
-    SourceVersionField,
-    UpstreamCommitField,
-    UpstreamRepositoryField,
-    UpstreamTagField,
-)
+from build_defs.evidence.provenance import ArtifactProvenance, ProvenanceRequest
+from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
+from build_defs.toolchains.interpreter import InterpreterError
 from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
 from build_defs.wheels.wheel import (
-    REPAIR_OUT,
+    MesonWheelFieldSet,
     WrongPlatformError,
     check_buildable_here,
-    BuildWheelRequest,
-    BuiltWheel,
-    MesonWheelFieldSet,
-    RepairedWheel,
-    RepairWheelRequest,
     host_platform,
     interpreter_for,
 )
-from build_defs.toolchains.interpreter import InterpreterError
 
 logger = logging.getLogger(__name__)
 
@@ -57,24 +42,6 @@ class PackageMesonWheelFieldSet(MesonWheelFieldSet, PackageFieldSet):
 def logged_artifact(path: str, sha256: str, size: int) -> BuiltPackageArtifact:
     """An artifact whose log line under "Wrote dist/..." gives its sha256 and size."""
     return BuiltPackageArtifact(path, extra_log_lines=(f"    sha256 {sha256}  {size} bytes",))
-
-
-def _source_record(tgt) -> dict:
-    """What a provenance record says about the project source target."""
-    record = {"address": tgt.address.spec, "type": tgt.alias}
-    for key, field in (
-        ("version", SourceVersionField),
-        ("filename", PinnedFilenameField),
-        ("sha256", PinnedSha256Field),
-        ("upstream_repository", UpstreamRepositoryField),
-        ("upstream_tag", UpstreamTagField),
-        ("upstream_commit", UpstreamCommitField),
-        ("source_date_epoch", SourceReleaseDateEpochField),
-        ("source_date_epoch", SourceDateEpochField),
-    ):
-        if tgt.has_field(field) and tgt[field].value is not None:
-            record[key] = tgt[field].value
-    return record
 
 
 def named_explicitly(address: Address, args: tuple[str, ...]) -> bool:
@@ -113,58 +80,55 @@ async def package_meson_wheel(
         except InterpreterError as e:
             logger.warning(f"Skipping {field_set.address}: {e}".splitlines()[0])
             return BuiltPackage(EMPTY_DIGEST, ())
-    built = await Get(BuiltWheel, BuildWheelRequest(field_set))
-    repaired = await Get(RepairedWheel, RepairWheelRequest(field_set, built))
-    digest = await Get(Digest, RemovePrefix(repaired.digest, REPAIR_OUT))
-    contents = await Get(DigestContents, Digest, digest)
-    wheel = contents[0]
-    sha256 = hashlib.sha256(wheel.content).hexdigest()
-
+    wheel = await Get(FinishedWheel, FinishedWheelRequest(field_set))
+    built = wheel.built
     source_inputs, toolchain_inputs = await MultiGet(
         Get(InferredDependencies, AddressFieldsRequest, AddressFieldsRequest.of(field_set.address, field_set.source.value)),
         Get(InferredDependencies, AddressFieldsRequest, AddressFieldsRequest.of(field_set.address, field_set.toolchain.value)),
     )
     (source_address,), (toolchain_address,) = source_inputs.include, toolchain_inputs.include
-    source_wrapped, toolchain = await MultiGet(
-        Get(WrappedTarget, WrappedTargetRequest(source_address, description_of_origin=str(field_set.address))),
-        Get(CcToolchain, CcToolchainRequest(toolchain_address)),
-    )
-    provenance = {
-        "artifact": {"name": wheel.path, "sha256": sha256, "size": len(wheel.content)},
+    toolchain = await Get(CcToolchain, CcToolchainRequest(toolchain_address))
+    external = {
         "target": field_set.address.spec,
-        "source": _source_record(source_wrapped.target),
-        "toolchain": {"address": toolchain.address.spec, "programs": dict(toolchain.programs)},
-        "interpreter": {
-            "address": built.interpreter.address.spec,
-            "fingerprint": built.interpreter.fingerprint,
-            "facts": dict(built.interpreter.facts),
-        },
-        "native_libraries": [{"address": n.address.spec, "pin": n.pin} for n in built.native_libraries],
-        "build": {
-            "python": field_set.python.value,
-            "build_requirements": list(field_set.build_requirements.value or ()),
-            "repair_requirements": list(field_set.repair_requirements.value or ()),
-            "setup_args": list(field_set.setup_args.value or ()),
-            "config_settings": dict(field_set.config_settings.value or {}),
-            "plat": field_set.plat.value,
-            "platform": host_platform(),
-            "pants": PANTS_VERSION,
-            "isolation": built.isolation.effective,
-            "isolation_mode": built.isolation.mode,
-        },
+        "source": source_address.spec,
+        "python": field_set.python.value,
+        "interpreter": built.interpreter.address.spec,
+        "toolchain": toolchain_address.spec,
+        "setupArgs": list(field_set.setup_args.value or ()),
+        "configSettings": dict(field_set.config_settings.value or {}),
+        "nativeDeps": [n.address.spec for n in built.native_libraries],
+        "platform": field_set.platform.value or "",
+        "plat": field_set.plat.value or "",
     }
-    provenance_name = f"{wheel.path}.provenance.json"
-    provenance_digest = await Get(
-        Digest,
-        CreateDigest(
-            [FileContent(provenance_name, (json.dumps(provenance, indent=2, sort_keys=True) + "\n").encode())]
+    internal = {
+        "isolation": built.isolation.effective,
+        "isolationMode": built.isolation.mode,
+        "fixedBuildRoot": built.isolation.fixed_root,
+        "sourceDateEpoch": str(built.source_date_epoch),
+    }
+    host = {
+        "platform": host_platform(),
+        "toolchain": {"address": toolchain.address.spec, "programs": dict(toolchain.programs)},
+        "interpreter": {"address": built.interpreter.address.spec, **built.interpreter.host_facts},
+    }
+    provenance = await Get(
+        ArtifactProvenance,
+        ProvenanceRequest(
+            field_set.address,
+            wheel.filename,
+            wheel.sha256,
+            "meson_wheel",
+            json.dumps(external, sort_keys=True),
+            json.dumps(internal, sort_keys=True),
+            json.dumps(host, sort_keys=True),
         ),
     )
     return BuiltPackage(
-        await Get(Digest, MergeDigests([digest, provenance_digest])),
+        await Get(Digest, MergeDigests([wheel.digest, provenance.digest])),
         (
-            logged_artifact(wheel.path, sha256, len(wheel.content)),
-            BuiltPackageArtifact(provenance_name),
+            logged_artifact(wheel.filename, wheel.sha256, wheel.size),
+            BuiltPackageArtifact(provenance.statement),
+            BuiltPackageArtifact(provenance.host_record),
         ),
     )
 

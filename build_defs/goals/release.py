@@ -1,4 +1,9 @@
-"""`pants package` for `release_set`: the artifacts, SHA256SUMS and a JSON manifest."""
+"""`pants package` for `release_set`: the artifacts, SHA256SUMS and a JSON manifest.
+
+Both index files cover only what is the same on every machine that builds the same
+bytes: the artifacts and their provenance statements (`*.intoto.jsonl`). The host
+records (`*.build-host.json`) are written beside them and listed in neither.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
 from build_defs.dependency_inference import AddressFieldsRequest
+from build_defs.evidence.provenance import HOST_SUFFIX, STATEMENT_SUFFIX
 from build_defs.goals.package import logged_artifact
 from build_defs.wheels.isolation import Isolation
 from build_defs.target_types import ReleaseSetArtifactsField
@@ -38,9 +44,23 @@ class ReleaseSetError(Exception):
     pass
 
 
+def artifact_kind(name: str) -> dict:
+    """What a release file is: a wheel (with its tag), an sdist, or a provenance statement."""
+    if name.endswith(STATEMENT_SUFFIX):
+        return {"kind": "provenance", "subject": name[: -len(STATEMENT_SUFFIX)]}
+    if name.endswith(".whl"):
+        # name-version(-build)?-python-abi-platform.whl
+        parts = name[: -len(".whl")].split("-")
+        return {"kind": "wheel", "tag": "-".join(parts[-3:])} if len(parts) >= 5 else {"kind": "wheel"}
+    if name.endswith((".tar.gz", ".zip")):
+        return {"kind": "sdist"}
+    return {"kind": "file"}
+
+
 def manifest_files(entries: list[dict]) -> tuple[str, str]:
-    """SHA256SUMS (sha256sum's format) and manifest.json, both sorted by file name."""
-    entries = sorted(entries, key=lambda e: e["name"])
+    """SHA256SUMS (sha256sum's format) and manifest.json, both sorted by file name and
+    made of machine-independent facts only: name, size, sha256, kind/tag, target address."""
+    entries = sorted(({**e, **artifact_kind(e["name"])} for e in entries), key=lambda e: e["name"])
     sums = "".join(f"{e['sha256']}  {e['name']}\n" for e in entries)
     return sums, json.dumps({"artifacts": entries}, indent=2, sort_keys=True) + "\n"
 
@@ -75,6 +95,8 @@ async def package_release_set(field_set: ReleaseSetFieldSet, isolation: Isolatio
     entries = []
     for tgt, package in zip(targets, packages):
         for fc in await Get(DigestContents, Digest, package.digest):
+            if fc.path.endswith(HOST_SUFFIX):
+                continue
             entries.append(
                 {
                     "name": fc.path,
@@ -99,6 +121,12 @@ async def package_release_set(field_set: ReleaseSetFieldSet, isolation: Isolatio
         tuple(
             logged_artifact(f"{out_dir}/{e['name']}", e["sha256"], e["size"])
             for e in sorted(entries, key=lambda e: e["name"])
+        )
+        + tuple(
+            BuiltPackageArtifact(f"{out_dir}/{a.relpath}")
+            for p in packages
+            for a in p.artifacts
+            if a.relpath and a.relpath.endswith(HOST_SUFFIX)
         )
         + (BuiltPackageArtifact(f"{out_dir}/SHA256SUMS"), BuiltPackageArtifact(f"{out_dir}/manifest.json")),
     )

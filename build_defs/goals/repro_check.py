@@ -27,13 +27,8 @@ from pants.option.option_types import BoolOption
 from pants.util.logging import LogLevel
 
 from build_defs.goals.sdist import ReleaseSdistFieldSet
-from build_defs.wheels.wheel import (
-    BuildWheelRequest,
-    BuiltWheel,
-    MesonWheelFieldSet,
-    RepairedWheel,
-    RepairWheelRequest,
-)
+from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
+from build_defs.wheels.wheel import MesonWheelFieldSet
 
 
 class ReproCheckSubsystem(GoalSubsystem):
@@ -68,9 +63,8 @@ class ReproBuild:
 
 @rule(desc="Build a wheel without the cache", level=LogLevel.DEBUG)
 async def repro_build(request: ReproBuildRequest) -> ReproBuild:
-    built = await Get(BuiltWheel, BuildWheelRequest(request.field_set, request.nonce))
-    repaired = await Get(RepairedWheel, RepairWheelRequest(request.field_set, built, request.nonce))
-    return ReproBuild(repaired.digest, repaired.filename)
+    wheel = await Get(FinishedWheel, FinishedWheelRequest(request.field_set, request.nonce))
+    return ReproBuild(wheel.digest, wheel.filename)
 
 
 def archive_members(name: str, data: bytes) -> dict[str, str]:

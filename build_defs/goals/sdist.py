@@ -1,19 +1,22 @@
-"""`pants package` for `release_sdist`: the pinned, verified source distribution into dist/."""
+"""`pants package` for `release_sdist`: the pinned, verified source distribution into dist/,
+with its provenance."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
-from pants.core.goals.package import BuiltPackage, PackageFieldSet
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.engine.addresses import Addresses, UnparsedAddressInputs
-from pants.engine.fs import Digest, DigestContents
+from pants.engine.fs import Digest, DigestContents, MergeDigests
 from pants.engine.internals.selectors import Get
 from pants.engine.rules import collect_rules, rule
 from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
+from build_defs.evidence.provenance import ArtifactProvenance, ProvenanceRequest
 from build_defs.goals.package import logged_artifact
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.target_types import ReleaseSdistSourceField, SourceReleaseDateEpochField
@@ -49,10 +52,27 @@ async def package_release_sdist(field_set: ReleaseSdistFieldSet) -> BuiltPackage
             f"{field_set.address}: {source_address} is not a `source_release` target."
         )
     artifact = await Get(StoreArtifact, StoreArtifactRequest.pinned_by(tgt))
-    contents = await Get(DigestContents, Digest, artifact.digest)
-    sha256 = hashlib.sha256(contents[0].content).hexdigest()
+    (sdist,) = await Get(DigestContents, Digest, artifact.digest)
+    sha256 = hashlib.sha256(sdist.content).hexdigest()
+    provenance = await Get(
+        ArtifactProvenance,
+        ProvenanceRequest(
+            field_set.address,
+            sdist.path,
+            sha256,
+            "release_sdist",
+            json.dumps({"target": field_set.address.spec, "source": source_address.spec}),
+            json.dumps({"operation": "copy of the pinned, verified source archive"}),
+            json.dumps({}),
+        ),
+    )
     return BuiltPackage(
-        artifact.digest, (logged_artifact(contents[0].path, sha256, len(contents[0].content)),)
+        await Get(Digest, MergeDigests([artifact.digest, provenance.digest])),
+        (
+            logged_artifact(sdist.path, sha256, len(sdist.content)),
+            BuiltPackageArtifact(provenance.statement),
+            BuiltPackageArtifact(provenance.host_record),
+        ),
     )
 
 

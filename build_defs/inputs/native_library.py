@@ -16,6 +16,7 @@ from build_defs.target_types import (
     NativeLibraryBundledField,
     NativeLibraryDescriptionField,
     NativeLibraryLibDirField,
+    NativeLibraryLicenseExpressionField,
     NativeLibraryLicenseFilesField,
     NativeLibraryPkgConfigNameField,
     NativeLibraryPkgConfigScriptField,
@@ -42,7 +43,15 @@ class NativeLibrary:
     library_dir: str  # relative to the sandbox root
     bundled_libraries: tuple[str, ...]
     license_section: str
-    pin: str  # "<wheel filename> sha256:<hex>", for provenance
+    # The pinned wheel it comes from and the license of what a wheel bundles, for the SBOM.
+    filename: str
+    sha256: str
+    version: str
+    license_expression: str
+
+    @property
+    def project(self) -> str:
+        return self.filename.split("-", 1)[0].replace("_", "-").lower()
 
 
 class NativeLibraryError(Exception):
@@ -92,7 +101,10 @@ async def prepare_native_library(request: NativeLibraryRequest) -> NativeLibrary
         library_dir=f"{root}/{tgt[NativeLibraryLibDirField].value}",
         bundled_libraries=bundled,
         license_section=section,
-        pin=f"{filename} sha256:{tgt[PinnedSha256Field].value}",
+        filename=filename,
+        sha256=tgt[PinnedSha256Field].value,
+        version=tgt[SourceVersionField].value,
+        license_expression=tgt[NativeLibraryLicenseExpressionField].value,
     )
 
 

@@ -188,6 +188,12 @@ def fingerprint_of(facts: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(dict(facts), sort_keys=True).encode()).hexdigest()
 
 
+# The facts that identify an interpreter's ABI wherever it is installed: what provenance
+# records. Paths and binary/header hashes differ between two builds of one CPython
+# version (pyenv vs a distribution's), so they stay in the host's part of the record.
+ABI_FACTS = ("implementation", "version", "EXT_SUFFIX", "SOABI", "Py_GIL_DISABLED")
+
+
 @dataclass(frozen=True)
 class InterpreterRequest:
     address: Address
@@ -208,6 +214,19 @@ class Interpreter:
     @property
     def fingerprint(self) -> str:
         return fingerprint_of(self.facts)
+
+    @property
+    def abi_facts(self) -> dict[str, str]:
+        return {k: self.facts[k] for k in ABI_FACTS if k in self.facts}
+
+    @property
+    def abi_digest(self) -> str:
+        """sha256 over the machine-independent facts (`ABI_FACTS`)."""
+        return fingerprint_of(self.abi_facts)
+
+    @property
+    def host_facts(self) -> dict[str, str]:
+        return {k: v for k, v in self.facts.items() if k not in ABI_FACTS}
 
     @property
     def env(self) -> dict[str, str]:

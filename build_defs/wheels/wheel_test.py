@@ -1,4 +1,4 @@
-"""`pants test` for `wheel_test`: install the repaired wheel into a fresh venv, run checks."""
+"""`pants test` for `wheel_test`: install the finished wheel (repaired, with its SBOM) into a fresh venv, run checks."""
 
 from __future__ import annotations
 
@@ -51,15 +51,8 @@ from build_defs.target_types import (
 )
 from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
 from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
-from build_defs.wheels.wheel import (
-    BuildWheelRequest,
-    BuiltWheel,
-    MesonWheelFieldSet,
-    RepairedWheel,
-    RepairWheelRequest,
-    keyed_env,
-    process_script,
-)
+from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
+from build_defs.wheels.wheel import MesonWheelFieldSet, keyed_env, process_script
 
 
 @dataclass(frozen=True)
@@ -190,8 +183,8 @@ async def run_wheel_test(
         WrappedTarget, WrappedTargetRequest(wheel_address, description_of_origin=str(fs.address))
     )
     wheel_fs = MesonWheelFieldSet.create(wrapped.target)
-    built = await Get(BuiltWheel, BuildWheelRequest(wheel_fs))
-    repaired = await Get(RepairedWheel, RepairWheelRequest(wheel_fs, built))
+    wheel = await Get(FinishedWheel, FinishedWheelRequest(wheel_fs))
+    built = wheel.built
     (toolchain_address,) = await Get(
         Addresses,
         UnparsedAddressInputs(
@@ -230,13 +223,13 @@ BASE="$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys
 VENV="$ROOT/test-venv"
 "$BASE" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --no-index --no-deps --no-cache-dir \\
-  --disable-pip-version-check "$ROOT/{repaired.filename}"
+  --disable-pip-version-check "$ROOT/{wheel.filename}"
 # The locked test requirements (pytest, ...) come after the venv's own site-packages.
 "$TOOL_PREFIX/bin/python" -c 'import sys; print("\\n".join(p for p in sys.path if p.endswith("site-packages")))' \\
   > "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/wheel_test_requirements.pth"
 TC="$ROOT/{toolchain.bin_dir}"
 export PATH="$VENV/bin:$TOOL_PREFIX/bin:$TC" CC="$TC/cc" CXX="$TC/cxx"
-export HOME="$ROOT/.home" WHEEL_FILE="$ROOT/{repaired.filename}" PYTHONDONTWRITEBYTECODE=1
+export HOME="$ROOT/.home" WHEEL_FILE="$ROOT/{wheel.filename}" PYTHONDONTWRITEBYTECODE=1
 cd "$ROOT/.work"
 {run_checks}
 """,
@@ -251,7 +244,7 @@ cd "$ROOT/.work"
     input_digest = await Get(
         Digest,
         MergeDigests(
-            [repaired.digest, toolchain.digest, env.venv.digest, checks.snapshot.digest,
+            [wheel.digest, toolchain.digest, env.venv.digest, checks.snapshot.digest,
              source_tests.digest, script_digest]
         ),
     )
@@ -262,7 +255,7 @@ cd "$ROOT/.work"
             input_digest=input_digest,
             append_only_caches=toolchain.caches_with(env.venv.append_only_caches),
             immutable_input_digests=toolchain.immutable_inputs,
-            description=f"Test {repaired.filename.split('/')[-1]} ({fs.address})",
+            description=f"Test {wheel.filename} ({fs.address})",
             timeout_seconds=fs.timeout.value,
             level=LogLevel.DEBUG,
             env=FrozenDict(keyed_env(built.isolation, built.interpreter)),

@@ -1,0 +1,204 @@
+"""Every pinned input in a target's transitive graph, with its digest: what provenance
+lists as resolved dependencies and what `pants verify` compares with today's pins.
+
+Read from the graph, never declared twice: a target pinning a file (`filename` +
+`sha256`: sources, native libraries, toolchains) gives that file; a lockfile target gives
+every distribution it locks; an interpreter target gives its machine-independent ABI
+digest. Two inputs sit outside the target graph and are added here: the engine's own
+pins (`[evidence].engine_requirements`, the hashed files `./pants` installs Pants and pex
+from) and the repository's commit, when the build runs in a git worktree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from pants.core.target_types import LockfileSourceField
+from pants.engine.addresses import Address
+from pants.engine.fs import Digest, DigestContents, PathGlobs
+from pants.engine.internals.selectors import Get, MultiGet
+from pants.engine.rules import collect_rules, rule
+from pants.engine.target import (
+    HydratedSources,
+    HydrateSourcesRequest,
+    TransitiveTargets,
+    TransitiveTargetsRequest,
+)
+from pants.option.global_options import GlobMatchErrorBehavior
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
+from pants.vcs.git import GitWorktreeRequest, MaybeGitWorktree
+
+from build_defs.evidence.subsystem import EvidenceSubsystem
+from build_defs.target_types import (
+    CPythonVersionField,
+    PinnedFilenameField,
+    PinnedSha256Field,
+    SourceVersionField,
+    UpstreamCommitField,
+    UpstreamRepositoryField,
+    UpstreamTagField,
+)
+from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
+
+PINNED_FILE = "pinned-file"
+LOCKED_DISTRIBUTION = "locked-distribution"
+INTERPRETER = "interpreter"
+ENGINE = "engine"
+REPOSITORY = "repository"
+
+
+@dataclass(frozen=True)
+class PinnedInput:
+    """One resolved dependency: a file (or interpreter ABI, or commit) and its digest."""
+
+    name: str
+    digest: FrozenDict[str, str]
+    kind: str
+    # The target (or, for engine pins, the file) that pins it: where `verify` looks it up.
+    pinned_by: str
+    annotations: FrozenDict[str, str] = FrozenDict()
+
+    def as_descriptor(self) -> dict:
+        """An in-toto ResourceDescriptor, as JSON."""
+        return {
+            "name": self.name,
+            "digest": dict(self.digest),
+            "annotations": {"kind": self.kind, "pinnedBy": self.pinned_by, **self.annotations},
+        }
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.pinned_by, self.name)
+
+
+@dataclass(frozen=True)
+class PinnedInputsRequest:
+    address: Address
+
+
+@dataclass(frozen=True)
+class PinnedInputs:
+    inputs: tuple[PinnedInput, ...]
+
+
+def parse_lockfile(text: str, pinned_by: str) -> list[PinnedInput]:
+    """Each artifact a Pants (pex) lockfile locks, by file name and hash."""
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    lock = json.loads(body)
+    inputs = []
+    for resolve in lock.get("locked_resolves", ()):
+        for req in resolve.get("locked_requirements", ()):
+            for artifact in req.get("artifacts", ()):
+                inputs.append(
+                    PinnedInput(
+                        name=artifact["url"].rsplit("/", 1)[-1],
+                        digest=FrozenDict({artifact["algorithm"]: artifact["hash"]}),
+                        kind=LOCKED_DISTRIBUTION,
+                        pinned_by=pinned_by,
+                        annotations=FrozenDict({"requirement": f"{req['project_name']}=={req['version']}"}),
+                    )
+                )
+    return inputs
+
+
+_HASHED_REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s*\\?\s*--hash=\S+)+)", re.M)
+
+
+def parse_hashed_requirements(text: str, projects: tuple[str, ...], pinned_by: str) -> list[PinnedInput]:
+    """The named projects' pins in a `--require-hashes` requirements file."""
+    wanted = {_normalize(p) for p in projects}
+    found = []
+    for m in _HASHED_REQUIREMENT.finditer(text.replace("\\\n", " ")):
+        name, version, hashes = m.group(1), m.group(2), m.group(3)
+        if _normalize(name) not in wanted:
+            continue
+        wanted.discard(_normalize(name))
+        for alg, value in re.findall(r"--hash=(\w+):([0-9a-f]+)", hashes):
+            found.append(
+                PinnedInput(f"{_normalize(name)}=={version}", FrozenDict({alg: value}), ENGINE, pinned_by)
+            )
+    if wanted:
+        raise ValueError(f"{pinned_by} pins no {sorted(wanted)} (see `[evidence].engine_requirements`).")
+    return found
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@rule(desc="Collect the pinned inputs of a target", level=LogLevel.DEBUG)
+async def pinned_inputs(request: PinnedInputsRequest, evidence: EvidenceSubsystem) -> PinnedInputs:
+    transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([request.address]))
+    inputs: list[PinnedInput] = []
+    lockfiles, interpreters = [], []
+    for tgt in transitive.closure:
+        if tgt.has_field(PinnedSha256Field) and tgt.has_field(PinnedFilenameField):
+            described = {
+                key: tgt[field].value
+                for key, field in (
+                    ("version", SourceVersionField),
+                    ("upstreamRepository", UpstreamRepositoryField),
+                    ("upstreamTag", UpstreamTagField),
+                    ("upstreamCommit", UpstreamCommitField),
+                )
+                if tgt.has_field(field) and tgt[field].value
+            }
+            inputs.append(
+                PinnedInput(
+                    tgt[PinnedFilenameField].value,
+                    FrozenDict({"sha256": tgt[PinnedSha256Field].value}),
+                    PINNED_FILE,
+                    tgt.address.spec,
+                    FrozenDict(described),
+                )
+            )
+        elif tgt.has_field(LockfileSourceField):
+            lockfiles.append(tgt)
+        elif tgt.has_field(CPythonVersionField):
+            interpreters.append(tgt.address)
+    sources = await MultiGet(Get(HydratedSources, HydrateSourcesRequest(t[LockfileSourceField])) for t in lockfiles)
+    for tgt, hydrated in zip(lockfiles, sources):
+        for fc in await Get(DigestContents, Digest, hydrated.snapshot.digest):
+            inputs.extend(parse_lockfile(fc.content.decode("utf-8"), tgt.address.spec))
+    for interpreter in await MultiGet(Get(Interpreter, InterpreterRequest(a)) for a in interpreters):
+        inputs.append(
+            PinnedInput(
+                f"cpython-{interpreter.facts['version']}",
+                FrozenDict({"sha256": interpreter.abi_digest}),
+                INTERPRETER,
+                interpreter.address.spec,
+                FrozenDict(interpreter.abi_facts),
+            )
+        )
+    engine = dict(evidence.engine_requirements)
+    if engine:
+        contents = await Get(DigestContents, PathGlobs(
+                sorted(engine),
+                glob_match_error_behavior=GlobMatchErrorBehavior.error,
+                description_of_origin="the `[evidence].engine_requirements` option",
+            ),)
+        for fc in contents:
+            projects = tuple(p.strip() for p in engine[fc.path].split(","))
+            inputs.extend(parse_hashed_requirements(fc.content.decode("utf-8"), projects, fc.path))
+    worktree = await Get(MaybeGitWorktree, GitWorktreeRequest())
+    if worktree.git_worktree is not None:
+        git = worktree.git_worktree
+        # A commit describes the inputs only if nothing outside it was changed.
+        modified = bool(git.changed_files(include_untracked=True))
+        inputs.append(
+            PinnedInput(
+                "repository",
+                FrozenDict({"gitCommit": git.commit_id}),
+                REPOSITORY,
+                "git HEAD",
+                FrozenDict({"worktree": "modified" if modified else "clean"}),
+            )
+        )
+    return PinnedInputs(tuple(sorted(inputs, key=lambda i: (i.key, sorted(i.digest.items())))))
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,43 @@
+"""Options of the evidence rules: the SBOM and provenance tools and the engine's pins."""
+
+from __future__ import annotations
+
+from pants.option.option_types import DictOption, StrListOption, StrOption
+from pants.option.subsystem import Subsystem
+from pants.util.strutil import softwrap
+
+
+class EvidenceSubsystem(Subsystem):
+    options_scope = "evidence"
+    help = softwrap(
+        """
+        What every artifact carries and ships with: a CycloneDX SBOM inside each wheel and an
+        in-toto Statement with SLSA provenance next to each artifact, and the offline
+        `pants verify` that checks them.
+        """
+    )
+
+    requirements = StrListOption(
+        default=[
+            "//3rdparty/python:evidence#cyclonedx-python-lib",
+            "//3rdparty/python:evidence#in-toto-attestation",
+        ],
+        help="Locked requirement targets of the venv the SBOM and provenance tools run in.",
+    )
+    engine_requirements = DictOption[str](
+        default={
+            "3rdparty/bootstrap/pants.txt": "pantsbuild.pants",
+            "3rdparty/bootstrap/pex-tool.txt": "pex",
+        },
+        help=softwrap(
+            """
+            Hashed requirement files `./pants` installs the engine from, each mapped to the
+            projects (comma-separated) whose pins every provenance lists: the engine sits
+            outside the target graph but decides what the graph does.
+            """
+        ),
+    )
+    builder_id = StrOption(
+        default="https://github.com/pantsbuild/pants/releases/tag/release_2.17.1",
+        help="SLSA `runDetails.builder.id`: the build platform that produced the artifacts.",
+    )

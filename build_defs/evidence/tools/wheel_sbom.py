@@ -1,0 +1,164 @@
+"""Write a CycloneDX 1.6 SBOM into a wheel under `.dist-info/sboms/` (PEP 770).
+
+    python wheel_sbom.py REQUEST.json IN_WHEEL OUT_DIR
+
+REQUEST.json (written by `build_defs/evidence/sbom.py`) holds the vendored components
+read from the source, the native libraries the wheel may bundle (with their pinned
+wheels), the SBOM's file name and the source's SOURCE_DATE_EPOCH. The package itself
+(name, version, license expression) comes from the wheel's METADATA, and every bundled
+library from the wheel's `*.libs/` directory, hashed as it is in the wheel. The SBOM is
+validated against the CycloneDX 1.6 schema before it is written, carries no clock time,
+and its serial number is derived from its content. RECORD is rewritten to list it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import io
+import json
+import os
+import sys
+import uuid
+import zipfile
+from datetime import datetime, timezone
+from email.parser import HeaderParser
+
+from cyclonedx.model import ExternalReference, ExternalReferenceType, HashAlgorithm, HashType, Property, XsUri
+from cyclonedx.model.bom import Bom, BomMetaData
+from cyclonedx.model.component import Component, ComponentType, Pedigree
+from cyclonedx.model.license import LicenseExpression
+from cyclonedx.output.json import JsonV1Dot6
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from packageurl import PackageURL
+
+# wheel_record.py (standard library only, shared with the plugin) is shipped beside this script.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wheel_record import add_files, dist_info_dir  # noqa: E402  # pants: no-infer-dep
+
+PROPERTY_PREFIX = "meson-wheel"
+
+
+def unhashed(name: str) -> str:
+    """auditwheel renames libfoo.so to libfoo-<hash>.so: the name before the hash."""
+    stem, dot, rest = name.partition(".so")
+    base = stem.rsplit("-", 1)[0] if "-" in stem else stem
+    return base + dot + rest
+
+
+def _sha256(content: str) -> HashType:
+    return HashType(alg=HashAlgorithm.SHA_256, content=content)
+
+
+def package_component(metadata: str) -> Component:
+    headers = HeaderParser().parsestr(metadata)
+    name, version = headers["Name"], headers["Version"]
+    expression = headers.get("License-Expression")
+    purl = PackageURL("pypi", name=name.lower().replace("_", "-"), version=version)
+    return Component(
+        type=ComponentType.LIBRARY,
+        name=name,
+        version=version,
+        purl=purl,
+        bom_ref=purl.to_string(),
+        licenses=[LicenseExpression(expression)] if expression else [],
+    )
+
+
+def vendored_component(entry: dict) -> Component:
+    properties = [Property(name=f"{PROPERTY_PREFIX}:source-path", value=entry["path"])]
+    if entry.get("note"):
+        properties.append(Property(name=f"{PROPERTY_PREFIX}:note", value=entry["note"]))
+    return Component(
+        type=ComponentType.LIBRARY,
+        name=entry["name"],
+        version=entry.get("version"),
+        bom_ref=f"vendored:{entry['path']}",
+        licenses=[LicenseExpression(entry["license"])],
+        properties=properties,
+    )
+
+
+def bundled_component(path: str, content: bytes, origins: list[dict]) -> Component:
+    base = path.rsplit("/", 1)[-1]
+    matching = [
+        o for o in origins
+        if any(fnmatch.fnmatch(base, p) or fnmatch.fnmatch(unhashed(base), p) for p in o["patterns"])
+    ]
+    if len(matching) != 1:
+        raise SystemExit(
+            f"wheel_sbom: {path} is bundled, and {len(matching)} native libraries declare it "
+            "in `bundled_libraries` (exactly one must)."
+        )
+    origin = matching[0]
+    purl = PackageURL("pypi", name=origin["project"], version=origin["version"])
+    ancestor = Component(
+        type=ComponentType.LIBRARY,
+        name=origin["project"],
+        version=origin["version"],
+        purl=purl,
+        bom_ref=f"origin:{path}",
+        external_references=[
+            ExternalReference(
+                type=ExternalReferenceType.DISTRIBUTION,
+                url=XsUri(origin["filename"]),
+                hashes=[_sha256(origin["sha256"])],
+            )
+        ],
+    )
+    return Component(
+        type=ComponentType.FILE,
+        name=path,
+        bom_ref=f"bundled:{path}",
+        hashes=[_sha256(hashlib.sha256(content).hexdigest())],
+        licenses=[LicenseExpression(origin["license"])],
+        pedigree=Pedigree(ancestors=[ancestor]),
+        properties=[Property(name=f"{PROPERTY_PREFIX}:native-library", value=origin["address"])],
+    )
+
+
+def make_sbom(wheel: bytes, request: dict) -> tuple[str, bytes]:
+    """The SBOM's path inside the wheel and its JSON."""
+    with zipfile.ZipFile(io.BytesIO(wheel)) as zf:
+        names = zf.namelist()
+        dist_info = dist_info_dir(names)
+        package = package_component(zf.read(f"{dist_info}/METADATA").decode("utf-8"))
+        bundled = [
+            bundled_component(n, zf.read(n), request["bundled_origins"])
+            for n in sorted(names)
+            if "/" in n and n.split("/", 1)[0].endswith(".libs") and not n.endswith("/")
+        ]
+    components = [*(vendored_component(e) for e in request["vendored"]), *bundled]
+    when = datetime.fromtimestamp(request["source_date_epoch"], timezone.utc)
+
+    def render(serial: uuid.UUID) -> str:
+        bom = Bom(serial_number=serial, metadata=BomMetaData(component=package, timestamp=when))
+        bom.components.update(components)
+        bom.register_dependency(package, components)
+        return JsonV1Dot6(bom).output_as_string(indent=2)
+
+    # The serial number is a function of everything else in the document.
+    draft = render(uuid.UUID(int=0))
+    text = render(uuid.uuid5(uuid.NAMESPACE_URL, "sha256:" + hashlib.sha256(draft.encode()).hexdigest()))
+    errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    if errors is not None:
+        raise SystemExit(f"wheel_sbom: the SBOM does not validate against CycloneDX 1.6: {errors}")
+    return f"{dist_info}/sboms/{request['sbom_name']}", (text + "\n").encode()
+
+
+def main(request_path: str, wheel_path: str, out_dir: str) -> None:
+    with open(request_path) as f:
+        request = json.load(f)
+    with open(wheel_path, "rb") as f:
+        wheel = f.read()
+    path, sbom = make_sbom(wheel, request)
+    out = add_files(wheel, {path: sbom}, request["source_date_epoch"])
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, os.path.basename(wheel_path)), "wb") as f:
+        f.write(out)
+    print(f"wheel_sbom: {path}: {len(json.loads(sbom).get('components', []))} components")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
