@@ -36,12 +36,14 @@ def test_package_builds_three_repaired_wheels_that_work(clone: Path, tmp_path: P
         # Repaired: auditwheel replaced the plain linux tag with a manylinux one.
         assert "manylinux" in wheel.name and "linux_x86_64" not in wheel.name.split("manylinux")[0]
         assert logged[wheel.name] == hashlib.sha256(wheel.read_bytes()).hexdigest()
-        provenance = json.loads((clone / "dist" / f"{wheel.name}.provenance.json").read_text())
-        assert provenance["artifact"]["sha256"] == logged[wheel.name]
-        assert provenance["toolchain"]["address"] == "3rdparty/toolchains:host"
-        assert "sha256:" in provenance["toolchain"]["programs"]["cc"]
-        assert provenance["source"]["address"] == "tests/fixtures/mini:mini"
-        assert provenance["build"]["python"] == py
+        statement = json.loads((clone / "dist" / f"{wheel.name}.intoto.jsonl").read_text())
+        assert statement["subject"] == [{"name": wheel.name, "digest": {"sha256": logged[wheel.name]}}]
+        parameters = statement["predicate"]["buildDefinition"]["externalParameters"]
+        assert parameters["toolchain"] == "3rdparty/toolchains:host"
+        assert parameters["source"] == "tests/fixtures/mini:mini"
+        assert parameters["python"] == py
+        host = json.loads((clone / "dist" / f"{wheel.name}.build-host.json").read_text())
+        assert "sha256:" in host["toolchain"]["programs"]["cc"]
         with zipfile.ZipFile(wheel) as zf:
             assert any(n.startswith("mini/_core.") and n.endswith(".so") for n in zf.namelist())
         python = fresh_venv(tmp_path / f"venv-{py}", cpython(py))

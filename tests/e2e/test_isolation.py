@@ -51,9 +51,9 @@ def test_refused_namespaces_stop_the_build_unless_opted_out(clone: Path) -> None
 
     opted_out = run_pants(clone, "--meson-build-isolation=best-effort", "package", MINI, prefix=NO_NAMESPACES)
     assert opted_out.returncode == 0
-    (provenance,) = (clone / "dist").glob("*.provenance.json")
-    build = json.loads(provenance.read_text())["build"]
-    assert build["isolation_mode"] == "best-effort"
+    (provenance,) = (clone / "dist").glob("*.intoto.jsonl")
+    build = json.loads(provenance.read_text())["predicate"]["buildDefinition"]["internalParameters"]
+    assert build["isolationMode"] == "best-effort"
     assert build["isolation"].startswith("best-effort: mount namespace refused")
 
     # A release set refuses what was built without isolation.

@@ -56,14 +56,21 @@ def test_timestamps_alone_are_a_difference() -> None:
 
 
 def test_manifest_is_sorted_and_in_sha256sum_format() -> None:
+    wheel = "b-1.0-cp312-cp312-manylinux_2_28_x86_64.whl"
     entries = [
-        {"name": "b.whl", "size": 2, "sha256": "bb" * 32, "address": "x:b"},
-        {"name": "a.tar.gz", "size": 1, "sha256": "aa" * 32, "address": "x:a"},
+        {"name": wheel, "size": 2, "sha256": "bb" * 32, "address": "x:b"},
+        {"name": "a-1.0.tar.gz", "size": 1, "sha256": "aa" * 32, "address": "x:a"},
+        {"name": f"{wheel}.intoto.jsonl", "size": 3, "sha256": "cc" * 32, "address": "x:b"},
     ]
     sums, manifest = manifest_files(entries)
-    assert sums == f"{'aa' * 32}  a.tar.gz\n{'bb' * 32}  b.whl\n"
+    assert sums == f"{'aa' * 32}  a-1.0.tar.gz\n{'bb' * 32}  {wheel}\n{'cc' * 32}  {wheel}.intoto.jsonl\n"
     data = json.loads(manifest)
-    assert [e["name"] for e in data["artifacts"]] == ["a.tar.gz", "b.whl"]
-    assert data["artifacts"][1] == {"name": "b.whl", "size": 2, "sha256": "bb" * 32, "address": "x:b"}
+    assert [e["name"] for e in data["artifacts"]] == ["a-1.0.tar.gz", wheel, f"{wheel}.intoto.jsonl"]
+    assert data["artifacts"][1] == {
+        "name": wheel, "size": 2, "sha256": "bb" * 32, "address": "x:b",
+        "kind": "wheel", "tag": "cp312-cp312-manylinux_2_28_x86_64",
+    }
+    assert data["artifacts"][0]["kind"] == "sdist"
+    assert data["artifacts"][2]["kind"] == "provenance" and data["artifacts"][2]["subject"] == wheel
     # Deterministic: the same entries in another order give the same bytes.
     assert manifest_files(list(reversed(entries))) == (sums, manifest)

@@ -110,7 +110,10 @@ def _native(patterns: tuple[str, ...]) -> NativeLibrary:
         library_dir="native/ilp64/lib",
         bundled_libraries=patterns,
         license_section="Name: OpenBLAS",
-        pin="scipy_openblas64-0-py3-none-any.whl sha256:00",
+        filename="scipy_openblas64-0-py3-none-any.whl",
+        sha256="00" * 32,
+        version="0",
+        license_expression="BSD-3-Clause",
     )
 
 

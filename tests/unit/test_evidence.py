@@ -1,0 +1,239 @@
+"""Evidence: RECORD edits, offline checks, pinned inputs from the graph, vendored components."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from build_defs.evidence import pinned_inputs, sbom
+from build_defs.evidence.checks import CurrentPins, check_statement_subject, check_sums, compare_pins, parse_sums
+from build_defs.evidence.pinned_inputs import (
+    PinnedInput,
+    PinnedInputs,
+    PinnedInputsRequest,
+    parse_hashed_requirements,
+    parse_lockfile,
+)
+from build_defs.evidence.sbom import VendoredComponents, VendoredComponentsRequest
+from build_defs.evidence.wheel_record import add_files, check_record, record_hash
+from build_defs.inputs import native_library, project_source, store_artifact
+from build_defs.toolchains import interpreter
+from build_defs.target_types import MesonProjectTarget, NativeLibraryTarget, SourceReleaseTarget
+from pants.core.util_rules import archive, system_binaries
+from pants.engine.addresses import Address
+from pants.engine.internals.scheduler import ExecutionError
+from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
+from pants.util.frozendict import FrozenDict
+from pants.vcs import git
+
+
+def _wheel(files: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A wheel with a valid RECORD, written by zipfile."""
+    record = "".join(f"{n},{record_hash(d)},{len(d)}\n" for n, d in files.items()) + "demo-1.0.dist-info/RECORD,,\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as zf:
+        for name, data in {**files, "demo-1.0.dist-info/RECORD": record.encode()}.items():
+            zf.writestr(zipfile.ZipInfo(name, (2023, 11, 14, 22, 13, 20)), data)
+    return buf.getvalue()
+
+
+WHEEL_FILES = {
+    "demo/__init__.py": b"x = 1\n" * 100,
+    "demo.libs/libfoo-1a2b3c4d.so": b"\x7fELF" + bytes(range(256)) * 4,
+    "demo-1.0.dist-info/METADATA": b"Metadata-Version: 2.4\nName: demo\nVersion: 1.0\n",
+}
+
+
+def test_add_files_keeps_every_entry_and_a_valid_record() -> None:
+    original = _wheel(WHEEL_FILES)
+    assert check_record(original) == []
+    out = add_files(original, {"demo-1.0.dist-info/sboms/demo.cdx.json": b"{}\n"}, 1700000000)
+    assert check_record(out) == []
+    with zipfile.ZipFile(io.BytesIO(original)) as a, zipfile.ZipFile(io.BytesIO(out)) as b:
+        assert b.namelist()[-2:] == ["demo-1.0.dist-info/sboms/demo.cdx.json", "demo-1.0.dist-info/RECORD"]
+        for info in a.infolist():
+            if not info.filename.endswith("RECORD"):
+                moved = b.getinfo(info.filename)
+                # The same compressed bytes: nothing recompressed by this host's zlib.
+                assert (moved.compress_type, moved.compress_size, moved.CRC) == (
+                    info.compress_type, info.compress_size, info.CRC,
+                )
+        record = b.read("demo-1.0.dist-info/RECORD").decode()
+        assert record.endswith("demo-1.0.dist-info/sboms/demo.cdx.json,sha256=" + record_hash(b"{}\n")[7:] + ",3\ndemo-1.0.dist-info/RECORD,,\n")
+        assert b.getinfo("demo-1.0.dist-info/sboms/demo.cdx.json").date_time == (2023, 11, 14, 22, 13, 20)
+    # Deterministic.
+    assert out == add_files(original, {"demo-1.0.dist-info/sboms/demo.cdx.json": b"{}\n"}, 1700000000)
+
+
+def test_check_record_names_each_difference() -> None:
+    damaged = bytearray(_wheel(WHEEL_FILES, zipfile.ZIP_STORED))
+    damaged[damaged.find(b"x = 1")] = ord("y")
+    problems = check_record(bytes(damaged))
+    assert problems and all(p.startswith("demo/__init__.py") for p in problems)
+    out = add_files(_wheel(WHEEL_FILES), {"demo-1.0.dist-info/extra.txt": b"1"}, 0)
+    with zipfile.ZipFile(io.BytesIO(out)) as zf:
+        record = zf.read("demo-1.0.dist-info/RECORD").decode().replace("demo-1.0.dist-info/extra.txt,", "gone.txt,")
+    problems = check_record(_rewrite_record(out, record))
+    assert "gone.txt is in RECORD but not in the wheel" in problems
+    assert "demo-1.0.dist-info/extra.txt is in the wheel but not in RECORD" in problems
+
+
+def _rewrite_record(wheel: bytes, record: str) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(wheel))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for info in src.infolist():
+            zf.writestr(info, record if info.filename.endswith("RECORD") else src.read(info))
+    return buf.getvalue()
+
+
+def test_sums_subject_and_pins_checks_name_the_cause() -> None:
+    present = {"a.whl": b"a", "a.whl.intoto.jsonl": b"s", "b.whl": b"b"}
+    sums = parse_sums(f"{hashlib.sha256(b'a').hexdigest()}  a.whl\n{'0' * 64}  a.whl.intoto.jsonl\n{'1' * 64}  gone.whl\n")
+    problems = check_sums(sums, present)
+    assert any(p.startswith("a.whl.intoto.jsonl: sha256 ") and "differs from SHA256SUMS" in p for p in problems)
+    assert "gone.whl: listed in SHA256SUMS but missing" in problems
+    assert "b.whl: not listed in SHA256SUMS" in problems
+    assert not any(p.startswith("a.whl:") for p in problems)
+
+    statement = {"subject": [{"name": "b.whl", "digest": {"sha256": "f" * 64}}]}
+    (problem,) = check_statement_subject("a.whl", b"a", "a.whl.intoto.jsonl", statement)
+    assert "is for [('b.whl'" in problem
+    assert check_statement_subject("b.whl", b"b", "x", {"subject": [{"name": "b.whl", "digest": {"sha256": hashlib.sha256(b"b").hexdigest()}}]}) == []
+
+    recorded = [
+        PinnedInput("z-1.tar.gz", FrozenDict({"sha256": "1" * 64}), "pinned-file", "src:z"),
+        PinnedInput("m-1.whl", FrozenDict({"sha256": "2" * 64}), "locked-distribution", "3rdparty:lock"),
+        PinnedInput("o-1.whl", FrozenDict({"sha256": "3" * 64}), "pinned-file", "gone:o"),
+        PinnedInput("cpython-3.12.1", FrozenDict({"sha256": "4" * 64}), "interpreter", "py:3.12"),
+    ]
+    current = CurrentPins({"src:z": {"z-2.tar.gz": {"sha256": "5" * 64}}, "3rdparty:lock": {"m-1.whl": {"sha256": "6" * 64}}, "gone:o": None})
+    problems, notes = compare_pins("a.whl", recorded, current)
+    assert problems == [
+        "a.whl: pin changed since the build: z-1.tar.gz is no longer pinned by src:z (it pins z-2.tar.gz now)",
+        f"a.whl: pin changed since the build: m-1.whl (3rdparty:lock) was sha256:{'2' * 64}, is now sha256:{'6' * 64}",
+        "a.whl: o-1.whl was pinned by gone:o, which no longer exists",
+    ]
+    assert notes and "not pinned" in notes[0]
+    current_ok = CurrentPins({"src:z": {"z-1.tar.gz": {"sha256": "1" * 64}}, "3rdparty:lock": {"m-1.whl": {"sha256": "2" * 64}}, "gone:o": {"o-1.whl": {"sha256": "3" * 64}}})
+    assert compare_pins("a.whl", recorded, current_ok)[0] == []
+
+
+def test_the_repositorys_lockfile_and_engine_pins_parse() -> None:
+    lock = parse_lockfile(Path("3rdparty/python/build.lock").read_text(), "3rdparty/python/build.lock:_build_lockfile")
+    names = {p.name for p in lock}
+    assert any(n.startswith("meson_python-") and n.endswith(".whl") for n in names)
+    assert all(len(p.digest["sha256"]) == 64 for p in lock)
+    (pants,) = parse_hashed_requirements(Path("3rdparty/bootstrap/pants.txt").read_text(), ("pantsbuild.pants",), "p.txt")
+    assert pants.name == "pantsbuild-pants==2.17.1" and pants.kind == "engine"
+    with pytest.raises(ValueError, match="pins no"):
+        parse_hashed_requirements("x==1 --hash=sha256:" + "0" * 64, ("y",), "p.txt")
+
+
+def _sdist(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@pytest.fixture
+def rule_runner() -> RuleRunner:
+    return RuleRunner(
+        rules=[
+            *pinned_inputs.rules(),
+            *interpreter.rules(),
+            sbom.vendored_components,
+            *project_source.rules(),
+            *store_artifact.rules(),
+            *native_library.rules(),
+            *archive.rules(),
+            *system_binaries.rules(),
+            *git.rules(),
+            QueryRule(VendoredComponents, [VendoredComponentsRequest]),
+            QueryRule(PinnedInputs, [PinnedInputsRequest]),
+        ],
+        target_types=[SourceReleaseTarget, NativeLibraryTarget, MesonProjectTarget],
+    )
+
+
+def _source(rule_runner: RuleRunner, tmp_path: Path, vendored: str) -> None:
+    data = _sdist({"demo-1.0/vendor/lib/version.h": b"#define LIB_MAJOR 4\n#define LIB_MINOR 2\n", "demo-1.0/vendor/other/a.c": b""})
+    store = tmp_path / "store"
+    (store / "files").mkdir(parents=True, exist_ok=True)
+    (store / "files" / "demo-1.0.tar.gz").write_bytes(data)
+    rule_runner.write_files(
+        {
+            "src/BUILD": (
+                'source_release(name="demo", version="1.0", filename="demo-1.0.tar.gz", '
+                f'sha256="{hashlib.sha256(data).hexdigest()}", size={len(data)}, '
+                'source_date_epoch=1700000000, upstream_tag="v1.0", '
+                f"vendored_components={vendored})\n"
+            ),
+            "pins.txt": "pantsbuild.pants==2.17.1 \\\n    --hash=sha256:" + "a" * 64 + "\nother==1 --hash=sha256:" + "b" * 64 + "\n",
+        }
+    )
+    rule_runner.set_options(
+        [f"--artifact-store-root={store}", '--evidence-engine-requirements={"pins.txt": "pantsbuild.pants"}'],
+        env_inherit={"PATH"},
+    )
+
+
+def test_vendored_components_are_checked_against_the_source(rule_runner: RuleRunner, tmp_path: Path) -> None:
+    _source(
+        rule_runner,
+        tmp_path,
+        """[
+            {"name": "lib", "path": "vendor/lib", "license": "MIT", "version_file": "version.h",
+             "version_pattern": r"LIB_MAJOR (\\d+)\\s+#define LIB_MINOR (\\d+)"},
+            {"name": "other", "path": "vendor/other/a.c", "license": "0BSD", "note": "no version"},
+        ]""",
+    )
+    result = rule_runner.request(VendoredComponents, [VendoredComponentsRequest(Address("src", target_name="demo"))])
+    assert [dict(e) for e in result.entries] == [
+        {"name": "lib", "path": "vendor/lib", "license": "MIT", "version": "4.2"},
+        {"name": "other", "path": "vendor/other/a.c", "license": "0BSD", "note": "no version"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ('{"name": "gone", "path": "vendor/gone", "license": "MIT", "version": "1"}',
+         "vendored component gone is declared at vendor/gone, which is not in the source"),
+        ('{"name": "lib", "path": "vendor/lib", "license": "MIT", "version_file": "version.h", "version_pattern": "NOPE (\\\\d+)"}',
+         "matches nothing in vendor/lib/version.h"),
+    ],
+)
+def test_a_wrong_vendored_declaration_stops_the_build(rule_runner: RuleRunner, tmp_path: Path, entry: str, message: str) -> None:
+    _source(rule_runner, tmp_path, f"[{entry}]")
+    with engine_error(Exception, contains=message):
+        rule_runner.request(VendoredComponents, [VendoredComponentsRequest(Address("src", target_name="demo"))])
+
+
+def test_a_declaration_without_version_or_note_is_refused(rule_runner: RuleRunner, tmp_path: Path) -> None:
+    _source(rule_runner, tmp_path, '[{"name": "lib", "path": "vendor/lib", "license": "MIT"}]')
+    with pytest.raises(ExecutionError, match="needs exactly one of `version`"):
+        rule_runner.request(VendoredComponents, [VendoredComponentsRequest(Address("src", target_name="demo"))])
+
+
+def test_pinned_inputs_come_from_the_graph_and_the_engine_pins(rule_runner: RuleRunner, tmp_path: Path) -> None:
+    _source(rule_runner, tmp_path, "[]")
+    result = rule_runner.request(PinnedInputs, [PinnedInputsRequest(Address("src", target_name="demo"))])
+    descriptors = [i.as_descriptor() for i in result.inputs]
+    sha = json.loads(json.dumps(descriptors))[1]["digest"]["sha256"]
+    assert descriptors == [
+        {"name": "pantsbuild-pants==2.17.1", "digest": {"sha256": "a" * 64},
+         "annotations": {"kind": "engine", "pinnedBy": "pins.txt"}},
+        {"name": "demo-1.0.tar.gz", "digest": {"sha256": sha},
+         "annotations": {"kind": "pinned-file", "pinnedBy": "src:demo", "version": "1.0", "upstreamTag": "v1.0"}},
+    ]
