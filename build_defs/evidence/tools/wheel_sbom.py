@@ -33,8 +33,10 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
-# wheel_record.py (standard library only, shared with the plugin) is shipped beside this script.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# wheel_record.py (standard library only, shared with the plugin) is shipped beside this
+# script in the sandbox; in the repository it is one directory up.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_HERE, os.path.dirname(_HERE)]
 from wheel_record import add_files, dist_info_dir  # noqa: E402  # pants: no-infer-dep
 
 PROPERTY_PREFIX = "meson-wheel"
