@@ -769,10 +769,13 @@ class ReleaseSetTarget(Target):
     core_fields = (*COMMON_TARGET_FIELDS, ReleaseSetArtifactsField)
     help = help_text(
         """
-        A set of release artifacts. `pants package` writes them to `dist/<name>/` together
-        with `SHA256SUMS` and `manifest.json` (name, size, sha256, target address of each),
-        so two machines can compare their outputs by diffing two small files. It refuses a
-        wheel for another platform and any build made without sandbox isolation.
+        A set of release artifacts. `pants package` writes them to `dist/<name>/` with
+        their provenance (`*.intoto.jsonl`, `*.build-host.json`), `SHA256SUMS` and
+        `manifest.json`. The two index files list the artifacts and their statements only
+        (name, size, sha256; kind, wheel tag and target address in the manifest), nothing
+        host-dependent, so two machines compare their outputs by diffing two small files
+        and `pants verify -- dist/<name>` checks them offline. It refuses a wheel for
+        another platform and any build made without sandbox isolation.
         """
     )
 
