@@ -123,6 +123,11 @@ def check_buildable_here(fs: "MesonWheelFieldSet") -> None:
     wanted = fs.platform.value
     here = host_platform()
     runner = f" on a `{fs.runner.value}` runner" if fs.runner.value else ""
+    if wanted and wanted.startswith("win"):
+        raise WrongPlatformError(
+            f"{fs.address} is a {wanted} wheel: Pants 2.17 does not run on Windows and this graph "
+            f"cannot cross-build for it yet, so Windows wheels are declared but unsupported (upstream builds it{runner})."
+        )
     if wanted and wanted != here:
         raise WrongPlatformError(
             f"{fs.address} is a {wanted} wheel and this machine is {here}: build it{runner} "
