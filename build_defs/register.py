@@ -5,13 +5,13 @@ Grouped by concern, the way Pants groups its backends:
 - `toolchains/`: C/C++ toolchains, interpreters, locked tool environments;
 - `wheels/`: sandbox isolation, building, repairing and testing wheels;
 - `evidence/`: SBOMs inside wheels, provenance beside every artifact, `verify`;
-- `goals/`: `package` (wheels, sdists, release sets), `repro-check`, `graph-export`, `verify`.
+- `goals/`: `package` (wheels, sdists, release sets), `repro-check`, `graph-export`, `verify`, `release-matrix`.
 """
 
 from build_defs import dependency_inference
 from build_defs import target_types as _target_types
 from build_defs.evidence import pinned_inputs, provenance, sbom, tool
-from build_defs.goals import graph_export, package, release, repro_check, sdist, verify
+from build_defs.goals import graph_export, package, release, release_matrix, repro_check, sdist, verify
 from build_defs.inputs import native_library, project_source, store_artifact
 from build_defs.toolchains import interpreter, tool_env, toolchain
 from build_defs.wheels import isolation, wheel, wheel_test
@@ -31,6 +31,7 @@ def rules():
         *package.rules(),
         *project_source.rules(),
         *release.rules(),
+        *release_matrix.rules(),
         *repro_check.rules(),
         *sdist.rules(),
         *store_artifact.rules(),

@@ -1,9 +1,13 @@
-"""End to end: graph-export's files, and the errors a release set gives."""
+"""End to end: graph-export's files, the errors a release set gives, and the CI matrix."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
+
+import yaml
 
 from tests.e2e.repo import run_pants
 
@@ -60,3 +64,31 @@ def test_help_describes_every_target_type(clone: Path) -> None:
         info = types[name]
         assert info["description"], name
         assert all(field["description"] for field in info["fields"]), name
+
+
+def test_release_matrix_is_the_graphs_and_the_build_job_runs_as_written(clone: Path) -> None:
+    printed = run_pants(clone, "release-matrix", "//:")
+    assert printed.returncode == 0
+    matrix = json.loads(printed.stdout)
+    # The same, read independently from the targets: //:release and its wheels' fields.
+    (release,) = json.loads(run_pants(clone, "peek", "//:release").stdout)
+    wheels = [a for a in release["artifacts"] if ":wheel" in a]
+    fields = {(w["platform"], w["runner"]) for w in json.loads(run_pants(clone, "peek", *wheels).stdout)}
+    assert matrix == {
+        "include": [
+            {"release_set": "//:release", "platform": p, "runner": r, "dist_dir": "dist/release"} for p, r in fields
+        ]
+    }
+    # The Linux build job's package and verify steps, run exactly as the workflow writes
+    # them, on the fixture release set.
+    workflow = yaml.safe_load((Path.cwd() / ".github/workflows/release.yml").read_text())
+    steps = {s.get("name"): s for s in workflow["jobs"]["build"]["steps"]}
+    for name, env in (
+        ("Build the release set", {"RELEASE_SET": "tests/fixtures/mini:release"}),
+        ("Verify it (sums, RECORD, SBOM, provenance, pins)", {"DIST_DIR": "dist/release"}),
+    ):
+        command = steps[name]["run"].replace("./pants ", "./pants --no-pantsd ")
+        result = subprocess.run(["bash", "-e", "-c", command], cwd=clone, env={**os.environ, **env},
+                                capture_output=True, text=True, timeout=1500)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert (clone / "dist/release/SHA256SUMS").read_text().count(".whl") == 4

@@ -111,3 +111,41 @@ def test_the_checks_fail_on_broken_workflows(tools: Path) -> None:
     assert any("top-level permissions" in p for p in problems)
     assert any("persist-credentials" in p for p in problems)
     assert any("an expression inside `run:`" in p for p in problems)
+
+
+def _release_workflow() -> dict:
+    return yaml.safe_load(Path(".github/workflows/release.yml").read_text())
+
+
+def test_the_build_matrix_is_read_from_the_graph() -> None:
+    jobs = _release_workflow()["jobs"]
+    (matrix_step,) = [s for s in jobs["matrix"]["steps"] if s.get("id") == "matrix"]
+    assert "./pants release-matrix //:" in matrix_step["run"]
+    assert jobs["build"]["strategy"]["matrix"] == "${{ fromJSON(needs.matrix.outputs.matrix) }}"
+    assert jobs["build"]["runs-on"] == "${{ matrix.runner }}"
+    # No job builds anything but the graph's output: no Windows job, no hand-kept platform.
+    for name, job in jobs.items():
+        assert "windows" not in str(job.get("runs-on", "")).lower(), name
+
+
+def test_triggers_publishing_and_secrets_are_where_they_belong() -> None:
+    doc = _release_workflow()
+    triggers = doc.get(True) or doc["on"]
+    assert triggers["schedule"][0]["cron"] == "42 2 * * SUN,WED"
+    assert "pull_request" in triggers
+    assert triggers["workflow_dispatch"]["inputs"]["environment"]["options"] == ["none", "testpypi", "pypi"]
+    jobs = doc["jobs"]
+    with_id_token = sorted(n for n, j in jobs.items() if (j.get("permissions") or {}).get("id-token") == "write")
+    assert with_id_token == ["pypi-publish", "testpypi-publish"]
+    for name in with_id_token:
+        assert jobs[name]["environment"] == name.split("-")[0]
+        (publish,) = [s for s in jobs[name]["steps"] if str(s.get("uses", "")).startswith("pypa/gh-action-pypi-publish@")]
+        assert publish["with"]["attestations"] is True
+    assert "check-version" in jobs["pypi-publish"]["needs"]
+    # The nightly token is in that one step's environment, and nowhere else.
+    text = Path(".github/workflows/release.yml").read_text()
+    assert text.count("secrets.") == 1
+    (upload,) = [s for s in jobs["nightly-upload"]["steps"] if "ANACONDA_TOKEN" in (s.get("env") or {})]
+    assert "--require-hashes" in "".join(s.get("run", "") for s in jobs["nightly-upload"]["steps"])
+    # Release jobs use no cache.
+    assert "actions/cache" not in text and "cache:" not in text

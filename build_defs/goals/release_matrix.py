@@ -1,0 +1,83 @@
+"""`pants release-matrix //:`: the CI build matrix, read from the graph.
+
+One entry per `release_set` among the given targets: its address, and the platform and
+runner its wheels declare (`meson_wheel` `platform` / `runner`). Printed as one line of
+JSON (`{"include": [...]}`) for GitHub's `fromJSON`, so the workflow never keeps its own
+copy of the platform list.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pants.engine.addresses import Addresses
+from pants.engine.console import Console
+from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.internals.selectors import Get
+from pants.engine.rules import collect_rules, goal_rule
+from pants.engine.target import InferredDependencies, Targets
+from pants.util.strutil import softwrap
+
+from build_defs.dependency_inference import AddressFieldsRequest
+from build_defs.target_types import MesonWheelPlatformField, MesonWheelRunnerField, ReleaseSetArtifactsField
+
+
+class ReleaseMatrixSubsystem(GoalSubsystem):
+    name = "release-matrix"
+    help = softwrap(
+        """
+        Print the CI build matrix of the given `release_set` targets as one line of JSON,
+        `{"include": [{"release_set": ..., "platform": ..., "runner": ..., "dist_dir": ...}]}`
+        (`dist_dir`: where `pants package` writes the set): each set's
+        platform and runner come from its wheels' `platform` and `runner` fields, which
+        must agree.
+        """
+    )
+
+
+class ReleaseMatrix(Goal):
+    subsystem_cls = ReleaseMatrixSubsystem
+    environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+class ReleaseMatrixError(Exception):
+    pass
+
+
+@goal_rule
+async def release_matrix(console: Console, targets: Targets) -> ReleaseMatrix:
+    include = []
+    for release in sorted((t for t in targets if t.has_field(ReleaseSetArtifactsField)), key=lambda t: t.address):
+        inferred = await Get(
+            InferredDependencies,
+            AddressFieldsRequest,
+            AddressFieldsRequest.of(release.address, release[ReleaseSetArtifactsField].value),
+        )
+        artifacts = await Get(Targets, Addresses(inferred.include))
+        pairs = {
+            (t[MesonWheelPlatformField].value, t[MesonWheelRunnerField].value)
+            for t in artifacts
+            if t.has_field(MesonWheelPlatformField)
+        }
+        if len(pairs) != 1 or None in next(iter(pairs)):
+            raise ReleaseMatrixError(
+                f"{release.address}: its wheels must declare one `platform` and one `runner` "
+                f"to be built by CI; they declare {sorted(pairs, key=str) or 'none'}."
+            )
+        ((platform, runner),) = pairs
+        include.append(
+            {
+                "release_set": release.address.spec,
+                "platform": platform,
+                "runner": runner,
+                "dist_dir": f"dist/{release.address.target_name}",
+            }
+        )
+    if not include:
+        raise ReleaseMatrixError("no `release_set` among the given targets (try `pants release-matrix //:`).")
+    console.print_stdout(json.dumps({"include": include}, sort_keys=True, separators=(",", ":")))
+    return ReleaseMatrix(exit_code=0)
+
+
+def rules():
+    return collect_rules()
