@@ -1,8 +1,7 @@
-"""End to end: SBOMs, provenance and SHA256SUMS that strangers can compare and verify."""
+"""End to end: SHA256SUMS that strangers can compare, and `verify` catching tampering."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -10,7 +9,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from tests.e2e.repo import cpython, fresh_venv, make_clone, run_pants
+from tests.e2e.repo import make_clone, run_pants
 
 RELEASE = "tests/fixtures/mini:release"
 
@@ -112,85 +111,3 @@ def test_two_checkouts_write_identical_sha256sums_and_verify_catches_tampering(t
         f"pin changed since the build: {meson['name']} (3rdparty/python/build.lock:_build_lockfile) "
         f"was sha256:{old}, is now sha256:{'0' * 64}"
     ) in bad.stdout
-
-
-def _peek(clone: Path, *addresses: str) -> list[dict]:
-    result = run_pants(clone, "peek", *addresses)
-    assert result.returncode == 0
-    return json.loads(result.stdout)
-
-
-def _graph_pins(clone: Path, address: str) -> set[tuple[str, str, str, str]]:
-    """(kind, pinned by, name, sha256) of every pinned input `pants dependencies` reports,
-    read here from the targets and the lockfiles themselves."""
-    deps = run_pants(clone, "dependencies", "--transitive", address)
-    assert deps.returncode == 0
-    pins = set()
-    for tgt in _peek(clone, *deps.stdout.split()):
-        spec, kind = tgt["address"], tgt["target_type"]
-        if "sha256" in tgt and "filename" in tgt:
-            pins.add(("pinned-file", spec, tgt["filename"], tgt["sha256"]))
-        elif kind == "_lockfile":
-            text = (clone / spec.split(":")[0]).read_text()
-            lock = json.loads("\n".join(l for l in text.splitlines() if not l.startswith("//")))
-            for req in lock["locked_resolves"][0]["locked_requirements"]:
-                for artifact in req["artifacts"]:
-                    pins.add(("locked-distribution", spec, artifact["url"].split("/")[-1], artifact["hash"]))
-        elif kind == "host_cpython":
-            pins.add(("interpreter", spec, f"cpython-{tgt['fingerprint']['version']}", "*"))
-    for path, project in (("3rdparty/bootstrap/pants.txt", "pantsbuild-pants"), ("3rdparty/bootstrap/pex-tool.txt", "pex")):
-        text = (clone / path).read_text().replace("\\\n", " ")
-        line = next(l for l in text.splitlines() if l.lower().replace(".", "-").startswith(project + "=="))
-        version = line.split("==")[1].split()[0]
-        for h in line.split("--hash=sha256:")[1:]:
-            pins.add(("engine", path, f"{project}=={version}", h.split()[0]))
-    return pins
-
-
-def _recorded_pins(statement: dict) -> set[tuple[str, str, str, str]]:
-    recorded = set()
-    for d in statement["predicate"]["buildDefinition"]["resolvedDependencies"]:
-        kind = d["annotations"]["kind"]
-        digest = "*" if kind == "interpreter" else d["digest"]["sha256"]
-        recorded.add((kind, d["annotations"]["pinnedBy"], d["name"], digest))
-    return recorded
-
-
-def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(clone: Path, tmp_path: Path) -> None:
-    built = run_pants(clone, "package", "//:release")
-    assert built.returncode == 0
-    release = clone / "dist/release"
-    verified = _verify(clone, "dist/release")
-    assert verified.returncode == 0 and verified.stdout.count("✓ ") == 3
-
-    (source,) = _peek(clone, "numpy_src:numpy")
-    vendored = {c["name"]: c for c in source["vendored_components"]}
-    assert {"highway", "pocketfft", "x86-simd-sort", "SVML", "pythoncapi-compat"} <= set(vendored)
-    (openblas,) = _peek(clone, "3rdparty/openblas:ilp64")
-    for py in ("3.12", "3.13"):
-        tag = "cp" + py.replace(".", "")
-        (wheel,) = release.glob(f"numpy-2.5.5-{tag}-{tag}-*.whl")
-        with zipfile.ZipFile(wheel) as zf:
-            sbom = json.loads(zf.read("numpy-2.5.5.dist-info/sboms/numpy.cdx.json"))
-            libs = {n: hashlib.sha256(zf.read(n)).hexdigest() for n in zf.namelist() if n.startswith("numpy.libs/") and n.endswith(".so")}
-        assert sbom["specVersion"] == "1.6" and "timestamp" in sbom["metadata"]
-        assert sbom["metadata"]["component"]["purl"] == "pkg:pypi/numpy@2.5.5"
-        components = {c["name"]: c for c in sbom["components"]}
-        assert set(vendored) <= set(components)
-        assert components["highway"]["version"] == "1.3.0"
-        assert libs and all(
-            components[n]["hashes"] == [{"alg": "SHA-256", "content": sha}] for n, sha in libs.items()
-        )
-        for n in libs:
-            (ancestor,) = components[n]["pedigree"]["ancestors"]
-            assert ancestor["name"] == "scipy-openblas64" and ancestor["version"] == openblas["version"]
-            assert ancestor["externalReferences"][0]["hashes"][0]["content"] == openblas["sha256"]
-        # pip installs it (RECORD valid), and the installed file matches the SBOM.
-        python = fresh_venv(tmp_path / f"venv-{py}", cpython(py))
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--no-index", "--no-deps", "--quiet", str(wheel)], check=True
-        )
-        statement = json.loads((release / f"{wheel.name}.intoto.jsonl").read_text())
-        assert _recorded_pins(statement) == _graph_pins(clone, f"numpy_src:wheel@python={py}")
-    (sdist_statement,) = release.glob("*.tar.gz.intoto.jsonl")
-    assert _recorded_pins(json.loads(sdist_statement.read_text())) == _graph_pins(clone, "numpy_src:sdist")

@@ -1,0 +1,97 @@
+"""End to end: the NumPy release's SBOMs and provenance, against the graph."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+
+from tests.e2e.repo import cpython, fresh_venv, run_pants
+
+
+def _peek(clone: Path, *addresses: str) -> list[dict]:
+    result = run_pants(clone, "peek", *addresses)
+    assert result.returncode == 0
+    return json.loads(result.stdout)
+
+
+def _graph_pins(clone: Path, deps: list[str], peeked: dict[str, dict]) -> set[tuple[str, str, str, str]]:
+    """(kind, pinned by, name, sha256) of every pinned input among `deps` (what `pants
+    dependencies --transitive` reports), read here from the targets and lockfiles themselves."""
+    pins = set()
+    for tgt in (peeked[d] for d in deps):
+        spec, kind = tgt["address"], tgt["target_type"]
+        if "sha256" in tgt and "filename" in tgt:
+            pins.add(("pinned-file", spec, tgt["filename"], tgt["sha256"]))
+        elif kind == "_lockfile":
+            text = (clone / spec.split(":")[0]).read_text()
+            lock = json.loads("\n".join(l for l in text.splitlines() if not l.startswith("//")))
+            for req in lock["locked_resolves"][0]["locked_requirements"]:
+                for artifact in req["artifacts"]:
+                    pins.add(("locked-distribution", spec, artifact["url"].split("/")[-1], artifact["hash"]))
+        elif kind == "host_cpython":
+            pins.add(("interpreter", spec, f"cpython-{tgt['fingerprint']['version']}", "*"))
+    for path, project in (("3rdparty/bootstrap/pants.txt", "pantsbuild-pants"), ("3rdparty/bootstrap/pex-tool.txt", "pex")):
+        text = (clone / path).read_text().replace("\\\n", " ")
+        line = next(l for l in text.splitlines() if l.lower().replace(".", "-").startswith(project + "=="))
+        version = line.split("==")[1].split()[0]
+        for h in line.split("--hash=sha256:")[1:]:
+            pins.add(("engine", path, f"{project}=={version}", h.split()[0]))
+    return pins
+
+
+def _recorded_pins(statement: dict) -> set[tuple[str, str, str, str]]:
+    recorded = set()
+    for d in statement["predicate"]["buildDefinition"]["resolvedDependencies"]:
+        kind = d["annotations"]["kind"]
+        digest = "*" if kind == "interpreter" else d["digest"]["sha256"]
+        recorded.add((kind, d["annotations"]["pinnedBy"], d["name"], digest))
+    return recorded
+
+
+def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(clone: Path, tmp_path: Path) -> None:
+    built = run_pants(clone, "package", "//:release")
+    assert built.returncode == 0
+    release = clone / "dist/release"
+    verified = run_pants(clone, "verify", "--", "dist/release")
+    assert verified.returncode == 0 and verified.stdout.count("✓ ") == 3
+
+    targets = ("numpy_src:wheel@python=3.12", "numpy_src:wheel@python=3.13", "numpy_src:sdist")
+    deps = {}
+    for target in targets:
+        listed = run_pants(clone, "dependencies", "--transitive", target)
+        assert listed.returncode == 0
+        deps[target] = listed.stdout.split()
+    peeked = {t["address"]: t for t in _peek(clone, *sorted({d for ds in deps.values() for d in ds}))}
+    source, openblas = peeked["numpy_src:numpy"], peeked["3rdparty/openblas:ilp64"]
+    vendored = {c["name"]: c for c in source["vendored_components"]}
+    assert {"highway", "pocketfft", "x86-simd-sort", "SVML", "pythoncapi-compat"} <= set(vendored)
+    for py in ("3.12", "3.13"):
+        tag = "cp" + py.replace(".", "")
+        (wheel,) = release.glob(f"numpy-2.5.5-{tag}-{tag}-*.whl")
+        with zipfile.ZipFile(wheel) as zf:
+            sbom = json.loads(zf.read("numpy-2.5.5.dist-info/sboms/numpy.cdx.json"))
+            libs = {n: hashlib.sha256(zf.read(n)).hexdigest() for n in zf.namelist() if n.startswith("numpy.libs/") and n.endswith(".so")}
+        assert sbom["specVersion"] == "1.6" and "timestamp" in sbom["metadata"]
+        assert sbom["metadata"]["component"]["purl"] == "pkg:pypi/numpy@2.5.5"
+        components = {c["name"]: c for c in sbom["components"]}
+        assert set(vendored) <= set(components)
+        assert components["highway"]["version"] == "1.3.0"
+        assert libs and all(
+            components[n]["hashes"] == [{"alg": "SHA-256", "content": sha}] for n, sha in libs.items()
+        )
+        for n in libs:
+            (ancestor,) = components[n]["pedigree"]["ancestors"]
+            assert ancestor["name"] == "scipy-openblas64" and ancestor["version"] == openblas["version"]
+            assert ancestor["externalReferences"][0]["hashes"][0]["content"] == openblas["sha256"]
+        # pip installs it (RECORD valid), and the installed file matches the SBOM.
+        python = fresh_venv(tmp_path / f"venv-{py}", cpython(py))
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--no-index", "--no-deps", "--quiet", str(wheel)], check=True
+        )
+        statement = json.loads((release / f"{wheel.name}.intoto.jsonl").read_text())
+        assert _recorded_pins(statement) == _graph_pins(clone, deps[f"numpy_src:wheel@python={py}"], peeked)
+    (sdist_statement,) = release.glob("*.tar.gz.intoto.jsonl")
+    assert _recorded_pins(json.loads(sdist_statement.read_text())) == _graph_pins(clone, deps["numpy_src:sdist"], peeked)
