@@ -10,7 +10,6 @@ Nothing is built and nothing is fetched.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ from pants.core.target_types import LockfileSourceField
 from pants.engine.console import Console
 from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, PathGlobs
 from pants.engine.goal import Goal, GoalSubsystem
-from pants.engine.internals.selectors import Get, MultiGet
+from pants.engine.internals.selectors import Get
 from pants.engine.process import FallibleProcessResult
 from pants.engine.rules import collect_rules, goal_rule
 from pants.engine.target import HydratedSources, HydrateSourcesRequest, WrappedTarget, WrappedTargetRequest
