@@ -15,7 +15,8 @@ DASH = "/bin/dash"
 def _launch(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     empty_bin = tmp_path / "bin"  # no sha256sum, flock, stat, env, python: nothing at all
     empty_bin.mkdir(exist_ok=True)
-    base = {"HOME": str(tmp_path / "home"), "PATH": str(empty_bin), "PYENV_ROOT": os.environ["PYENV_ROOT"]}
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    base = {"HOME": str(tmp_path / "home"), "PATH": str(empty_bin), "PYENV_ROOT": pyenv_root}
     return subprocess.run(
         [DASH, "./pants", *args], env={**base, **env}, capture_output=True, text=True, timeout=900
     )
