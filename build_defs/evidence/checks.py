@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 from pants.util.frozendict import FrozenDict
 
-from build_defs.evidence.pinned_inputs import ENGINE, INTERPRETER, LOCKED_DISTRIBUTION, PINNED_FILE, REPOSITORY, PinnedInput
+from build_defs.evidence.pinned_inputs import (
+    ENGINE,
+    INTERPRETER,
+    LOCKED_DISTRIBUTION,
+    PINNED_FILE,
+    REPOSITORY,
+    PinnedInput,
+    normalize_project,
+)
 from build_defs.evidence.provenance import HOST_SUFFIX, STATEMENT_SUFFIX
 from build_defs.evidence.wheel_record import check_record, dist_info_dir
 
@@ -56,10 +64,6 @@ def check_sums(sums: dict[str, str], present: dict[str, bytes]) -> list[str]:
     return problems
 
 
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def wheel_sboms(name: str, wheel: bytes) -> tuple[list[str], dict[str, bytes]]:
     """RECORD problems, and the wheel's SBOMs (path -> JSON bytes)."""
     problems = [f"{name}: {p}" for p in check_record(wheel)]
@@ -86,7 +90,7 @@ def check_sbom_names_wheel(name: str, wheel: bytes, sbom_path: str, sbom: bytes)
     project, version = name.split("-")[:2]
     component = doc.get("metadata", {}).get("component", {})
     problems = []
-    if _normalize(component.get("name", "")) != _normalize(project) or component.get("version") != version:
+    if normalize_project(component.get("name", "")) != normalize_project(project) or component.get("version") != version:
         problems.append(
             f"{name}: {sbom_path} describes {component.get('name')} {component.get('version')}, "
             f"not {project} {version}"

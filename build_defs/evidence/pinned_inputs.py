@@ -109,23 +109,24 @@ _HASHED_REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s*\\
 
 def parse_hashed_requirements(text: str, projects: tuple[str, ...], pinned_by: str) -> list[PinnedInput]:
     """The named projects' pins in a `--require-hashes` requirements file."""
-    wanted = {_normalize(p) for p in projects}
+    wanted = {normalize_project(p) for p in projects}
     found = []
     for m in _HASHED_REQUIREMENT.finditer(text.replace("\\\n", " ")):
         name, version, hashes = m.group(1), m.group(2), m.group(3)
-        if _normalize(name) not in wanted:
+        if normalize_project(name) not in wanted:
             continue
-        wanted.discard(_normalize(name))
+        wanted.discard(normalize_project(name))
         for alg, value in re.findall(r"--hash=(\w+):([0-9a-f]+)", hashes):
             found.append(
-                PinnedInput(f"{_normalize(name)}=={version}", FrozenDict({alg: value}), ENGINE, pinned_by)
+                PinnedInput(f"{normalize_project(name)}=={version}", FrozenDict({alg: value}), ENGINE, pinned_by)
             )
     if wanted:
         raise ValueError(f"{pinned_by} pins no {sorted(wanted)} (see `[evidence].engine_requirements`).")
     return found
 
 
-def _normalize(name: str) -> str:
+def normalize_project(name: str) -> str:
+    """A project name as PEP 503 compares them."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 

@@ -1,4 +1,5 @@
-"""A wheel's RECORD: check it, and add files to a wheel keeping it valid.
+"""A wheel's RECORD and contents: check it, add files keeping it valid, and match the
+libraries a repair bundled against their declared patterns.
 
 Standard library only: the plugin imports it in the engine (`pants verify`), and the SBOM
 tool runs it in its sandbox. Adding files copies every existing entry's bytes as they are
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import fnmatch
 import hashlib
 import io
 import struct
@@ -30,6 +32,15 @@ def record_hash(data: bytes) -> str:
     """RECORD's hash notation: `sha256=` and the unpadded urlsafe base64 digest."""
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     return f"sha256={digest}"
+
+
+def bundled_library_matches(name: str, patterns) -> bool:
+    """Whether a file a repair bundled (e.g. `libfoo-1a2b3c4d.so`) is one of `patterns`
+    (e.g. `libfoo*.so`): auditwheel renames libfoo.so to libfoo-<hash>.so, so the name
+    before the hash is tried too."""
+    stem, dot, rest = name.partition(".so")
+    unhashed = (stem.rsplit("-", 1)[0] if "-" in stem else stem) + dot + rest
+    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(unhashed, p) for p in patterns)
 
 
 def dist_info_dir(names: list[str]) -> str:

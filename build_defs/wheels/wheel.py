@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import io
 import platform
 import shlex
@@ -35,6 +34,7 @@ from pants.util.logging import LogLevel
 from build_defs.wheels.archive_modes import normalize_zip_modes
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
 from build_defs.wheels.isolation import Isolation
+from build_defs.evidence.wheel_record import bundled_library_matches
 from build_defs.inputs.native_library import NativeLibrary, NativeLibraryRequest
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
 from build_defs.target_types import (
@@ -413,22 +413,12 @@ def check_bundled_libraries(address: Address, wheel: bytes, native: tuple[Native
     patterns = [p for lib in native for p in lib.bundled_libraries]
     with zipfile.ZipFile(io.BytesIO(wheel)) as zf:
         bundled = [n.split("/", 1)[1] for n in zf.namelist() if n.split("/", 1)[0].endswith(".libs") and "/" in n]
-    # auditwheel renames libfoo.so to libfoo-<hash>.so; match on the name before the hash.
-    undeclared = [
-        name for name in bundled
-        if name and not any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(_unhashed(name), p) for p in patterns)
-    ]
+    undeclared = [name for name in bundled if name and not bundled_library_matches(name, patterns)]
     if undeclared:
         raise ValueError(
             f"The repaired wheel of {address} bundles {undeclared}, which no `native_deps` entry "
             "declares in `bundled_libraries`: its license would be missing from the wheel."
         )
-
-
-def _unhashed(name: str) -> str:
-    stem, dot, rest = name.partition(".so")
-    base = stem.rsplit("-", 1)[0] if "-" in stem else stem
-    return base + dot + rest
 
 
 def rules():

@@ -13,7 +13,6 @@ and its serial number is derived from its content. RECORD is rewritten to list i
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import io
 import json
@@ -37,16 +36,9 @@ from packageurl import PackageURL
 # script in the sandbox; in the repository it is one directory up.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_HERE, os.path.dirname(_HERE)]
-from wheel_record import add_files, dist_info_dir  # noqa: E402  # pants: no-infer-dep
+from wheel_record import add_files, bundled_library_matches, dist_info_dir  # noqa: E402  # pants: no-infer-dep
 
 PROPERTY_PREFIX = "meson-wheel"
-
-
-def unhashed(name: str) -> str:
-    """auditwheel renames libfoo.so to libfoo-<hash>.so: the name before the hash."""
-    stem, dot, rest = name.partition(".so")
-    base = stem.rsplit("-", 1)[0] if "-" in stem else stem
-    return base + dot + rest
 
 
 def _sha256(content: str) -> HashType:
@@ -86,7 +78,7 @@ def bundled_component(path: str, content: bytes, origins: list[dict]) -> Compone
     base = path.rsplit("/", 1)[-1]
     matching = [
         o for o in origins
-        if any(fnmatch.fnmatch(base, p) or fnmatch.fnmatch(unhashed(base), p) for p in o["patterns"])
+        if bundled_library_matches(base, o["patterns"])
     ]
     if len(matching) != 1:
         raise SystemExit(
