@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from build_defs.target_types import MesonProjectTarget, NativeLibraryTarget, Sou
 from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address
 from pants.engine.internals.scheduler import ExecutionError
+from tests.unit.support import sdist_bytes
 from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
 from pants.util.frozendict import FrozenDict
 from pants.vcs import git
@@ -136,15 +136,6 @@ def test_the_repositorys_lockfile_and_engine_pins_parse() -> None:
         parse_hashed_requirements("x==1 --hash=sha256:" + "0" * 64, ("y",), "p.txt")
 
 
-def _sdist(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
 
 @pytest.fixture
 def rule_runner() -> RuleRunner:
@@ -167,7 +158,7 @@ def rule_runner() -> RuleRunner:
 
 
 def _source(rule_runner: RuleRunner, tmp_path: Path, vendored: str) -> None:
-    data = _sdist({"demo-1.0/vendor/lib/version.h": b"#define LIB_MAJOR 4\n#define LIB_MINOR 2\n", "demo-1.0/vendor/other/a.c": b""})
+    data = sdist_bytes({"demo-1.0/vendor/lib/version.h": b"#define LIB_MAJOR 4\n#define LIB_MINOR 2\n", "demo-1.0/vendor/other/a.c": b""})
     store = tmp_path / "store"
     (store / "files").mkdir(parents=True, exist_ok=True)
     (store / "files" / "demo-1.0.tar.gz").write_bytes(data)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from build_defs.evidence.wheel_record import check_record, record_hash
+from tests.unit.support import locked_venv
 
 TOOLS = Path("build_defs/evidence/tools").resolve()
 
@@ -21,16 +20,7 @@ TOOLS = Path("build_defs/evidence/tools").resolve()
 @pytest.fixture(scope="module")
 def python(tmp_path_factory) -> str:
     """The evidence tools' locked requirements, installed from the store as the rules do."""
-    venv = tmp_path_factory.mktemp("evidence") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--no-index", "--require-hashes",
-         "--find-links", os.path.join(os.environ["NUMPY_RELEASE_STORE"], "files"),
-         "-r", "3rdparty/python/evidence.txt"],
-        check=True,
-        env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
-    )
-    return str(venv / "bin/python")
+    return str(locked_venv(tmp_path_factory.mktemp("evidence") / "venv", "3rdparty/python/evidence.txt") / "python")
 
 
 def _run(python: str, script: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tarfile
 import zipfile
 from pathlib import Path
 from textwrap import dedent
@@ -27,17 +26,9 @@ from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address
 from pants.engine.fs import EMPTY_DIGEST, DigestContents
 from pants.engine.internals.scheduler import ExecutionError
+from tests.unit.support import sdist_bytes
 from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
 
-
-def _sdist(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -78,7 +69,7 @@ def _pin(rule_runner: RuleRunner, tmp_path: Path, data: bytes, sha256: str | Non
 
 
 def test_source_release_is_extracted_under_src(rule_runner: RuleRunner, tmp_path: Path) -> None:
-    data = _sdist({"demo-1.0/meson.build": b"project('demo')\n", "demo-1.0/pkg/a.c": b"int a;\n"})
+    data = sdist_bytes({"demo-1.0/meson.build": b"project('demo')\n", "demo-1.0/pkg/a.c": b"int a;\n"})
     _pin(rule_runner, tmp_path, data)
     tree = rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("src", target_name="demo"))])
     contents = {fc.path: fc.content for fc in rule_runner.request(DigestContents, [tree.digest])}
@@ -87,7 +78,7 @@ def test_source_release_is_extracted_under_src(rule_runner: RuleRunner, tmp_path
 
 
 def test_source_release_with_wrong_digest_is_refused(rule_runner: RuleRunner, tmp_path: Path) -> None:
-    data = _sdist({"demo-1.0/meson.build": b"project('demo')\n"})
+    data = sdist_bytes({"demo-1.0/meson.build": b"project('demo')\n"})
     _pin(rule_runner, tmp_path, data, sha256="0" * 64)
     with pytest.raises(ExecutionError, match="0{64}"):
         rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("src", target_name="demo"))])

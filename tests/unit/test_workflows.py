@@ -7,14 +7,14 @@ purpose, so each check is shown to fail.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.unit.support import locked_venv
 
 WORKFLOWS = sorted(Path(".github/workflows").glob("*.yml"))
 FIXTURES = Path("tests/fixtures/workflows")
@@ -23,16 +23,7 @@ SHA_PIN = re.compile(r"^\s*-?\s*uses:\s*[\w.-]+/[\w./-]+@[0-9a-f]{40}\s+#\s*v\d"
 
 @pytest.fixture(scope="module")
 def tools(tmp_path_factory) -> Path:
-    venv = tmp_path_factory.mktemp("workflow-checks") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--no-index", "--require-hashes",
-         "--find-links", os.path.join(os.environ["NUMPY_RELEASE_STORE"], "files"),
-         "-r", "3rdparty/python/workflow-checks.txt"],
-        check=True,
-        env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
-    )
-    return venv / "bin"
+    return locked_venv(tmp_path_factory.mktemp("workflow-checks") / "venv", "3rdparty/python/workflow-checks.txt")
 
 
 def _schema(tools: Path, *files: Path) -> subprocess.CompletedProcess:
