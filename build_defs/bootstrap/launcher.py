@@ -7,8 +7,8 @@ CPython 3.9 and execs this file, which needs nothing but the standard library an
 host tool (no GNU sha256sum, flock or stat):
 
 1. refuse any PANTS_* variable that could change what a build reads;
-2. fill and verify the artifact store (`store.py ensure`, the one step that may use the
-   network);
+2. fill and verify the artifact store with what this host's platform uses
+   (`store.py ensure`, the one step that may use the network);
 3. install pantsbuild.pants from the store into a private venv (`--require-hashes`),
    once per interpreter and pin file, under a file lock;
 4. build the pinned pex tool from its wheel and check its sha256 and size against
@@ -27,6 +27,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wheel_tags  # noqa: E402
+
 # Display and test-running switches; nothing that changes a build's inputs.
 HONOURED_PANTS_VARS = (
     "PANTS_LEVEL", "PANTS_COLORS", "PANTS_DYNAMIC_UI", "PANTS_PANTSD",
@@ -38,15 +41,11 @@ PASSED_VARS = (
     "LC_CTYPE", "TMPDIR", "USER", "LOGNAME", "PYENV_ROOT", "XDG_CACHE_HOME",
 )
 
-# Run by the Pants venv's interpreter, which has `toml`: the pex tool pin for this host.
+# Run by the Pants venv's interpreter, which has `toml`: the pex tool pin for a platform.
 _PEX_PIN = """
-import platform, sys, toml
+import sys, toml
 cli = toml.load(sys.argv[1])["pex-cli"]
-system = {"Linux": "linux", "Darwin": "macos"}.get(platform.system())
-machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
-if not system or not machine:
-    sys.exit(f"Pants 2.17 runs on Linux and macOS (x86_64, arm64), not on {platform.system()} {platform.machine()}")
-plat = f"{system}_{machine}"
+plat = sys.argv[2]
 for entry in cli["known_versions"]:
     version, p, sha, size = entry.split("|")
     if version == cli["version"] and p == plat:
@@ -110,7 +109,8 @@ def pants_venv(cache_dir: Path, store: str, requirements: Path) -> Path:
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
             subprocess.run(
                 [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--isolated", "--no-index",
-                 "--no-deps", "--find-links", f"{store}/files", "--require-hashes", "-r", str(requirements)],
+                 "--no-deps", "--use-pep517", "--find-links", f"{store}/files", "--require-hashes",
+                 "-r", str(requirements)],
                 check=True,
             )
         except subprocess.CalledProcessError:
@@ -120,10 +120,10 @@ def pants_venv(cache_dir: Path, store: str, requirements: Path) -> Path:
     return venv
 
 
-def pex_tool(venv: Path, buildroot: Path, store: str) -> Path:
+def pex_tool(venv: Path, buildroot: Path, store: str, platform_name: str) -> Path:
     """The pex tool Pants drives, built from its pinned wheel and checked against pants.toml."""
     pin = subprocess.run(
-        [str(venv / "bin/python"), "-c", _PEX_PIN, str(buildroot / "pants.toml")],
+        [str(venv / "bin/python"), "-c", _PEX_PIN, str(buildroot / "pants.toml"), platform_name],
         capture_output=True, text=True,
     )
     if pin.returncode != 0:
@@ -170,6 +170,10 @@ def main(buildroot_arg: str, *args: str) -> None:
     cache_dir = Path(environ.get("XDG_CACHE_HOME") or Path(environ["HOME"]) / ".cache") / "numpy-release"
     store = environ.get("NUMPY_RELEASE_STORE") or str(cache_dir / "store")
     env = pants_environment(environ, store)
+    try:
+        platform_name = wheel_tags.host_platform_name()
+    except ValueError as e:
+        raise LauncherError(str(e))
     ensure = subprocess.run(
         [sys.executable, str(buildroot / "build_defs/bootstrap/store.py"), "ensure",
          "--manifest", str(buildroot / "3rdparty/artifacts.json")],
@@ -178,7 +182,7 @@ def main(buildroot_arg: str, *args: str) -> None:
     if ensure.returncode != 0:
         raise LauncherError(f"the artifact store at {store} could not be made ready (see above).")
     venv = pants_venv(cache_dir, store, buildroot / "3rdparty/bootstrap/pants.txt")
-    pex_tool(venv, buildroot, store)
+    pex_tool(venv, buildroot, store, platform_name)
     if environ.get("PANTS_BOOTSTRAP_ONLY"):
         return
     pants = str(venv / "bin/pants")

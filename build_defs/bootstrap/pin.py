@@ -1,6 +1,6 @@
 """Maintainer tool: resolve a requirement set and pin every file it needs.
 
-    python build_defs/bootstrap/pin.py [SET ...]
+    python build_defs/bootstrap/pin.py [--upgrade] [SET ...]
     python build_defs/bootstrap/pin.py sdist NAME==VERSION
 
 `sdist NAME==VERSION` pins a project's source archive: it adds a set `<name>-source` to
@@ -9,9 +9,17 @@ the manifest, fetches and verifies the file into the store, and prints a ready-t
 
 For each set declared in `3rdparty/artifacts.json` ("sets"), this resolves the
 set's `.in` file with pip (binary wheels only, for each CPython version the set
-targets, on this platform), writes the hashed requirement file next to it and
-records every file (name, sha256, size) in the manifest's "artifacts". Single
-files (e.g. an sdist) are pinned through the index's JSON simple API.
+targets, on this platform), then completes it for every other platform the set lists
+("platforms"): the same versions, each platform-specific wheel replaced by the index's
+best wheel of that version for the platform (a source archive only for projects in
+the set's "sdist_fallback", fetched only there). It writes the hashed requirement file
+next to the `.in` file and records every file (name, sha256, size) in the manifest's
+"artifacts". Single files (e.g. an sdist) are pinned through the index's JSON simple API.
+
+Run it with CPython 3.9, the interpreter `./pants` runs on: pip decides environment
+markers differently under other versions, and the pins would move. After pinning,
+`store.py ensure --platform all` fetches every platform's files, so that
+`pants generate-lockfiles` writes lockfiles for all of them.
 
 Only pip's index is consulted (PIP_INDEX_URL or pip's configuration); local
 find-links and extra indexes are ignored so that every pinned file can be
@@ -20,6 +28,7 @@ fetched again by `store.py` on another machine.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -31,8 +40,10 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import store  # noqa: E402
+import wheel_tags  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
+UPGRADE = False  # `--upgrade`: let pip move the versions the `.in` files do not pin
 MANIFEST = ROOT / "3rdparty" / "artifacts.json"
 
 
@@ -47,22 +58,140 @@ def _name_version(filename: str) -> tuple[str, str]:
     return store.normalize(name), version
 
 
-def resolve_set(name: str, spec: dict, index: str) -> list[dict]:
+def _platforms(manifest: dict) -> dict[str, wheel_tags.Platform]:
+    return {n: wheel_tags.Platform.from_json(n, p) for n, p in manifest.get("platforms", {}).items()}
+
+
+def _requirements_for(path: Path, plat: wheel_tags.Platform) -> str:
+    """The set's requirements with their `sys_platform` / `platform_machine` markers
+    decided for `plat` (other markers are left to pip). Only top-level markers are
+    decided: a dependency that exists only on another platform must be listed there."""
+    from pip._vendor.packaging.requirements import Requirement  # type: ignore
+
+    env = {"sys_platform": "darwin" if plat.system == "macos" else "linux",
+           "platform_system": "Darwin" if plat.system == "macos" else "Linux",
+           "platform_machine": {"linux": {"x86_64": "x86_64", "arm64": "aarch64"},
+                                "macos": {"x86_64": "x86_64", "arm64": "arm64"}}[plat.system][plat.arch]}
+    lines = []
+    for raw in path.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        req = Requirement(line)
+        if req.marker is not None and any(k in str(req.marker) for k in env):
+            if not req.marker.evaluate(env):
+                continue
+            req.marker = None
+        lines.append(str(req))
+    return "\n".join(lines) + "\n"
+
+
+def _constraints(spec: dict, requirements: str) -> str:
+    """The versions the set's hashed file pins today, for every project its `.in` does
+    not name: re-pinning (e.g. to add a platform) moves nothing else. `--upgrade` drops them."""
+    out = ROOT / spec["output"]
+    if UPGRADE or not out.is_file():
+        return ""
+    named = {store.normalize(re.split(r"[\s;=<>!~\[]", line, 1)[0]) for line in requirements.splitlines() if line}
+    pins = re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", out.read_text(), re.M)
+    return "".join(f"{p}=={v}\n" for p, v in pins if store.normalize(p) not in named)
+
+
+def _download(name: str, requirements: str, py: str, index: str, dest: Path, constraints: str = "") -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL")}
     env["PIP_CONFIG_FILE"] = os.devnull
-    found: dict[str, Path] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    req_file = dest.with_suffix(".in")
+    req_file.write_text(requirements)
+    cmd = [
+        sys.executable, "-m", "pip", "download", "--quiet", "--index-url", index,
+        "--only-binary=:all:", "--python-version", py, "--implementation", "cp",
+        "-d", str(dest), "-r", str(req_file),
+    ]
+    if constraints:
+        constraints_file = dest.with_suffix(".constraints")
+        constraints_file.write_text(constraints)
+        cmd += ["-c", str(constraints_file)]
+    print(f"pin: resolving {name} for CPython {py}", file=sys.stderr)
+    subprocess.run(cmd, check=True, env=env)
+
+
+def _index_entry(fetcher: store.Fetcher, filename: str, project: str, entry: dict) -> dict:
+    size = int(entry.get("size") or 0)
+    if not size:
+        raise SystemExit(f"pin: the index gives no size for {filename}")
+    return {"project": store.normalize(project), "version": _name_version(filename)[1],
+            "filename": filename, "sha256": entry["hashes"]["sha256"], "size": size}
+
+
+def complete_for_platform(name: str, spec: dict, plat: wheel_tags.Platform, closure: dict[str, Path],
+                          fetcher: store.Fetcher) -> list[dict]:
+    """The files `plat` needs for a closure resolved on this host: pure wheels as they
+    are, and for each platform-specific one the best wheel of the same version the index
+    has for `plat` and each CPython of the set, or (for projects the set allows, e.g.
+    ones that publish no such wheel) the source archive, fetched only on `plat`."""
+    entries = []
+    fallback = set(spec.get("sdist_fallback", ()))
+    by_project: dict[tuple[str, str], list[str]] = {}
+    for filename in closure:
+        by_project.setdefault(_name_version(filename), []).append(filename)
+    for (project, version), filenames in sorted(by_project.items()):
+        if not any(wheel_tags.is_platform_specific(f) for f in filenames):
+            continue
+        _, page = fetcher.project_page(project)
+        files = [e for e in page.get("files", []) if not e.get("yanked")
+                 and e["filename"].endswith((".whl", ".tar.gz", ".zip"))
+                 and _name_version(e["filename"]) == (project, version)]
         for py in spec["pythons"]:
-            dest = Path(tmp) / py
-            cmd = [
-                sys.executable, "-m", "pip", "download", "--quiet", "--index-url", index,
-                "--only-binary=:all:", "--python-version", py, "--implementation", "cp",
-                "-d", str(dest), "-r", str(ROOT / spec["requirements"]),
-            ]
-            print(f"pin: resolving {name} for CPython {py}", file=sys.stderr)
-            subprocess.run(cmd, check=True, env=env)
-            for f in dest.iterdir():
-                found.setdefault(f.name, f)
+            ranked = [(wheel_tags.rank_on(e["filename"], plat, py), e) for e in files if e["filename"].endswith(".whl")]
+            ranked = [(r, e) for r, e in ranked if r is not None]
+            if ranked:
+                best = max(ranked, key=lambda re_: (re_[0], re_[1]["filename"]))[1]
+                entries.append({**_index_entry(fetcher, best["filename"], project, best), "sets": [name]})
+                continue
+            sdists = [e for e in files if not e["filename"].endswith(".whl")]
+            if project in fallback and sdists:
+                entries.append({**_index_entry(fetcher, sdists[0]["filename"], project, sdists[0]),
+                                "sets": [name], "platforms": [plat.name]})
+                continue
+            raise SystemExit(
+                f"pin: {project} {version} has no wheel for {plat.name} and CPython {py} on the index.\n"
+                f"  Pin another version in {spec['requirements']}, or (if it builds from source there) "
+                f"add {project!r} to the set's sdist_fallback in 3rdparty/artifacts.json."
+            )
+    return entries
+
+
+def resolve_set(name: str, spec: dict, index: str, platforms: dict[str, wheel_tags.Platform],
+                fetcher: store.Fetcher) -> list[dict]:
+    """Resolve on this host (binary wheels, each CPython of the set), then complete the
+    closure for every other platform the set is pinned for."""
+    host = wheel_tags.host_platform_name()
+    wanted = spec.get("platforms", [host])
+    unknown = [p for p in wanted if p not in platforms]
+    if unknown:
+        raise SystemExit(f"pin: set {name} names undeclared platform(s) {unknown}; declared: {sorted(platforms)}")
+    found: dict[str, Path] = {}
+    extra: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for plat_name in sorted(set(wanted) | {host}, key=lambda p: p != host):
+            plat = platforms[plat_name]
+            closure: dict[str, Path] = {}
+            requirements = _requirements_for(ROOT / spec["requirements"], plat)
+            for py in spec["pythons"]:
+                # Platforms whose markers select the same requirements share one download.
+                key = hashlib.sha256(f"{py}\n{requirements}".encode()).hexdigest()[:16]
+                dest = Path(tmp) / key
+                if not dest.is_dir():
+                    _download(name, requirements, py, index, dest, _constraints(spec, requirements))
+                for f in dest.iterdir():
+                    if f.suffix == ".whl":
+                        closure.setdefault(f.name, f)
+            if plat_name == host:
+                if host in wanted:
+                    found.update(closure)
+            else:
+                extra += complete_for_platform(name, spec, plat, closure, fetcher)
+                found.update({f: p for f, p in closure.items() if not wheel_tags.is_platform_specific(f)})
         entries = []
         for filename, path in sorted(found.items()):
             digest, size = store.sha256_of(path)
@@ -71,13 +200,25 @@ def resolve_set(name: str, spec: dict, index: str) -> list[dict]:
                 {"project": project, "version": version, "filename": filename,
                  "sha256": digest, "size": size, "sets": [name]}
             )
+    seen = {e["filename"]: e for e in entries}
+    for e in extra:
+        if e["filename"] not in seen:
+            seen[e["filename"]] = e
+            entries.append(e)
+        elif "platforms" in e and "platforms" in seen[e["filename"]]:
+            seen[e["filename"]]["platforms"] = sorted(set(seen[e["filename"]]["platforms"]) | set(e["platforms"]))
+    versions: dict[str, str] = {}
+    for e in entries:
+        if versions.setdefault(e["project"], e["version"]) != e["version"]:
+            raise SystemExit(f"pin: set {name} resolves {e['project']} to {versions[e['project']]} "
+                             f"and {e['version']} on different platforms; pin one version in {spec['requirements']}")
     out = ROOT / spec["output"]
     by_req: dict[tuple[str, str], list[str]] = {}
     for e in entries:
         by_req.setdefault((e["project"], e["version"]), []).append(e["sha256"])
     lines = [
         f"# Generated by build_defs/bootstrap/pin.py from {spec['requirements']}"
-        f" (CPython {', '.join(spec['pythons'])}). Do not edit.",
+        f" (CPython {', '.join(spec['pythons'])}; {', '.join(wanted)}). Do not edit.",
     ]
     for (project, version), hashes in sorted(by_req.items()):
         lines.append(f"{project}=={version} \\")
@@ -85,6 +226,15 @@ def resolve_set(name: str, spec: dict, index: str) -> list[dict]:
         lines.extend(f"    --hash=sha256:{h}" + (" \\" if i < len(hashes) - 1 else "")
                      for i, h in enumerate(hashes))
     out.write_text("\n".join(lines) + "\n")
+    if spec.get("pants_resolve"):
+        # pip refuses hashes in a constraints file (they turn on --require-hashes), so
+        # `pants generate-lockfiles` gets the versions alone.
+        constraints = out.with_name(out.name.replace(".txt", ".constraints.txt"))
+        constraints.write_text(
+            f"# Generated by build_defs/bootstrap/pin.py: the versions of {out.name}, for "
+            f"[python.resolves_to_constraints_file]. Do not edit.\n"
+            + "".join(f"{p}=={v}\n" for p, v in sorted(by_req))
+        )
     return entries
 
 
@@ -160,6 +310,12 @@ def main(argv: list[str]) -> int:
         print("pin: pinned and fetched; add this to the project's BUILD file:\n", file=sys.stderr)
         print(snippet, end="")
         return 0
+    global UPGRADE
+    if sys.version_info[:2] != (3, 9):
+        raise SystemExit("pin: run this with CPython 3.9, as ./pants does (pip's marker decisions depend on it)")
+    if "--upgrade" in argv:
+        UPGRADE = True
+        argv = [a for a in argv if a != "--upgrade"]
     manifest = json.loads(MANIFEST.read_text())
     sets = manifest["sets"]
     wanted = argv or sorted(sets)
@@ -168,6 +324,7 @@ def main(argv: list[str]) -> int:
         raise SystemExit(f"unknown set(s) {unknown}; known: {sorted(sets)}")
     index = store.index_url()
     fetcher = store.Fetcher(index)
+    platforms = _platforms(manifest)
     arts = []
     for a in manifest["artifacts"]:
         a["sets"] = [s for s in a["sets"] if s not in wanted]
@@ -175,12 +332,18 @@ def main(argv: list[str]) -> int:
             arts.append(a)
     for name in wanted:
         spec = sets[name]
-        new = pin_file(name, spec, fetcher) if "filename" in spec else resolve_set(name, spec, index)
+        new = (pin_file(name, spec, fetcher) if "filename" in spec
+               else resolve_set(name, spec, index, platforms, fetcher))
         # One file can belong to several sets: merge by sha256.
         for e in new:
             same = next((a for a in arts if a["sha256"] == e["sha256"]), None)
             if same:
                 same["sets"] = sorted(set(same["sets"]) | set(e["sets"]))
+                if "platforms" in same:
+                    if "platforms" in e:
+                        same["platforms"] = sorted(set(same["platforms"]) | set(e["platforms"]))
+                    else:
+                        del same["platforms"]
             else:
                 arts.append(e)
     manifest["artifacts"] = sorted(arts, key=lambda a: (a["project"], a["filename"]))

@@ -38,6 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+try:
+    from . import wheel_tags
+except ImportError:  # run as a script, before any venv exists
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import wheel_tags  # type: ignore[no-redef]
+
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 CHUNK = 1 << 20
 
@@ -70,6 +76,8 @@ class Artifact:
     sha256: str
     size: int
     sets: tuple[str, ...]
+    # Set only where the file name cannot say it (a source archive one platform builds).
+    platforms: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, obj: dict) -> "Artifact":
@@ -79,13 +87,30 @@ class Artifact:
             sha256=obj["sha256"],
             size=int(obj["size"]),
             sets=tuple(obj.get("sets", ())),
+            platforms=tuple(obj.get("platforms", ())),
         )
+
+    def used_on(self, plat: wheel_tags.Platform) -> bool:
+        """Whether a host of platform `plat` fetches this file."""
+        if self.platforms:
+            return plat.name in self.platforms
+        return wheel_tags.runs_on(self.filename, plat)
 
 
 def load_manifest(path: Path) -> list[Artifact]:
     with open(path) as f:
         data = json.load(f)
     return [Artifact.from_json(a) for a in data["artifacts"]]
+
+
+def load_platforms(path: Path) -> dict[str, wheel_tags.Platform]:
+    with open(path) as f:
+        data = json.load(f)
+    return {name: wheel_tags.Platform.from_json(name, obj) for name, obj in data.get("platforms", {}).items()}
+
+
+def for_platforms(artifacts: list[Artifact], platforms: list[wheel_tags.Platform]) -> list[Artifact]:
+    return [a for a in artifacts if any(a.used_on(p) for p in platforms)]
 
 
 def default_store_dir() -> Path:
@@ -427,12 +452,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifest", type=Path, required=True, help="3rdparty/artifacts.json")
     parser.add_argument("--store", type=Path, default=None, help="store directory")
     parser.add_argument("--set", action="append", default=[], help="only artifacts of this set")
+    parser.add_argument(
+        "--platform", action="append", default=[],
+        help="only what hosts of this declared platform use (repeatable; default: this host's); "
+        "'all' for every declared platform, as a maintainer needs to regenerate lockfiles",
+    )
     args = parser.parse_args(argv)
     store = Store(args.store or default_store_dir())
     if args.command == "path":
         print(store.root)
         return 0
     arts = load_manifest(args.manifest)
+    declared = load_platforms(args.manifest)
+    try:
+        names = args.platform or [wheel_tags.host_platform_name()]
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    if "all" in names:
+        names = sorted(declared)
+    unknown = [n for n in names if n not in declared]
+    if unknown and (declared or args.platform):
+        print(f"error: platform(s) {unknown} are not declared in {args.manifest}; declared: {sorted(declared)}",
+              file=sys.stderr)
+        return 2
+    if declared:
+        arts = for_platforms(arts, [declared[n] for n in names])
     if args.set:
         arts = [a for a in arts if set(a.sets) & set(args.set)]
     try:

@@ -147,7 +147,8 @@ def recorded_inputs(statement: dict) -> list[PinnedInput]:
 class CurrentPins:
     """Today's pins, per `pinnedBy`: name -> digest, or None where that pin no longer exists."""
 
-    by_source: dict  # pinned_by -> dict[name, dict] | None
+    # pinned_by -> {name: digest, or a list of digests where a pin has one file per platform} | None
+    by_source: dict
 
 
 def compare_pins(artifact: str, recorded: list[PinnedInput], current: CurrentPins) -> tuple[list[str], list[str]]:
@@ -174,10 +175,11 @@ def compare_pins(artifact: str, recorded: list[PinnedInput], current: CurrentPin
             problems.append(
                 f"{artifact}: pin changed since the build: {pin.name} is no longer pinned by {pin.pinned_by}{instead}"
             )
-        elif dict(now) != dict(pin.digest):
+        elif dict(pin.digest) not in [dict(d) for d in (now if isinstance(now, list) else [now])]:
+            is_now = " or ".join(_digest(d) for d in (now if isinstance(now, list) else [now]))
             problems.append(
                 f"{artifact}: pin changed since the build: {pin.name} ({pin.pinned_by}) was "
-                f"{_digest(pin.digest)}, is now {_digest(now)}"
+                f"{_digest(pin.digest)}, is now {is_now}"
             )
     return problems, notes
 

@@ -139,8 +139,9 @@ async def _current_pins(recorded: list[PinnedInput]) -> CurrentPins:
         pins = {}
         for project in sorted({p.name.split("==")[0] for p in recorded if p.pinned_by == source}):
             try:
+                # One hash per platform's file: the recorded one must be among them.
                 for p in parse_hashed_requirements(contents[0].content.decode("utf-8"), (project,), source):
-                    pins[p.name] = dict(p.digest)
+                    pins.setdefault(p.name, []).append(dict(p.digest))
             except ValueError:
                 pass
         by_source[source] = pins

@@ -123,6 +123,12 @@ def test_sums_subject_and_pins_checks_name_the_cause() -> None:
     assert notes and "not pinned" in notes[0]
     current_ok = CurrentPins({"src:z": {"z-1.tar.gz": {"sha256": "1" * 64}}, "3rdparty:lock": {"m-1.whl": {"sha256": "2" * 64}}, "gone:o": {"o-1.whl": {"sha256": "3" * 64}}})
     assert compare_pins("a.whl", recorded, current_ok)[0] == []
+    # An engine pin has one file per platform: the recorded hash must be one of them.
+    engine = [PinnedInput("e==1", FrozenDict({"sha256": "7" * 64}), "engine", "e.txt")]
+    both = CurrentPins({"e.txt": {"e==1": [{"sha256": "8" * 64}, {"sha256": "7" * 64}]}})
+    assert compare_pins("a.whl", engine, both)[0] == []
+    (changed,) = compare_pins("a.whl", engine, CurrentPins({"e.txt": {"e==1": [{"sha256": "8" * 64}, {"sha256": "9" * 64}]}}))[0]
+    assert f"was sha256:{'7' * 64}, is now sha256:{'8' * 64} or sha256:{'9' * 64}" in changed
 
 
 def test_the_repositorys_lockfile_and_engine_pins_parse() -> None:
@@ -130,8 +136,10 @@ def test_the_repositorys_lockfile_and_engine_pins_parse() -> None:
     names = {p.name for p in lock}
     assert any(n.startswith("meson_python-") and n.endswith(".whl") for n in names)
     assert all(len(p.digest["sha256"]) == 64 for p in lock)
-    (pants,) = parse_hashed_requirements(Path("3rdparty/bootstrap/pants.txt").read_text(), ("pantsbuild.pants",), "p.txt")
-    assert pants.name == "pantsbuild-pants==2.17.1" and pants.kind == "engine"
+    pants = parse_hashed_requirements(Path("3rdparty/bootstrap/pants.txt").read_text(), ("pantsbuild.pants",), "p.txt")
+    # One wheel per platform Pants runs on.
+    assert len(pants) == 4 and len({p.digest["sha256"] for p in pants}) == 4
+    assert {p.name for p in pants} == {"pantsbuild-pants==2.17.1"} and {p.kind for p in pants} == {"engine"}
     with pytest.raises(ValueError, match="pins no"):
         parse_hashed_requirements("x==1 --hash=sha256:" + "0" * 64, ("y",), "p.txt")
 

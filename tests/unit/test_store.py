@@ -361,3 +361,45 @@ def test_pin_sdist_pins_fetches_and_prints_a_source_release(index: _Index, tmp_p
     assert (tmp_path / "store/files/demo-1.0.tar.gz").read_bytes() == sdist
     with pytest.raises(SystemExit, match="no source archive of demo 2.0"):
         pin.pin_sdist("demo==2.0", manifest, store.Fetcher(index.url, retries=1), store.Store(tmp_path / "store"))
+
+
+def test_ensure_fetches_only_what_the_host_platform_uses(index: _Index, tmp_path: Path) -> None:
+    """Wheels tagged for another platform stay on the index; `--platform all` brings them."""
+    from build_defs.bootstrap import wheel_tags
+
+    host = wheel_tags.host_platform_name()
+    other = "macos_arm64" if host != "macos_arm64" else "linux_x86_64"
+    wheels = {
+        "linux_x86_64": "demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "macos_arm64": "demo-1.0-cp312-cp312-macosx_11_0_arm64.whl",
+    }
+    arts = [_artifact(wheels[host] if host in wheels else wheels["linux_x86_64"], PAYLOAD),
+            _artifact(wheels[other], OTHER),
+            _artifact("demo-1.0.tar.gz", OTHER + b"sdist", )]
+    # A source archive only the other platform builds from: fetched only there.
+    sdist_only_elsewhere = {"platforms": [other]}
+    for art, data in zip(arts, (PAYLOAD, OTHER, OTHER + b"sdist")):
+        index.files[art.filename] = data
+    manifest = tmp_path / "artifacts.json"
+    manifest.write_text(json.dumps({
+        "platforms": {
+            "linux_x86_64": {"system": "linux", "arch": "x86_64", "os_max": "2.35"},
+            "macos_arm64": {"system": "macos", "arch": "arm64", "os_max": "14.0"},
+            host: {"system": host.split("_", 1)[0], "arch": host.split("_", 1)[1], "os_max": "99.0"},
+        },
+        "artifacts": [
+            {"project": a.project, "filename": a.filename, "sha256": a.sha256, "size": a.size,
+             "sets": ["test"], **(sdist_only_elsewhere if a.filename.endswith(".tar.gz") else {})}
+            for a in arts
+        ],
+    }))
+    env = {**os.environ, "PIP_INDEX_URL": index.url, "NUMPY_RELEASE_STORE": str(tmp_path / "s")}
+    script = str(Path(store.__file__))
+    subprocess.run([sys.executable, script, "ensure", "--manifest", str(manifest)], env=env, check=True)
+    assert index.downloads == [arts[0].filename]
+    subprocess.run([sys.executable, script, "ensure", "--manifest", str(manifest), "--platform", "all"],
+                   env=env, check=True)
+    assert sorted(index.downloads) == sorted(a.filename for a in arts)
+    bad = subprocess.run([sys.executable, script, "ensure", "--manifest", str(manifest), "--platform", "windows_x86"],
+                         env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "windows_x86" in bad.stderr and "not declared" in bad.stderr
