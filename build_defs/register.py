@@ -4,6 +4,7 @@ Grouped by concern, the way Pants groups its backends:
 - `inputs/`: pinned files from the artifact store, project sources, native libraries;
 - `toolchains/`: C/C++ toolchains, interpreters, locked tool environments;
 - `wheels/`: sandbox isolation, building, repairing and testing wheels;
+- `platforms/`: what differs per wheel platform (the repair tool: auditwheel, delocate);
 - `evidence/`: SBOMs inside wheels, provenance beside every artifact, `verify`;
 - `goals/`: `package` (wheels, sdists, release sets), `repro-check`, `graph-export`, `verify`, `release-matrix`.
 """
@@ -14,7 +15,7 @@ from build_defs.evidence import pinned_inputs, provenance, sbom, tool
 from build_defs.goals import graph_export, package, release, release_matrix, repro_check, sdist, verify
 from build_defs.inputs import native_library, project_source, store_artifact
 from build_defs.toolchains import interpreter, tool_env, toolchain
-from build_defs.wheels import isolation, wheel, wheel_test
+from build_defs.wheels import isolation, repair, wheel, wheel_test
 
 
 def rules():
@@ -37,6 +38,7 @@ def rules():
         *store_artifact.rules(),
         *tool_env.rules(),
         *toolchain.rules(),
+        *repair.rules(),
         *wheel.rules(),
         *wheel_test.rules(),
         *verify.rules(),

@@ -270,12 +270,26 @@ class MesonWheelConfigSettingsField(DictStringToStringField):
     )
 
 
+class MesonWheelBuildEnvField(DictStringToStringField):
+    alias = "build_env"
+    default = {}
+    help = help_text(
+        """
+        Further environment variables for the build process, e.g.
+        `{"MACOSX_DEPLOYMENT_TARGET": "11.0"}` (which sets a macOS wheel's tag). They are part
+        of the build's cache key. The variables the rule sets itself (`PATH`, `HOME`, `CC`,
+        `CXX`, `SOURCE_DATE_EPOCH`, `PKG_CONFIG_*`, ...) cannot be overridden here.
+        """
+    )
+
+
 class MesonWheelPlatField(StringField):
     alias = "plat"
     default = None
     help = help_text(
-        "The `auditwheel repair --plat` policy (e.g. `manylinux_2_28_x86_64`); by default the "
-        "most compatible policy the wheel satisfies."
+        "The `auditwheel repair --plat` policy (e.g. `manylinux_2_28_x86_64`) of a Linux wheel; "
+        "by default the most compatible policy the wheel satisfies. macOS wheels take their tag "
+        "from `MACOSX_DEPLOYMENT_TARGET` in `build_env` instead."
     )
 
 
@@ -360,6 +374,7 @@ class MesonWheelTarget(Target):
         MesonWheelInterpreterField,
         MesonWheelSetupArgsField,
         MesonWheelConfigSettingsField,
+        MesonWheelBuildEnvField,
         MesonWheelPlatField,
         MesonWheelNativeDepsField,
         MesonWheelLicenseFileField,
@@ -371,8 +386,9 @@ class MesonWheelTarget(Target):
     help = help_text(
         """
         A binary wheel of a meson-python project, built in a sandbox for one CPython version
-        with a fingerprinted toolchain and a locked build environment, then repaired with
-        `auditwheel` in its own process. `pants package` writes it to `dist/`.
+        with a fingerprinted toolchain and a locked build environment, then repaired in its
+        own process by the tool of its platform (`auditwheel` for Linux wheels, `delocate` for
+        macOS wheels). `pants package` writes it to `dist/`.
         """
     )
 

@@ -26,14 +26,8 @@ from pants.util.logging import LogLevel
 from build_defs.evidence.tool import EvidenceProcessRequest
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
 from build_defs.target_types import VendoredComponentsField
-from build_defs.wheels.wheel import (
-    REPAIR_OUT,
-    BuildWheelRequest,
-    BuiltWheel,
-    MesonWheelFieldSet,
-    RepairedWheel,
-    RepairWheelRequest,
-)
+from build_defs.wheels.repair import REPAIR_OUT, RepairedWheel, RepairWheelRequest
+from build_defs.wheels.wheel import BuildWheelRequest, BuiltWheel, MesonWheelFieldSet
 
 SBOM_OUT = "with_sbom"
 

@@ -29,6 +29,7 @@ BEST_EFFORT = "best-effort"
 # Runs the same `unshare` calls the build scripts make, so a "yes" here means they work.
 _PROBE_SCRIPT = """\
 export PATH=/usr/bin:/bin LC_ALL=C
+if [ "$(uname -s)" = Darwin ]; then echo "$MACOS_REFUSAL"; exit 0; fi
 if [ "$EUID" = 0 ]; then USERNS=(); else USERNS=(--map-root-user); fi
 if [ ! -x /usr/bin/unshare ]; then echo "no /usr/bin/unshare on this host"; exit 0; fi
 if ! out="$(/usr/bin/unshare --mount "${USERNS[@]}" /bin/true 2>&1)"; then
@@ -39,6 +40,10 @@ if ! out="$(/usr/bin/unshare --net "${USERNS[@]}" /bin/true 2>&1)"; then
 fi
 if [ ! -d "$1" ]; then echo "the fixed build root $1 is not a directory"; fi
 """
+
+
+# What the probe reports on macOS, where the kernel has no such namespaces.
+MACOS_REFUSAL = "macOS has no mount or network namespaces, and this repository has no macOS sandbox yet"
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,16 @@ class IsolationError(Exception):
 
 
 def refusal_message(refused: str) -> str:
+    opt_out = (
+        "  ./pants --meson-build-isolation=best-effort ...   (or [meson-build] isolation = \"best-effort\")\n"
+        "Artifacts built that way record it in their provenance, and release sets refuse them."
+    )
+    if MACOS_REFUSAL in refused:
+        return (
+            f"This host cannot give builds the sandbox isolation they need: {refused}.\n"
+            "Builds stop rather than run unisolated. A build that must not be released can opt out:\n"
+            + opt_out
+        )
     return (
         f"This host refuses the sandbox isolation every build needs ({refused}).\n"
         "Builds run each process in a private mount namespace (for the fixed build root) and "
@@ -100,8 +115,7 @@ def refusal_message(refused: str) -> str:
         "  sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0   (Ubuntu 23.10+, GitHub's ubuntu-24.04 runners)\n"
         "  sudo sysctl -w kernel.unprivileged_userns_clone=1               (Debian kernels before 5.10 and others)\n"
         "or, for a build that must not be released, opt out explicitly:\n"
-        "  ./pants --meson-build-isolation=best-effort ...   (or [meson-build] isolation = \"best-effort\")\n"
-        "Artifacts built that way record it in their provenance, and release sets refuse them."
+        + opt_out
     )
 
 
@@ -113,6 +127,7 @@ async def probe_isolation(settings: MesonWheelSubsystem, bash: BashBinary) -> Is
         Process(
             argv=(bash.path, "probe_isolation.sh", settings.fixed_build_root),
             input_digest=script,
+            env={"MACOS_REFUSAL": MACOS_REFUSAL},
             description="Probe mount and network namespaces",
             # The host can change between runs (a sysctl, a seccomp profile): ask every run.
             cache_scope=ProcessCacheScope.PER_SESSION,

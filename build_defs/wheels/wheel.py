@@ -1,19 +1,16 @@
-"""Build a meson-python wheel in a sandbox, then repair it with auditwheel in its own process."""
+"""Build a meson-python wheel in a sandbox (its repair is `repair.py`, in its own process)."""
 
 from __future__ import annotations
 
-import io
 import platform
+import re
 import shlex
-import zipfile
 from dataclasses import dataclass
 from textwrap import dedent
 
 from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
 from pants.engine.fs import (
-    AddPrefix,
-    RemovePrefix,
     CreateDigest,
     Digest,
     DigestContents,
@@ -31,13 +28,12 @@ from pants.engine.target import FieldSet
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.wheels.archive_modes import normalize_zip_modes
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
 from build_defs.wheels.isolation import Isolation
-from build_defs.evidence.wheel_record import bundled_library_matches
 from build_defs.inputs.native_library import NativeLibrary, NativeLibraryRequest
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
 from build_defs.target_types import (
+    MesonWheelBuildEnvField,
     MesonWheelBuildRequirementsField,
     MesonWheelConfigSettingsField,
     MesonWheelInterpreterField,
@@ -57,7 +53,6 @@ from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
 from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
 
 BUILD_OUT = "built"
-REPAIR_OUT = "repaired"
 # meson-python's build directory, relative to the project root: fixed, so paths are stable.
 BUILD_DIR = "build"
 
@@ -74,6 +69,7 @@ class MesonWheelFieldSet(FieldSet):
     interpreter: MesonWheelInterpreterField
     setup_args: MesonWheelSetupArgsField
     config_settings: MesonWheelConfigSettingsField
+    build_env: MesonWheelBuildEnvField
     plat: MesonWheelPlatField
     native_deps: MesonWheelNativeDepsField
     license_file: MesonWheelLicenseFileField
@@ -139,21 +135,6 @@ def check_buildable_here(fs: "MesonWheelFieldSet") -> None:
             "selection cannot tell a free-threaded CPython from the default build, so this wheel "
             f"is declared but cannot be built by this repository yet (upstream builds it{runner})."
         )
-
-
-@dataclass(frozen=True)
-class RepairWheelRequest:
-    field_set: MesonWheelFieldSet
-    wheel: BuiltWheel
-    nonce: str = ""
-
-
-@dataclass(frozen=True)
-class RepairedWheel:
-    """The repaired wheel, alone under `repaired/`."""
-
-    digest: Digest
-    filename: str
 
 
 # Every process: files readable by all whatever the caller's umask, and no package index.
@@ -234,6 +215,29 @@ async def _with_bundled_licenses(tree: ProjectTree, fs: MesonWheelFieldSet, nati
     return await Get(Digest, MergeDigests([rest, license_digest]))
 
 
+# Set by the build rule itself: a target's `build_env` may not change them.
+_RULE_ENV = frozenset({
+    "PATH", "HOME", "XDG_CACHE_HOME", "CC", "CXX", "AR", "RANLIB", "STRIP", "NINJA", "CYTHON",
+    "PKG_CONFIG", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_PATH", "SOURCE_DATE_EPOCH", "PYTHONHASHSEED",
+    "LC_ALL", "TZ", "TOOL_PREFIX", "ROOT",
+})
+
+
+def checked_build_env(fs: "MesonWheelFieldSet") -> list[tuple[str, str]]:
+    """The target's `build_env`, sorted; a name the rule sets itself, or not a variable
+    name, stops the build naming it."""
+    items = sorted((fs.build_env.value or {}).items())
+    for name, _ in items:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"{fs.address}: `build_env` key {name!r} is not an environment variable name.")
+        if name in _RULE_ENV:
+            raise ValueError(
+                f"{fs.address}: `build_env` may not set {name}: the build rule sets it "
+                f"(its own variables: {', '.join(sorted(_RULE_ENV))})."
+            )
+    return items
+
+
 @rule(desc="Build a meson-python wheel", level=LogLevel.DEBUG)
 async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: Isolation) -> BuiltWheel:
     fs = request.field_set
@@ -262,6 +266,7 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
         f" > \"$ROOT/pkgconfig/{lib.pkg_config_name}.pc\"\n"
         for lib in native
     )
+    build_env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in checked_build_env(fs))
     # meson may not download a subproject: every input is in the sandbox already.
     config = [f"-Csetup-args={arg}" for arg in ("--wrap-mode=nodownload", *(fs.setup_args.value or ()))]
     config += [f"-C{k}={v}" for k, v in sorted((fs.config_settings.value or {}).items())]
@@ -283,7 +288,7 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
         # No host .pc file may be found: only the build's own pkg-config directory.
         export PKG_CONFIG_LIBDIR="$ROOT/pkgconfig" PKG_CONFIG_PATH="$ROOT/pkgconfig"
         # pkg-config files of the native dependencies, generated by their own code, here.
-        {pkg_config}        export SOURCE_DATE_EPOCH={tree.source_date_epoch} PYTHONHASHSEED=0 LC_ALL=C TZ=UTC
+        {pkg_config}{build_env}        export SOURCE_DATE_EPOCH={tree.source_date_epoch} PYTHONHASHSEED=0 LC_ALL=C TZ=UTC
         # Keep the sandbox path out of the binaries.
         export CFLAGS="-ffile-prefix-map=$ROOT=. ${{CFLAGS:-}}" CXXFLAGS="-ffile-prefix-map=$ROOT=. ${{CXXFLAGS:-}}"
         export HOME="$ROOT/.home" XDG_CACHE_HOME="$ROOT/.home/cache"
@@ -339,86 +344,6 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
         interpreter,
         isolation,
     )
-
-
-@rule(desc="Repair a wheel with auditwheel", level=LogLevel.DEBUG)
-async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> RepairedWheel:
-    fs = request.field_set
-    if request.wheel.filename.endswith("-any.whl"):
-        # A pure wheel has nothing to repair (auditwheel refuses it); only its modes change.
-        unprefixed = await Get(Digest, RemovePrefix(request.wheel.digest, BUILD_OUT))
-        moved = await Get(Digest, AddPrefix(unprefixed, REPAIR_OUT))
-        name = request.wheel.filename.split("/", 1)[1]
-        return await _with_normal_modes(RepairedWheel(moved, f"{REPAIR_OUT}/{name}"))
-    interpreter, isolation = request.wheel.interpreter, request.wheel.isolation
-    env = await Get(
-        ToolEnv,
-        ToolEnvRequest(
-            tuple(fs.repair_requirements.value or ()), fs.address, interpreter, "wheel-repair"
-        ),
-    )
-    plat = f"--plat {shlex.quote(fs.plat.value)}" if fs.plat.value else ""
-    script = process_script(
-        "repair_wheel.sh",
-        isolation,
-        f"""\
-        {env.activate()}
-        export PATH="$TOOL_PREFIX/bin" SOURCE_DATE_EPOCH={request.wheel.source_date_epoch} LC_ALL=C TZ=UTC
-        # auditwheel finds the native dependencies' shared libraries here, and nowhere else.
-        export LD_LIBRARY_PATH="{":".join("$ROOT/" + n.library_dir for n in request.wheel.native_libraries)}"
-        "$TOOL_PREFIX/bin/auditwheel" repair {plat} -w "$ROOT/{REPAIR_OUT}" "$ROOT/{request.wheel.filename}"
-        """,
-        fixed_root=False,
-    )
-    script_digest = await Get(Digest, CreateDigest([FileContent("repair_wheel.sh", script.encode())]))
-    input_digest = await Get(
-        Digest,
-        MergeDigests(
-            [request.wheel.digest, env.venv.digest, script_digest,
-             *(n.digest for n in request.wheel.native_libraries)]
-        ),
-    )
-    result = await Get(
-        ProcessResult,
-        Process(
-            argv=(bash.path, "repair_wheel.sh"),
-            input_digest=input_digest,
-            append_only_caches=env.venv.append_only_caches or FrozenDict(),
-            output_directories=(REPAIR_OUT,),
-            description=f"Repair wheel {fs.address} with auditwheel",
-            level=LogLevel.INFO,
-            **_process_extras(request.nonce, keyed_env(isolation, interpreter)),
-        ),
-    )
-    snapshot = await Get(Snapshot, Digest, result.output_digest)
-    filename = _single_wheel(snapshot, "auditwheel", fs.address)
-    contents = await Get(DigestContents, Digest, result.output_digest)
-    check_bundled_libraries(fs.address, contents[0].content, request.wheel.native_libraries)
-    return await _with_normal_modes(RepairedWheel(result.output_digest, filename))
-
-
-async def _with_normal_modes(wheel: RepairedWheel) -> RepairedWheel:
-    """The wheel with 0644/0755 modes in every entry, whatever umask built it."""
-    (content,) = await Get(DigestContents, Digest, wheel.digest)
-    normal = normalize_zip_modes(content.content)
-    if normal == content.content:
-        return wheel
-    digest = await Get(Digest, CreateDigest([FileContent(content.path, normal)]))
-    return RepairedWheel(digest, wheel.filename)
-
-
-def check_bundled_libraries(address: Address, wheel: bytes, native: tuple[NativeLibrary, ...]) -> None:
-    """Every library auditwheel bundled must come from a declared native dependency, whose
-    license the wheel then carries."""
-    patterns = [p for lib in native for p in lib.bundled_libraries]
-    with zipfile.ZipFile(io.BytesIO(wheel)) as zf:
-        bundled = [n.split("/", 1)[1] for n in zf.namelist() if n.split("/", 1)[0].endswith(".libs") and "/" in n]
-    undeclared = [name for name in bundled if name and not bundled_library_matches(name, patterns)]
-    if undeclared:
-        raise ValueError(
-            f"The repaired wheel of {address} bundles {undeclared}, which no `native_deps` entry "
-            "declares in `bundled_libraries`: its license would be missing from the wheel."
-        )
 
 
 def rules():

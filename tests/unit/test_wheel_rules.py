@@ -19,9 +19,10 @@ from build_defs.wheels.wheel import (
     MesonWheelFieldSet,
     WrongPlatformError,
     check_buildable_here,
-    check_bundled_libraries,
     host_platform,
 )
+from build_defs.platforms.repair_tool import repair_tool_for
+from build_defs.wheels.repair import check_bundled_libraries
 from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address
 from pants.engine.fs import EMPTY_DIGEST, DigestContents
@@ -118,12 +119,13 @@ def _wheel(names: list[str]) -> bytes:
 
 def test_bundled_libraries_must_be_declared() -> None:
     wheel = _wheel(["numpy/__init__.py", "numpy.libs/libscipy_openblas64_-4b78795a.so"])
-    check_bundled_libraries(Address("w"), wheel, (_native(("libscipy_openblas64_*.so",)),))
+    auditwheel = repair_tool_for("manylinux_x86_64")
+    check_bundled_libraries(Address("w"), wheel, (_native(("libscipy_openblas64_*.so",)),), auditwheel)
     with pytest.raises(ValueError, match="libscipy_openblas64_-4b78795a.so"):
-        check_bundled_libraries(Address("w"), wheel, ())
+        check_bundled_libraries(Address("w"), wheel, (), auditwheel)
     extra = _wheel(["numpy.libs/libscipy_openblas64_-4b78795a.so", "numpy.libs/libgfortran-040039e1.so.5.0.0"])
     with pytest.raises(ValueError, match="libgfortran-040039e1.so.5.0.0"):
-        check_bundled_libraries(Address("w"), extra, (_native(("libscipy_openblas64_*.so",)),))
+        check_bundled_libraries(Address("w"), extra, (_native(("libscipy_openblas64_*.so",)),), auditwheel)
 
 
 def _wheel_field_set(platform: str | None, python: str = "3.12") -> MesonWheelFieldSet:
@@ -154,3 +156,13 @@ def test_other_platforms_stop_with_the_runner_they_need() -> None:
     for windows in ("win_amd64", "win_arm64"):
         with pytest.raises(WrongPlatformError, match=f"is a {windows} wheel: Pants 2.17 does not run on Windows"):
             check_buildable_here(_wheel_field_set(windows))
+
+
+def test_isolation_refusal_names_the_fix_for_the_host() -> None:
+    from build_defs.wheels.isolation import MACOS_REFUSAL, refusal_message
+
+    linux = refusal_message("network namespace refused: unshare: Operation not permitted")
+    assert "apparmor_restrict_unprivileged_userns=0" in linux and "best-effort" in linux
+    macos = refusal_message(MACOS_REFUSAL)
+    # No Linux sysctl advice on a Mac: only the opt-out, and that releases refuse it.
+    assert "sysctl" not in macos and "no macOS sandbox yet" in macos and "release sets refuse" in macos

@@ -6,7 +6,7 @@ REQUEST.json (written by `build_defs/evidence/sbom.py`) holds the vendored compo
 read from the source, the native libraries the wheel may bundle (with their pinned
 wheels), the SBOM's file name and the source's SOURCE_DATE_EPOCH. The package itself
 (name, version, license expression) comes from the wheel's METADATA, and every bundled
-library from the wheel's `*.libs/` directory, hashed as it is in the wheel. The SBOM is
+library a repair tool bundled (`*.libs/`, `.dylibs/`), hashed as it is in the wheel. The SBOM is
 validated against the CycloneDX 1.6 schema before it is written, carries no clock time,
 and its serial number is derived from its content. RECORD is rewritten to list it.
 """
@@ -36,7 +36,7 @@ from packageurl import PackageURL
 # script in the sandbox; in the repository it is one directory up.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_HERE, os.path.dirname(_HERE)]
-from wheel_record import add_files, bundled_library_matches, dist_info_dir  # noqa: E402  # pants: no-infer-dep
+from wheel_record import add_files, bundled_library_matches, dist_info_dir, is_bundled_library  # noqa: E402  # pants: no-infer-dep
 
 PROPERTY_PREFIX = "meson-wheel"
 
@@ -121,7 +121,7 @@ def make_sbom(wheel: bytes, request: dict) -> tuple[str, bytes]:
         bundled = [
             bundled_component(n, zf.read(n), request["bundled_origins"])
             for n in sorted(names)
-            if "/" in n and n.split("/", 1)[0].endswith(".libs") and not n.endswith("/")
+            if is_bundled_library(n)
         ]
     components = [*(vendored_component(e) for e in request["vendored"]), *bundled]
     when = datetime.fromtimestamp(request["source_date_epoch"], timezone.utc)

@@ -1,0 +1,29 @@
+"""macOS wheels: `delocate-wheel`, which bundles the dylibs an extension links into
+`<package>/.dylibs/` and rewrites install names, refusing libraries of another architecture."""
+
+from __future__ import annotations
+
+from build_defs.evidence.wheel_record import in_dylibs_dir
+from build_defs.platforms.repair_tool import RepairCommand, RepairTool
+
+# delocate's names for the architecture of each macOS wheel platform.
+_ARCHS = {"macosx_arm64": "arm64", "macosx_x86_64": "x86_64"}
+
+
+def delocate_script(cmd: RepairCommand) -> str:
+    if cmd.platform not in _ARCHS:
+        raise ValueError(f"delocate repairs macOS wheels only, not {cmd.platform}")
+    if cmd.policy:
+        raise ValueError(
+            f"`plat` ({cmd.policy}) is an auditwheel policy; a macOS wheel's tag comes from "
+            "MACOSX_DEPLOYMENT_TARGET in its `build_env`."
+        )
+    library_path = ":".join(f"$ROOT/{d}" for d in cmd.library_dirs)
+    return (
+        f'export DYLD_LIBRARY_PATH="{library_path}"\n'
+        f'"$TOOL_PREFIX/bin/delocate-wheel" --require-archs {_ARCHS[cmd.platform]} '
+        f'-w "$ROOT/{cmd.out_dir}" -v "$ROOT/{cmd.wheel}"\n'
+    )
+
+
+DELOCATE = RepairTool(name="delocate", script=delocate_script, is_bundled=in_dylibs_dir)
