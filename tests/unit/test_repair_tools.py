@@ -150,6 +150,17 @@ def test_a_linux_wheel_is_repaired_with_auditwheel_and_its_policy() -> None:
     assert process.description.endswith("with auditwheel")
 
 
+def test_an_undeclared_library_bundled_by_auditwheel_stops_the_repair() -> None:
+    auditwheel = repair_tool_for("manylinux_x86_64")
+    wheel = _zip(["numpy/__init__.py", "numpy.libs/libscipy_openblas64_-4b78795a.so"])
+    check_bundled_libraries(Address("w"), wheel, (_native(("libscipy_openblas64_*.so",)),), auditwheel)
+    with pytest.raises(ValueError, match="libscipy_openblas64_-4b78795a.so"):
+        check_bundled_libraries(Address("w"), wheel, (), auditwheel)
+    extra = _zip(["numpy.libs/libscipy_openblas64_-4b78795a.so", "numpy.libs/libgfortran-040039e1.so.5.0.0"])
+    with pytest.raises(ValueError, match="libgfortran-040039e1.so.5.0.0"):
+        check_bundled_libraries(Address("w"), extra, (_native(("libscipy_openblas64_*.so",)),), auditwheel)
+
+
 def test_an_undeclared_library_bundled_by_delocate_stops_the_repair() -> None:
     with pytest.raises(ValueError, match="libgfortran.5.dylib"):
         _run_repair("macosx_arm64", "proj-1.0-cp312-cp312-macosx_11_0_arm64.whl",

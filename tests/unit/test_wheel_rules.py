@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import zipfile
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
 
 from build_defs.inputs import project_source, store_artifact
-from build_defs.inputs.native_library import NativeLibrary
 from build_defs.inputs.project_source import ProjectTree, ProjectTreeRequest
 from build_defs.inputs.store_artifact import MissingArtifactError
 from build_defs.target_types import MesonWheelTarget, SourceReleaseTarget
@@ -21,11 +18,9 @@ from build_defs.wheels.wheel import (
     check_buildable_here,
     host_platform,
 )
-from build_defs.platforms.repair_tool import repair_tool_for
-from build_defs.wheels.repair import check_bundled_libraries
 from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address
-from pants.engine.fs import EMPTY_DIGEST, DigestContents
+from pants.engine.fs import DigestContents
 from pants.engine.internals.scheduler import ExecutionError
 from tests.unit.support import sdist_bytes
 from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
@@ -90,42 +85,6 @@ def test_source_release_missing_from_store_says_what_to_do(rule_runner: RuleRunn
     (tmp_path / "store" / "files" / "demo-1.0.tar.gz").unlink()
     with engine_error(MissingArtifactError, contains="demo-1.0.tar.gz (pinned by src:demo) is not in the artifact store"):
         rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("src", target_name="demo"))])
-
-
-def _native(patterns: tuple[str, ...]) -> NativeLibrary:
-    return NativeLibrary(
-        address=Address("3rdparty/openblas", target_name="ilp64"),
-        digest=EMPTY_DIGEST,
-        root="native/ilp64",
-        pkg_config_name="scipy-openblas",
-        pkg_config_script="print()",
-        library_dir="native/ilp64/lib",
-        bundled_libraries=patterns,
-        license_section="Name: OpenBLAS",
-        filename="scipy_openblas64-0-py3-none-any.whl",
-        sha256="00" * 32,
-        version="0",
-        license_expression="BSD-3-Clause",
-    )
-
-
-def _wheel(names: list[str]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for n in names:
-            zf.writestr(n, b"x")
-    return buf.getvalue()
-
-
-def test_bundled_libraries_must_be_declared() -> None:
-    wheel = _wheel(["numpy/__init__.py", "numpy.libs/libscipy_openblas64_-4b78795a.so"])
-    auditwheel = repair_tool_for("manylinux_x86_64")
-    check_bundled_libraries(Address("w"), wheel, (_native(("libscipy_openblas64_*.so",)),), auditwheel)
-    with pytest.raises(ValueError, match="libscipy_openblas64_-4b78795a.so"):
-        check_bundled_libraries(Address("w"), wheel, (), auditwheel)
-    extra = _wheel(["numpy.libs/libscipy_openblas64_-4b78795a.so", "numpy.libs/libgfortran-040039e1.so.5.0.0"])
-    with pytest.raises(ValueError, match="libgfortran-040039e1.so.5.0.0"):
-        check_bundled_libraries(Address("w"), extra, (_native(("libscipy_openblas64_*.so",)),), auditwheel)
 
 
 def _wheel_field_set(platform: str | None, python: str = "3.12") -> MesonWheelFieldSet:
