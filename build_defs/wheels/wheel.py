@@ -53,6 +53,8 @@ from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
 from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
 
 BUILD_OUT = "built"
+# The build tools' venv, as the build sees it (a symlink in the sandbox).
+BUILD_TOOLS = ".build-tools"
 # meson-python's build directory, relative to the project root: fixed, so paths are stable.
 BUILD_DIR = "build"
 
@@ -277,6 +279,11 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
         # Sources as everyone would check them out, whatever umask wrote the sandbox.
         /bin/chmod -R u+rwX,go+rX,go-w "$ROOT/{SOURCE_DIR}"
         {env.activate()}
+        # The locked tools under one fixed name: their venv's own path is named by hashes of
+        # the lockfile and would be recorded in the wheel (meson-python hands meson its
+        # sys.executable as the project's Python, which NumPy's __config__.py records).
+        /bin/ln -s "$TOOL_PREFIX" "$ROOT/{BUILD_TOOLS}"
+        TOOL_PREFIX="$ROOT/{BUILD_TOOLS}"
         TC="$ROOT/{toolchain.bin_dir}"
         # A deliberate PATH: the locked build tools and the fingerprinted toolchain, nothing else.
         export PATH="$TOOL_PREFIX/bin:$TC"

@@ -127,7 +127,8 @@ def test_build_and_wheel_test_cannot_reach_a_loopback_server(clone: Path) -> Non
 
 
 def test_checkouts_at_two_paths_record_the_fixed_build_root(tmp_path: Path) -> None:
-    """The probe wheel records its build directory; only the fixed root makes it agree."""
+    """The probe wheel records its build directory and its build Python; only the fixed
+    root and the fixed name of the tool venv make it agree."""
     shas = []
     for name in ("one", "a/much/deeper/second/checkout"):
         clone = make_clone(tmp_path / name)
@@ -137,7 +138,8 @@ def test_checkouts_at_two_paths_record_the_fixed_build_root(tmp_path: Path) -> N
         (wheel,) = (clone / "dist").glob("*.whl")
         with zipfile.ZipFile(wheel) as zf:
             recorded = zf.read("probe/_buildinfo.py").decode()
-        assert recorded == 'BUILD_ROOT = "/mnt/src/build"\n', recorded
+        # The tool venv's own path is named by hashes of the lockfile and the interpreter.
+        assert recorded == 'BUILD_ROOT = "/mnt/src/build"\nBUILD_PYTHON = "/mnt/.build-tools/bin/python"\n', recorded
     assert shas[0] == shas[1] and len(shas[0]) == 1
 
 
