@@ -451,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["ensure", "verify", "path"])
     parser.add_argument("--manifest", type=Path, required=True, help="3rdparty/artifacts.json")
     parser.add_argument("--store", type=Path, default=None, help="store directory")
-    parser.add_argument("--set", action="append", default=[], help="only artifacts of this set")
+    parser.add_argument("--set", action="append", default=[],
+                        help="only artifacts of this set (the only way to fetch an on_demand set)")
     parser.add_argument(
         "--platform", action="append", default=[],
         help="only what hosts of this declared platform use (repeatable; default: this host's); "
@@ -480,6 +481,11 @@ def main(argv: list[str] | None = None) -> int:
         arts = for_platforms(arts, [declared[n] for n in names])
     if args.set:
         arts = [a for a in arts if set(a.sets) & set(args.set)]
+    else:
+        # Sets marked on_demand (e.g. the cache server) are fetched only when named.
+        with open(args.manifest) as f:
+            on_demand = {n for n, spec in json.load(f).get("sets", {}).items() if spec.get("on_demand")}
+        arts = [a for a in arts if not a.sets or set(a.sets) - on_demand]
     try:
         if args.command == "verify":
             verified: dict[str, list[int]] = {}

@@ -23,6 +23,7 @@ from pants.engine.target import (
     Targets,
 )
 from pants.engine.unions import UnionRule
+from pants.option.global_options import GlobalOptions
 from pants.util.logging import LogLevel
 
 from build_defs.dependency_inference import AddressFieldsRequest
@@ -65,8 +66,23 @@ def manifest_files(entries: list[dict]) -> tuple[str, str]:
     return sums, json.dumps({"artifacts": entries}, indent=2, sort_keys=True) + "\n"
 
 
+def refuse_remote_cache(address, read: bool, write: bool) -> None:
+    """A release is built from nothing but its pins: never with results from (or into) a
+    shared cache, whose entries no one here built."""
+    if read or write:
+        raise ReleaseSetError(
+            f"{address}: refusing to build a release set with a remote cache "
+            f"(remote_cache_read={read}, remote_cache_write={write}). Release builds start from "
+            "an empty cache on a clean runner; drop `--pants-config-files=3rdparty/remote-cache/pants.toml` "
+            "(or `--remote-cache-read`/`--remote-cache-write`) for this command."
+        )
+
+
 @rule(desc="Package a release set", level=LogLevel.DEBUG)
-async def package_release_set(field_set: ReleaseSetFieldSet, isolation: Isolation) -> BuiltPackage:
+async def package_release_set(
+    field_set: ReleaseSetFieldSet, isolation: Isolation, global_options: GlobalOptions
+) -> BuiltPackage:
+    refuse_remote_cache(field_set.address, global_options.remote_cache_read, global_options.remote_cache_write)
     if not isolation.isolated:
         raise ReleaseSetError(
             f"{field_set.address}: refusing to release artifacts built without sandbox isolation "

@@ -74,3 +74,13 @@ def test_manifest_is_sorted_and_in_sha256sum_format() -> None:
     assert data["artifacts"][2]["kind"] == "provenance" and data["artifacts"][2]["subject"] == wheel
     # Deterministic: the same entries in another order give the same bytes.
     assert manifest_files(list(reversed(entries))) == (sums, manifest)
+
+
+def test_release_sets_refuse_a_remote_cache() -> None:
+    import pytest
+    from build_defs.goals.release import ReleaseSetError, refuse_remote_cache
+
+    refuse_remote_cache("//:release", False, False)
+    for read, write in ((True, False), (False, True), (True, True)):
+        with pytest.raises(ReleaseSetError, match="refusing to build a release set with a remote cache"):
+            refuse_remote_cache("//:release", read, write)

@@ -403,3 +403,23 @@ def test_ensure_fetches_only_what_the_host_platform_uses(index: _Index, tmp_path
     bad = subprocess.run([sys.executable, script, "ensure", "--manifest", str(manifest), "--platform", "windows_x86"],
                          env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "windows_x86" in bad.stderr and "not declared" in bad.stderr
+
+
+def test_an_on_demand_set_is_fetched_only_when_named(index: _Index, tmp_path: Path) -> None:
+    """The cache server's files stay out of every checkout's bootstrap."""
+    always, wanted = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD), _artifact("demo-2.0-py3-none-any.whl", OTHER)
+    index.files.update({always.filename: PAYLOAD, wanted.filename: OTHER})
+    manifest = tmp_path / "artifacts.json"
+    manifest.write_text(json.dumps({
+        "sets": {"base": {}, "server": {"on_demand": True}},
+        "artifacts": [
+            {"project": a.project, "filename": a.filename, "sha256": a.sha256, "size": a.size, "sets": [s]}
+            for a, s in ((always, "base"), (wanted, "server"))
+        ],
+    }))
+    env = {**os.environ, "PIP_INDEX_URL": index.url, "NUMPY_RELEASE_STORE": str(tmp_path / "s")}
+    script = str(Path(store.__file__))
+    subprocess.run([sys.executable, script, "ensure", "--manifest", str(manifest)], env=env, check=True)
+    assert index.downloads == [always.filename]
+    subprocess.run([sys.executable, script, "ensure", "--manifest", str(manifest), "--set", "server"], env=env, check=True)
+    assert index.downloads == [always.filename, wanted.filename]

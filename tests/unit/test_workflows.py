@@ -138,5 +138,6 @@ def test_triggers_publishing_and_secrets_are_where_they_belong() -> None:
     assert text.count("secrets.") == 1
     (upload,) = [s for s in jobs["nightly-upload"]["steps"] if "ANACONDA_TOKEN" in (s.get("env") or {})]
     assert "--require-hashes" in "".join(s.get("run", "") for s in jobs["nightly-upload"]["steps"])
-    # Release jobs use no cache.
+    # Release jobs use no cache: no Actions cache, no remote (REAPI) cache for Pants.
     assert "actions/cache" not in text and "cache:" not in text
+    assert "remote-cache" not in text and "remote_cache" not in text and "remote-store" not in text
