@@ -98,6 +98,8 @@ class CcToolchain:
     programs: FrozenDict[str, str]  # name -> "realpath sha256:<hex> version"
     immutable_inputs: FrozenDict[str, Digest] = FrozenDict()
     append_only_caches: FrozenDict[str, str] = FrozenDict()
+    # Shell lines a process runs (in its sandbox root, before it uses the toolchain).
+    setup: str = ""
 
     @property
     def bin_dir(self) -> str:
@@ -156,6 +158,8 @@ async def fingerprint_programs(request: FingerprintRequest, bash: BashBinary) ->
 
 
 ZIG_DIR = "zig"
+# Where the pinned zig tree arrives (an immutable input, new inodes every Pants run).
+ZIG_PINNED_DIR = ".zig-pinned"
 # zig links libc++/libc++abi/libunwind statically; keep their symbols out of the dynamic
 # symbol table (C symbols a module exports on purpose, e.g. for ctypes, stay exported).
 # Only glob patterns: lld rejects an exact name the link does not define.
@@ -176,6 +180,26 @@ HIDE_CXX_RUNTIME = """\
 };
 """
 ZIG_CACHE = ".zig-cache"
+# zig keys its cache of runtime libraries (libc++, libunwind, glibc stubs) on the identity
+# of its own files, not only their content: a fresh copy of the same tree (which Pants
+# materialises anew every run) rebuilt them every run. So the build sees one tree per pin,
+# kept beside zig's caches, copied once from the pinned input and compared with it byte for
+# byte before every use: what the cache holds can never change what is compiled.
+_ZIG_TREE_SETUP = """\
+zig_tree="$ROOT/{cache}/tree/{sha256}"
+if [ ! -e "$zig_tree/.complete" ]; then
+  zig_tmp="$ROOT/{cache}/tree/.tmp.$$"
+  /bin/rm -rf "$zig_tmp" && /bin/mkdir -p "$zig_tmp"
+  /bin/cp -a "$ROOT/{pinned}/." "$zig_tmp/" && : > "$zig_tmp/.complete"
+  # Another build may have kept the same tree meanwhile: then use that one.
+  /bin/mv -T "$zig_tmp" "$zig_tree" 2>/dev/null || /bin/rm -rf "$zig_tmp"
+fi
+if ! /usr/bin/diff -rq --exclude=.complete "$ROOT/{pinned}" "$zig_tree" >&2; then
+  echo "the kept zig tree $zig_tree differs from the pinned {filename}; delete it and build again" >&2
+  exit 72
+fi
+/bin/ln -s "$zig_tree" "$ROOT/{zig_dir}"
+"""
 _ZIG_WRAPPER = """\
 #!/bin/sh
 # {what}, generated from {address}.
@@ -246,8 +270,12 @@ async def _zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
                 "ranlib": f"{zig_id} ranlib",
             }
         ),
-        immutable_inputs=FrozenDict({ZIG_DIR: zig.digest}),
+        immutable_inputs=FrozenDict({ZIG_PINNED_DIR: zig.digest}),
         append_only_caches=FrozenDict({"zig_cache": ZIG_CACHE}),
+        setup=_ZIG_TREE_SETUP.format(
+            cache=ZIG_CACHE, sha256=tgt[PinnedSha256Field].value, pinned=ZIG_PINNED_DIR,
+            zig_dir=ZIG_DIR, filename=tgt[PinnedFilenameField].value,
+        ),
     )
 
 

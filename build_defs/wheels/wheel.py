@@ -284,7 +284,7 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
         # sys.executable as the project's Python, which NumPy's __config__.py records).
         /bin/ln -s "$TOOL_PREFIX" "$ROOT/{BUILD_TOOLS}"
         TOOL_PREFIX="$ROOT/{BUILD_TOOLS}"
-        TC="$ROOT/{toolchain.bin_dir}"
+        {toolchain.setup}        TC="$ROOT/{toolchain.bin_dir}"
         # A deliberate PATH: the locked build tools and the fingerprinted toolchain, nothing else.
         export PATH="$TOOL_PREFIX/bin:$TC"
         export CC="$TC/cc" CXX="$TC/cxx" NINJA="$TOOL_PREFIX/bin/ninja" CYTHON="$TOOL_PREFIX/bin/cython"

@@ -227,7 +227,7 @@ VENV="$ROOT/test-venv"
 # The locked test requirements (pytest, ...) come after the venv's own site-packages.
 "$TOOL_PREFIX/bin/python" -c 'import sys; print("\\n".join(p for p in sys.path if p.endswith("site-packages")))' \\
   > "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/wheel_test_requirements.pth"
-TC="$ROOT/{toolchain.bin_dir}"
+{toolchain.setup}TC="$ROOT/{toolchain.bin_dir}"
 export PATH="$VENV/bin:$TOOL_PREFIX/bin:$TC" CC="$TC/cc" CXX="$TC/cxx"
 export HOME="$ROOT/.home" WHEEL_FILE="$ROOT/{wheel.filename}" PYTHONDONTWRITEBYTECODE=1
 cd "$ROOT/.work"
