@@ -245,12 +245,14 @@ def test_zig_toolchain_wrappers(rule_runner: RuleRunner, tmp_path) -> None:
     tc = rule_runner.request(CcToolchain, [CcToolchainRequest(Address("tc", target_name="zig"))])
     assert set(tc.programs) == {"cc", "cxx", "ar", "ranlib", "nm"}
     assert "-target x86_64-linux-gnu.2.28" in tc.programs["cc"]
-    assert set(tc.immutable_inputs) == {"zig"} and set(tc.append_only_caches.values()) == {".zig-cache"}
+    # The pinned tree arrives as an immutable input; the build links `zig` to the kept copy.
+    assert set(tc.immutable_inputs) == {".zig-pinned"} and set(tc.append_only_caches.values()) == {".zig-cache"}
+    assert '/bin/ln -s "$zig_tree" "$ROOT/zig"' in tc.setup and "/usr/bin/diff -rq" in tc.setup
 
     # Lay the sandbox out as a build sees it and run the wrappers for real.
     root = tmp_path / "sandbox"
     for fc in rule_runner.request(DigestContents, [tc.digest]) + rule_runner.request(
-        DigestContents, [tc.immutable_inputs["zig"]]
+        DigestContents, [tc.immutable_inputs[".zig-pinned"]]
     ):
         prefix = "" if fc.path.startswith("toolchain/") else "zig/"
         path = root / prefix / fc.path
