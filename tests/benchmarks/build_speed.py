@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {"quick": "tests/fixtures/mini_zig:wheel", "numpy": "numpy_src:wheel@python=3.12"}
 _STAMP = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) \[INFO\] (Starting|Completed): Build wheel ", re.M)
-_KEPT = re.compile(r"preserving local process execution dir (\S+) for \"?Build wheel")
+_KEPT = re.compile(r"(?i)preserving local process execution dir [`\"']?(/[^\s`\"']+)[`\"']? for [`\"']?Build wheel")
 
 
 def pants(*args: str, check: bool = True) -> tuple[float, subprocess.CompletedProcess]:

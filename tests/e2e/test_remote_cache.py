@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.repo import logged_sha256, make_clone, run_pants
+from tests.e2e.repo import cpython, logged_sha256, make_clone, run_pants
 
 WHEEL = "tests/fixtures/mini:wheel@python=3.12"
 
@@ -39,7 +38,8 @@ def cache_server(tmp_path: Path):
     def command(*args: str) -> subprocess.CompletedProcess:
         import os
 
-        return subprocess.run([sys.executable, script, *args], capture_output=True, text=True, timeout=300,
+        # As a developer runs it: a host CPython (with pip, whose configuration names the index).
+        return subprocess.run([cpython("3.12"), script, *args], capture_output=True, text=True, timeout=600,
                               env={**os.environ, **env})
 
     started = command("start", "--port", str(port), "--data", str(tmp_path / "bgd"))
