@@ -62,7 +62,9 @@ def build_process_seconds(log: str) -> float:
 def raw_replay(sandbox: Path) -> tuple[float, int]:
     """Run the kept sandbox's own script again, from the state the build started in: its
     outputs and everything the script creates removed. Returns seconds and peak RSS (kB)."""
-    for name in ("built", ".build-tools", "zig"):
+    # The wheel, meson's build directory (src/build, or the replay would be incremental) and
+    # the links the script makes (build_defs/wheels/wheel.py, toolchains/toolchain.py).
+    for name in ("built", "src/build", ".build-tools", "zig"):
         path = sandbox / name
         if path.is_symlink():
             path.unlink()
