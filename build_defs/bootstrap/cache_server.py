@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import hashlib
 import os
 import shutil
 import signal
@@ -28,6 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import launcher  # noqa: E402
 import store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,26 +62,6 @@ def find_python313(explicit: str | None) -> str:
     )
 
 
-def venv_for(python: str, store_dir: Path) -> Path:
-    """BuildGrid in a venv keyed by the interpreter and the pin file, installed from the store."""
-    key = hashlib.sha256(f"{python}\n".encode() + REQUIREMENTS.read_bytes()).hexdigest()[:16]
-    venv = state_dir().parent / "buildgrid-venv" / key
-    if (venv / ".complete").is_file():
-        return venv
-    print(f"cache-server: installing BuildGrid into {venv}", file=sys.stderr)
-    shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([python, "-m", "venv", str(venv)], check=True)
-    install = subprocess.run(
-        [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--isolated", "--no-index",
-         "--no-deps", "--require-hashes", "--find-links", str(store_dir / "files"), "-r", str(REQUIREMENTS)],
-    )
-    if install.returncode != 0:
-        shutil.rmtree(venv, ignore_errors=True)
-        raise CacheServerError("installing BuildGrid from the store failed (see above).")
-    (venv / ".complete").touch()
-    return venv
-
-
 def _answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -107,7 +87,9 @@ def start(port: int, data: Path, python: str | None, timeout: float) -> str:
     store_dir = store.default_store_dir()
     arts = [a for a in store.load_manifest(ROOT / "3rdparty" / "artifacts.json") if SET in a.sets]
     store.Store(store_dir).ensure(arts, log=lambda m: print(f"cache-server: {m}", file=sys.stderr))
-    bgd = venv_for(find_python313(python), store_dir) / "bin" / "bgd"
+    venv = launcher.hashed_venv(find_python313(python), state_dir().parent / "buildgrid-venv", str(store_dir),
+                                REQUIREMENTS, "BuildGrid", log=lambda m: print(f"cache-server: {m}", file=sys.stderr))
+    bgd = venv / "bin" / "bgd"
     state = state_dir()
     (data / "cas").mkdir(parents=True, exist_ok=True)
     state.mkdir(parents=True, exist_ok=True)
@@ -170,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("cache-server: not running", file=sys.stderr)
                 return 1
             print((state_dir() / "address").read_text().strip())
-    except (CacheServerError, store.StoreError) as e:
+    except (CacheServerError, store.StoreError, launcher.LauncherError) as e:
         print(f"cache-server: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wheel_tags  # noqa: E402
@@ -91,22 +92,23 @@ def sha256_and_size(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), path.stat().st_size
 
 
-def pants_venv(cache_dir: Path, store: str, requirements: Path) -> Path:
-    """Pants in a private venv keyed by this interpreter and the pin file."""
-    key = hashlib.sha256(f"{sys.executable}\n".encode() + requirements.read_bytes()).hexdigest()[:16]
-    venvs = cache_dir / "pants-venv"
+def hashed_venv(python: str, venvs: Path, store: str, requirements: Path, what: str,
+                log: Callable[[str], None] = note) -> Path:
+    """A private venv of `python` holding exactly a `--require-hashes` pin file, installed
+    from the store, keyed by the interpreter and the pin file, made once under a file lock."""
+    key = hashlib.sha256(f"{python}\n".encode() + requirements.read_bytes()).hexdigest()[:16]
     venv = venvs / key
     if (venv / ".complete").is_file():
         return venv
     venvs.mkdir(parents=True, exist_ok=True)
     with open(venvs / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another ./pants may be installing the same venv
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be installing the same venv
         if (venv / ".complete").is_file():
             return venv
-        note(f"installing pantsbuild.pants into {venv}")
+        log(f"installing {what} into {venv}")
         shutil.rmtree(venv, ignore_errors=True)
         try:
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run([python, "-m", "venv", str(venv)], check=True)
             subprocess.run(
                 [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--isolated", "--no-index",
                  "--no-deps", "--use-pep517", "--find-links", f"{store}/files", "--require-hashes",
@@ -115,9 +117,14 @@ def pants_venv(cache_dir: Path, store: str, requirements: Path) -> Path:
             )
         except subprocess.CalledProcessError:
             shutil.rmtree(venv, ignore_errors=True)
-            raise LauncherError("installing Pants from the store failed.")
+            raise LauncherError(f"installing {what} from the store failed.")
         (venv / ".complete").touch()
     return venv
+
+
+def pants_venv(cache_dir: Path, store: str, requirements: Path) -> Path:
+    """Pants in a private venv keyed by this interpreter and the pin file."""
+    return hashed_venv(sys.executable, cache_dir / "pants-venv", store, requirements, "pantsbuild.pants")
 
 
 def pex_tool(venv: Path, buildroot: Path, store: str, platform_name: str) -> Path:

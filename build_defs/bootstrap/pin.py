@@ -47,7 +47,8 @@ UPGRADE = False  # `--upgrade`: let pip move the versions the `.in` files do not
 MANIFEST = ROOT / "3rdparty" / "artifacts.json"
 
 
-def _name_version(filename: str) -> tuple[str, str]:
+def name_version(filename: str) -> tuple[str, str]:
+    """(normalised project, version) of a wheel or source archive, from its file name."""
     if filename.endswith(".whl"):
         name, version = filename.split("-")[:2]
     else:
@@ -58,20 +59,13 @@ def _name_version(filename: str) -> tuple[str, str]:
     return store.normalize(name), version
 
 
-def _platforms(manifest: dict) -> dict[str, wheel_tags.Platform]:
-    return {n: wheel_tags.Platform.from_json(n, p) for n, p in manifest.get("platforms", {}).items()}
-
-
 def _requirements_for(path: Path, plat: wheel_tags.Platform) -> str:
     """The set's requirements with their `sys_platform` / `platform_machine` markers
     decided for `plat` (other markers are left to pip). Only top-level markers are
     decided: a dependency that exists only on another platform must be listed there."""
     from pip._vendor.packaging.requirements import Requirement  # type: ignore
 
-    env = {"sys_platform": "darwin" if plat.system == "macos" else "linux",
-           "platform_system": "Darwin" if plat.system == "macos" else "Linux",
-           "platform_machine": {"linux": {"x86_64": "x86_64", "arm64": "aarch64"},
-                                "macos": {"x86_64": "x86_64", "arm64": "arm64"}}[plat.system][plat.arch]}
+    env = plat.marker_env()
     lines = []
     for raw in path.read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
@@ -115,11 +109,11 @@ def _download(name: str, requirements: str, py: str, index: str, dest: Path, con
     subprocess.run(cmd, check=True, env=env)
 
 
-def _index_entry(fetcher: store.Fetcher, filename: str, project: str, entry: dict) -> dict:
+def _index_entry(filename: str, project: str, entry: dict) -> dict:
     size = int(entry.get("size") or 0)
     if not size:
         raise SystemExit(f"pin: the index gives no size for {filename}")
-    return {"project": store.normalize(project), "version": _name_version(filename)[1],
+    return {"project": store.normalize(project), "version": name_version(filename)[1],
             "filename": filename, "sha256": entry["hashes"]["sha256"], "size": size}
 
 
@@ -133,24 +127,24 @@ def complete_for_platform(name: str, spec: dict, plat: wheel_tags.Platform, clos
     fallback = set(spec.get("sdist_fallback", ()))
     by_project: dict[tuple[str, str], list[str]] = {}
     for filename in closure:
-        by_project.setdefault(_name_version(filename), []).append(filename)
+        by_project.setdefault(name_version(filename), []).append(filename)
     for (project, version), filenames in sorted(by_project.items()):
         if not any(wheel_tags.is_platform_specific(f) for f in filenames):
             continue
         _, page = fetcher.project_page(project)
         files = [e for e in page.get("files", []) if not e.get("yanked")
                  and e["filename"].endswith((".whl", ".tar.gz", ".zip"))
-                 and _name_version(e["filename"]) == (project, version)]
+                 and name_version(e["filename"]) == (project, version)]
         for py in spec["pythons"]:
             ranked = [(wheel_tags.rank_on(e["filename"], plat, py), e) for e in files if e["filename"].endswith(".whl")]
             ranked = [(r, e) for r, e in ranked if r is not None]
             if ranked:
                 best = max(ranked, key=lambda re_: (re_[0], re_[1]["filename"]))[1]
-                entries.append({**_index_entry(fetcher, best["filename"], project, best), "sets": [name]})
+                entries.append({**_index_entry(best["filename"], project, best), "sets": [name]})
                 continue
             sdists = [e for e in files if not e["filename"].endswith(".whl")]
             if project in fallback and sdists:
-                entries.append({**_index_entry(fetcher, sdists[0]["filename"], project, sdists[0]),
+                entries.append({**_index_entry(sdists[0]["filename"], project, sdists[0]),
                                 "sets": [name], "platforms": [plat.name]})
                 continue
             raise SystemExit(
@@ -195,7 +189,7 @@ def resolve_set(name: str, spec: dict, index: str, platforms: dict[str, wheel_ta
         entries = []
         for filename, path in sorted(found.items()):
             digest, size = store.sha256_of(path)
-            project, version = _name_version(filename)
+            project, version = name_version(filename)
             entries.append(
                 {"project": project, "version": version, "filename": filename,
                  "sha256": digest, "size": size, "sets": [name]}
@@ -261,7 +255,7 @@ def find_sdist(requirement: str, fetcher: store.Fetcher) -> dict:
     _, page = fetcher.project_page(name)
     for entry in page.get("files", []):
         filename = entry.get("filename", "")
-        if filename.endswith((".tar.gz", ".zip")) and _name_version(filename) == (store.normalize(name), version):
+        if filename.endswith((".tar.gz", ".zip")) and name_version(filename) == (store.normalize(name), version):
             return entry
     raise SystemExit(f"pin: the index lists no source archive of {name} {version}")
 
@@ -324,7 +318,7 @@ def main(argv: list[str]) -> int:
         raise SystemExit(f"unknown set(s) {unknown}; known: {sorted(sets)}")
     index = store.index_url()
     fetcher = store.Fetcher(index)
-    platforms = _platforms(manifest)
+    platforms = store.platforms_of(manifest)
     arts = []
     for a in manifest["artifacts"]:
         a["sets"] = [s for s in a["sets"] if s not in wanted]

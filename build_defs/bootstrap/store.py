@@ -99,14 +99,17 @@ class Artifact:
 
 def load_manifest(path: Path) -> list[Artifact]:
     with open(path) as f:
-        data = json.load(f)
-    return [Artifact.from_json(a) for a in data["artifacts"]]
+        return [Artifact.from_json(a) for a in json.load(f)["artifacts"]]
 
 
 def load_platforms(path: Path) -> dict[str, wheel_tags.Platform]:
     with open(path) as f:
-        data = json.load(f)
-    return {name: wheel_tags.Platform.from_json(name, obj) for name, obj in data.get("platforms", {}).items()}
+        return platforms_of(json.load(f))
+
+
+def platforms_of(manifest: dict) -> dict[str, wheel_tags.Platform]:
+    """The platforms a parsed manifest declares."""
+    return {name: wheel_tags.Platform.from_json(name, obj) for name, obj in manifest.get("platforms", {}).items()}
 
 
 def for_platforms(artifacts: list[Artifact], platforms: list[wheel_tags.Platform]) -> list[Artifact]:
@@ -463,28 +466,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "path":
         print(store.root)
         return 0
-    arts = load_manifest(args.manifest)
-    declared = load_platforms(args.manifest)
-    try:
-        names = args.platform or [wheel_tags.host_platform_name()]
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 3
-    if "all" in names:
-        names = sorted(declared)
-    unknown = [n for n in names if n not in declared]
-    if unknown and (declared or args.platform):
-        print(f"error: platform(s) {unknown} are not declared in {args.manifest}; declared: {sorted(declared)}",
-              file=sys.stderr)
-        return 2
-    if declared:
+    with open(args.manifest) as f:
+        manifest = json.load(f)  # read once: this runs before every ./pants command
+    arts = [Artifact.from_json(a) for a in manifest["artifacts"]]
+    declared = platforms_of(manifest)
+    # A manifest that declares no platforms has every file for this host.
+    if declared or args.platform:
+        try:
+            names = args.platform or [wheel_tags.host_platform_name()]
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 3
+        if "all" in names:
+            names = sorted(declared)
+        unknown = [n for n in names if n not in declared]
+        if unknown:
+            print(f"error: platform(s) {unknown} are not declared in {args.manifest}; declared: {sorted(declared)}",
+                  file=sys.stderr)
+            return 2
         arts = for_platforms(arts, [declared[n] for n in names])
     if args.set:
         arts = [a for a in arts if set(a.sets) & set(args.set)]
     else:
         # Sets marked on_demand (e.g. the cache server) are fetched only when named.
-        with open(args.manifest) as f:
-            on_demand = {n for n, spec in json.load(f).get("sets", {}).items() if spec.get("on_demand")}
+        on_demand = {n for n, spec in manifest.get("sets", {}).items() if spec.get("on_demand")}
         arts = [a for a in arts if not a.sets or set(a.sets) - on_demand]
     try:
         if args.command == "verify":

@@ -36,6 +36,15 @@ class Platform:
             raise ValueError(f"platform {name}: system must be linux|macos and arch x86_64|arm64")
         return cls(name, obj["system"], obj["arch"], (major, minor))
 
+    def marker_env(self) -> dict[str, str]:
+        """The PEP 508 marker variables that name this platform."""
+        machine = {"linux": {"x86_64": "x86_64", "arm64": "aarch64"}, "macos": {"x86_64": "x86_64", "arm64": "arm64"}}
+        return {
+            "sys_platform": "darwin" if self.system == "macos" else "linux",
+            "platform_system": "Darwin" if self.system == "macos" else "Linux",
+            "platform_machine": machine[self.system][self.arch],
+        }
+
     def platform_tag_rank(self, tag: str) -> int | None:
         """None if the tag cannot run here; else a rank (higher is more specific)."""
         if self.system == "linux":

@@ -175,8 +175,10 @@ def compare_pins(artifact: str, recorded: list[PinnedInput], current: CurrentPin
             problems.append(
                 f"{artifact}: pin changed since the build: {pin.name} is no longer pinned by {pin.pinned_by}{instead}"
             )
-        elif dict(pin.digest) not in [dict(d) for d in (now if isinstance(now, list) else [now])]:
-            is_now = " or ".join(_digest(d) for d in (now if isinstance(now, list) else [now]))
+            continue
+        current_digests = [dict(d) for d in (now if isinstance(now, list) else [now])]
+        if dict(pin.digest) not in current_digests:
+            is_now = " or ".join(_digest(d) for d in current_digests)
             problems.append(
                 f"{artifact}: pin changed since the build: {pin.name} ({pin.pinned_by}) was "
                 f"{_digest(pin.digest)}, is now {is_now}"

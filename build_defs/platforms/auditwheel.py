@@ -12,9 +12,8 @@ from build_defs.platforms.repair_tool import RepairCommand, RepairTool
 def auditwheel_script(cmd: RepairCommand) -> str:
     plat = f"--plat {shlex.quote(cmd.policy)} " if cmd.policy else ""
     # auditwheel finds the native dependencies' shared libraries here, and nowhere else.
-    library_path = ":".join(f"$ROOT/{d}" for d in cmd.library_dirs)
     return (
-        f'export LD_LIBRARY_PATH="{library_path}"\n'
+        f'export LD_LIBRARY_PATH="{cmd.library_path}"\n'
         f'"$TOOL_PREFIX/bin/auditwheel" repair {plat}-w "$ROOT/{cmd.out_dir}" "$ROOT/{cmd.wheel}"\n'
     )
 

@@ -18,9 +18,8 @@ def delocate_script(cmd: RepairCommand) -> str:
             f"`plat` ({cmd.policy}) is an auditwheel policy; a macOS wheel's tag comes from "
             "MACOSX_DEPLOYMENT_TARGET in its `build_env`."
         )
-    library_path = ":".join(f"$ROOT/{d}" for d in cmd.library_dirs)
     return (
-        f'export DYLD_LIBRARY_PATH="{library_path}"\n'
+        f'export DYLD_LIBRARY_PATH="{cmd.library_path}"\n'
         f'"$TOOL_PREFIX/bin/delocate-wheel" --require-archs {_ARCHS[cmd.platform]} '
         f'-w "$ROOT/{cmd.out_dir}" -v "$ROOT/{cmd.wheel}"\n'
     )

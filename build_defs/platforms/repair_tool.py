@@ -20,6 +20,11 @@ class RepairCommand:
     policy: str | None  # a platform policy (auditwheel's `--plat`), when the target sets one
     library_dirs: tuple[str, ...]  # sandbox-relative directories of the declared native libraries
 
+    @property
+    def library_path(self) -> str:
+        """The native libraries' directories as a search path, for the tool to find them in."""
+        return ":".join(f"$ROOT/{d}" for d in self.library_dirs)
+
 
 @dataclass(frozen=True)
 class RepairTool:

@@ -27,8 +27,8 @@ from build_defs.wheels.wheel import (
     BUILD_OUT,
     BuiltWheel,
     MesonWheelFieldSet,
-    _process_extras,
-    _single_wheel,
+    process_extras,
+    single_wheel,
     host_platform,
     keyed_env,
     process_script,
@@ -110,11 +110,11 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
             output_directories=(REPAIR_OUT,),
             description=f"Repair wheel {fs.address} with {tool.name}",
             level=LogLevel.INFO,
-            **_process_extras(request.nonce, keyed_env(isolation, interpreter)),
+            **process_extras(request.nonce, keyed_env(isolation, interpreter)),
         ),
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)
-    filename = _single_wheel(snapshot, tool.name, fs.address)
+    filename = single_wheel(snapshot, tool.name, fs.address)
     contents = await Get(DigestContents, Digest, result.output_digest)
     check_bundled_libraries(fs.address, contents[0].content, request.wheel.native_libraries, tool)
     return await _with_normal_modes(RepairedWheel(result.output_digest, filename))

@@ -172,7 +172,7 @@ def keyed_env(isolation: Isolation, interpreter: Interpreter) -> dict[str, str]:
     return {**isolation.env, **interpreter.env}
 
 
-def _process_extras(nonce: str, env: dict[str, str]) -> dict:
+def process_extras(nonce: str, env: dict[str, str]) -> dict:
     """The process's keyed environment, and for a repro-check build a distinct cache key with
     nothing written to the cache."""
     if not nonce:
@@ -183,7 +183,7 @@ def _process_extras(nonce: str, env: dict[str, str]) -> dict:
     }
 
 
-def _single_wheel(snapshot: Snapshot, what: str, address: Address) -> str:
+def single_wheel(snapshot: Snapshot, what: str, address: Address) -> str:
     wheels = [f for f in snapshot.files if f.endswith(".whl")]
     if len(wheels) != 1:
         raise ValueError(f"{what} of {address} produced {len(wheels)} wheels: {wheels}")
@@ -339,13 +339,13 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
             output_directories=(BUILD_OUT,),
             description=f"Build wheel {fs.address} (CPython {interpreter.facts['version']})",
             level=LogLevel.INFO,
-            **_process_extras(request.nonce, keyed_env(isolation, interpreter)),
+            **process_extras(request.nonce, keyed_env(isolation, interpreter)),
         ),
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)
     return BuiltWheel(
         result.output_digest,
-        _single_wheel(snapshot, "The build", fs.address),
+        single_wheel(snapshot, "The build", fs.address),
         tree.source_date_epoch,
         tuple(native),
         interpreter,

@@ -21,18 +21,6 @@ def sdist_bytes(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def host_python(version: str) -> str:
-    """The host's CPython `version` (e.g. "3.12"), from pyenv or PATH, as Pants finds it."""
-    import glob
-    import shutil
-
-    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    found = sorted(glob.glob(f"{root}/versions/{version}.*/bin/python{version}")) or [shutil.which(f"python{version}")]
-    if not found[-1]:
-        raise AssertionError(f"this test needs CPython {version} (pyenv or PATH), as the rules do")
-    return found[-1]
-
-
 def locked_venv(venv: Path, requirements: str, python: str = sys.executable) -> Path:
     """A venv with a hashed requirements file installed from the artifact store, offline, as
     the rules and workflows install tools; returns its `bin/` directory."""

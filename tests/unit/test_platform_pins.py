@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from build_defs.bootstrap import store, wheel_tags
+from build_defs.bootstrap import pin, store, wheel_tags
 
 ROOT = Path.cwd()
 MANIFEST = ROOT / "3rdparty/artifacts.json"
@@ -36,11 +36,8 @@ def _usable(files: list[store.Artifact], plat: wheel_tags.Platform, python: str)
 
 
 def _marker_env(plat: wheel_tags.Platform, python: str) -> dict[str, str]:
-    machine = {"linux": {"x86_64": "x86_64", "arm64": "aarch64"}, "macos": {"x86_64": "x86_64", "arm64": "arm64"}}
     return {
-        "sys_platform": "darwin" if plat.system == "macos" else "linux",
-        "platform_system": "Darwin" if plat.system == "macos" else "Linux",
-        "platform_machine": machine[plat.system][plat.arch],
+        **plat.marker_env(),
         "os_name": "posix",
         "python_version": python,
         "python_full_version": f"{python}.0",
@@ -82,9 +79,7 @@ def _coverage_problems(manifest: list[store.Artifact], sets: dict[str, dict],
                        platforms: dict[str, wheel_tags.Platform]) -> list[str]:
     by_version: dict[tuple[str, str], list[store.Artifact]] = {}
     for art in manifest:
-        name, version = art.filename.split("-")[:2] if art.filename.endswith(".whl") else (
-            art.filename.rsplit("-", 1)[0], art.filename.rsplit("-", 1)[1].split(".tar")[0].split(".zip")[0])
-        by_version.setdefault((store.normalize(name), version), []).append(art)
+        by_version.setdefault(pin.name_version(art.filename), []).append(art)
     problems = []
     for set_name, spec in sorted(sets.items()):
         if "requirements" not in spec:

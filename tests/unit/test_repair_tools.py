@@ -27,7 +27,8 @@ from pants.engine.fs import EMPTY_DIGEST, AddPrefix, CreateDigest, RemovePrefix,
 from pants.engine.process import Process, ProcessResult
 from pants.util.frozendict import FrozenDict
 from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
-from tests.unit.support import host_python, locked_venv
+from tests.e2e.repo import cpython
+from tests.unit.support import locked_venv
 
 
 def _native(patterns: tuple[str, ...]) -> NativeLibrary:
@@ -201,7 +202,7 @@ def test_each_repair_tool_runs_from_the_locked_repair_set(tmp_path: Path, tool: 
     """Both tools install from `3rdparty/python/repair.txt` (hash-locked, from the store) and
     still take the options the rules pass them."""
     # The repair set is for CPython 3.11-3.13 (pyelftools needs 3.10+).
-    bin_dir = locked_venv(tmp_path / "venv", str(Path.cwd() / "3rdparty/python/repair.txt"), host_python("3.12"))
+    bin_dir = locked_venv(tmp_path / "venv", str(Path.cwd() / "3rdparty/python/repair.txt"), cpython("3.12"))
     args = ["repair", "--help"] if tool == "auditwheel" else ["--help"]
     out = subprocess.run([str(bin_dir / tool), *args], capture_output=True, text=True, check=True).stdout
     assert option in out and "-w" in out
