@@ -16,7 +16,6 @@ Standard library only, like the rest of the bootstrap.
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import shutil
 import signal
@@ -47,19 +46,13 @@ def state_dir() -> Path:
 
 def find_python313(explicit: str | None) -> str:
     """CPython 3.13 (BuildGrid 0.9.1 needs it): --python, pyenv's versions, or PATH."""
-    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    candidates = [explicit] if explicit else [
-        *sorted(glob.glob(f"{root}/versions/3.13.*/bin/python3.13")), shutil.which("python3.13"),
-    ]
-    for candidate in candidates:
-        if candidate and subprocess.run(
-            [candidate, "-c", "import sys; assert sys.version_info[:2] == (3, 13)"], capture_output=True
-        ).returncode == 0:
-            return candidate
-    raise CacheServerError(
-        "BuildGrid 0.9.1 needs CPython 3.13 and none was found (pyenv versions, python3.13 on PATH); "
-        "install one or pass --python /path/to/python3.13."
-    )
+    found = launcher.find_cpython("3.13", explicit)
+    if not found:
+        raise CacheServerError(
+            "BuildGrid 0.9.1 needs CPython 3.13 and none was found (pyenv versions, python3.13 on PATH); "
+            "install one or pass --python /path/to/python3.13."
+        )
+    return found
 
 
 def _answers(port: int) -> bool:

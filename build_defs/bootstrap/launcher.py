@@ -19,6 +19,7 @@ host tool (no GNU sha256sum, flock or stat):
 from __future__ import annotations
 
 import fcntl
+import glob
 import hashlib
 import os
 import shutil
@@ -90,6 +91,19 @@ def sha256_and_size(path: Path) -> tuple[str, int]:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest(), path.stat().st_size
+
+
+def find_cpython(version: str, explicit: str | None = None) -> str | None:
+    """CPython `version` ("3.13"): `explicit` if given, else pyenv's versions, else PATH."""
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    candidates = [explicit] if explicit else [
+        *sorted(glob.glob(f"{root}/versions/{version}.*/bin/python{version}")), shutil.which(f"python{version}"),
+    ]
+    check = f"import sys; assert sys.version_info[:2] == {tuple(int(p) for p in version.split('.'))}"
+    for candidate in candidates:
+        if candidate and subprocess.run([candidate, "-c", check], capture_output=True).returncode == 0:
+            return candidate
+    return None
 
 
 def hashed_venv(python: str, venvs: Path, store: str, requirements: Path, what: str,

@@ -3,7 +3,7 @@ asserts nothing (speed targets live here, never in timed tests).
 
     python3 tests/benchmarks/build_speed.py --quick            # the zig fixture; CI runs this
     python3 tests/benchmarks/build_speed.py [--repeat 3]       # one NumPy wheel, by hand
-    python3 tests/benchmarks/build_speed.py --json out.json    # also write the results
+    python3 tests/benchmarks/build_speed.py --json R.json --chart R.png   # NumPy: results + chart
 
 Every figure is repeated and reported as median (min-max). Measured:
 - `cold`: `./pants package` with pantsd warm, inputs fetched and the process cache off
@@ -38,8 +38,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {"quick": "tests/fixtures/mini_zig:wheel", "numpy": "numpy_src:wheel@python=3.12"}
-_STAMP = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) \[INFO\] (Starting|Completed): Build wheel ", re.M)
-_KEPT = re.compile(r"(?i)preserving local process execution dir [`\"']?(/[^\s`\"']+)[`\"']? for [`\"']?Build wheel")
+_STAMP = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) \[INFO\] (Starting|Completed): (Build wheel|Repair wheel) ", re.M)
+_KEPT = re.compile(r"(?i)preserving local process execution dir [`\"']?(/[^\s`\"']+)[`\"']? for [`\"']?(Build wheel|Repair wheel)")
+_REINIT = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) \[INFO\] (Initialization options changed|Initializing scheduler|Scheduler initialized)", re.M)
+_PROCESS_MS = re.compile(r"local_process_total_time_run_ms: (\d+)")
+# What each kept sandbox's script creates, removed before a replay so that it starts from
+# the state the build started in: the outputs, meson's build directory (else the replay is
+# incremental) and the links the scripts make (wheels/wheel.py, toolchains/toolchain.py).
+_CREATED = {"Build wheel": ("built", "src/build", ".build-tools", "zig"), "Repair wheel": ("repaired",)}
 
 
 def pants(*args: str, check: bool = True) -> tuple[float, subprocess.CompletedProcess]:
@@ -51,26 +57,41 @@ def pants(*args: str, check: bool = True) -> tuple[float, subprocess.CompletedPr
     return elapsed, result
 
 
-def build_process_seconds(log: str) -> float:
-    """The "Build wheel" process's duration, from Pants' own Starting/Completed lines."""
-    stamps = {kind: int(h) * 3600 + int(m) * 60 + float(s) for h, m, s, kind in _STAMP.findall(log)}
-    if set(stamps) != {"Starting", "Completed"}:
-        sys.exit("benchmark: Pants ran no build process (is the process cache off?)")
-    return (stamps["Completed"] - stamps["Starting"]) % 86400
+def _seconds(h: str, m: str, s: str) -> float:
+    return int(h) * 3600 + int(m) * 60 + float(s)
 
 
-def raw_replay(sandbox: Path) -> tuple[float, int]:
-    """Run the kept sandbox's own script again, from the state the build started in: its
-    outputs and everything the script creates removed. Returns seconds and peak RSS (kB)."""
-    # The wheel, meson's build directory (src/build, or the replay would be incremental) and
-    # the links the script makes (build_defs/wheels/wheel.py, toolchains/toolchain.py).
-    for name in ("built", "src/build", ".build-tools", "zig"):
+def process_seconds(log: str) -> dict[str, float]:
+    """The "Build wheel" and "Repair wheel" processes' durations, from Pants' own
+    Starting/Completed lines."""
+    stamps = {(what, kind): _seconds(h, m, s) for h, m, s, kind, what in _STAMP.findall(log)}
+    durations = {}
+    for what in _CREATED:
+        if (what, "Starting") not in stamps or (what, "Completed") not in stamps:
+            sys.exit(f"benchmark: Pants ran no {what} process (did pantsd keep its memo?)")
+        durations[what] = (stamps[(what, "Completed")] - stamps[(what, "Starting")]) % 86400
+    return durations
+
+
+def scheduler_seconds(log: str) -> float:
+    """Time pantsd spent (re)initialising its scheduler in this run: what forces processes to
+    run again with pantsd alive, since pantsd memoizes every process of its session."""
+    stamps = _REINIT.findall(log)
+    if len(stamps) < 2:
+        return 0.0
+    return (_seconds(*stamps[-1][:3]) - _seconds(*stamps[0][:3])) % 86400
+
+
+def raw_replay(sandbox: Path, what: str) -> tuple[float, int]:
+    """Run a kept sandbox's own script again, from the state its process started in.
+    Returns seconds and peak RSS (kB)."""
+    for name in _CREATED[what]:
         path = sandbox / name
         if path.is_symlink():
             path.unlink()
         elif path.exists():
             shutil.rmtree(path)
-    for name in (".home", "pkgconfig"):
+    for name in (".home", "pkgconfig") if what == "Build wheel" else ():
         shutil.rmtree(sandbox / name, ignore_errors=True)
         (sandbox / name).mkdir()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -80,6 +101,10 @@ def raw_replay(sandbox: Path) -> tuple[float, int]:
     if result.returncode != 0:
         sys.exit(f"benchmark: the raw replay in {sandbox} failed:\n{result.stderr[-3000:]}")
     return elapsed, max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+
+
+def progress(message: str) -> None:
+    print(f"benchmark: {message}", file=sys.stderr, flush=True)
 
 
 def summary(values: list[float]) -> dict:
@@ -98,43 +123,97 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def draw_chart(result: Path, png: Path) -> None:
+    """chart.py in a venv of the pinned matplotlib (set `benchmark-chart`), made from the store."""
+    sys.path.insert(0, str(ROOT / "build_defs" / "bootstrap"))
+    import launcher
+    import store
+
+    python = launcher.find_cpython("3.12")
+    if not python:
+        sys.exit("benchmark: the chart needs CPython 3.12 (pyenv versions or python3.12 on PATH)")
+    store_dir = store.default_store_dir()
+    pinned = [a for a in store.load_manifest(ROOT / "3rdparty" / "artifacts.json") if "benchmark-chart" in a.sets]
+    store.Store(store_dir).ensure(pinned, log=progress)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "numpy-release" / "chart-venv"
+    venv = launcher.hashed_venv(python, cache, str(store_dir), ROOT / "3rdparty" / "python" / "benchmark-chart.txt",
+                                "matplotlib", log=progress)
+    subprocess.run([str(venv / "bin" / "python"), str(Path(__file__).with_name("chart.py")), str(result), str(png)],
+                   check=True)
+    progress(f"wrote {png}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the zig fixture instead of NumPy (what CI runs)")
     parser.add_argument("--repeat", type=int, default=None, help="repetitions of each figure (default 3, quick 2)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--chart", type=Path, help="also draw the results as a PNG here (needs --json)")
+    parser.add_argument("--chart-only", action="store_true", help="only redraw --chart from an existing --json")
     args = parser.parse_args()
+    if args.chart and not args.json:
+        parser.error("--chart draws the --json result: give both")
+    if args.chart_only:
+        draw_chart(args.json, args.chart)
+        return 0
     target = TARGETS["quick" if args.quick else "numpy"]
     repeat = args.repeat or (2 if args.quick else 3)
     results: dict = {"target": target, "machine": machine()}
     pants("--version")  # pantsd warm, inputs fetched
 
-    raw_before, raw_after, build, whole, rss, sandboxes = [], [], [], [], [], []
-    for _ in range(repeat):
-        elapsed, run = pants("--no-local-cache", "--keep-sandboxes=always", "package", target)
-        kept = Path(_KEPT.search(run.stderr).group(1))
-        sandboxes.append(kept)
-        if len(sandboxes) == 1:
-            raw_replay(kept)  # the replay's first run warms what the Pants run warmed
-        seconds, peak = raw_replay(kept)
-        raw_before.append(seconds)
-        elapsed, run = pants("--no-local-cache", "package", target)
-        build.append(build_process_seconds(run.stderr))
+    # Cold runs alternate --keep-sandboxes, so pantsd reinitialises its scheduler on each:
+    # that drops its in-memory memo, the only way to run the processes again with pantsd up.
+    # The reinitialisation is measured and reported on its own.
+    raw = {what: {"before": [], "after": []} for what in _CREATED}
+    build, repair, whole, reinit, processes, rss, sandboxes = [], [], [], [], [], [], []
+
+    def replay_all(when: str, kept: dict[str, Path]) -> None:
+        for what, sandbox in kept.items():
+            seconds, peak = raw_replay(sandbox, what)
+            raw[what][when].append(seconds)
+            if what == "Build wheel" and when == "after":
+                rss.append(peak / 1024)
+
+    for i in range(repeat):
+        _, run = pants("--no-local-cache", "--keep-sandboxes=always", "package", target)
+        kept = {what: Path(path) for path, what in _KEPT.findall(run.stderr)}
+        sandboxes.extend(kept.values())
+        if i == 0:
+            for what, sandbox in kept.items():
+                raw_replay(sandbox, what)  # the replay's first run warms what the Pants run warmed
+        replay_all("before", kept)
+        progress(f"cold run {i + 1}/{repeat}: Pants")
+        elapsed, run = pants("--no-local-cache", "--stats-log", "package", target)
+        seconds = process_seconds(run.stderr)
+        build.append(seconds["Build wheel"])
+        repair.append(seconds["Repair wheel"])
         whole.append(elapsed)
-        seconds, peak = raw_replay(kept)
-        raw_after.append(seconds)
-        rss.append(peak / 1024)
-    results["cold"] = {"raw_before": summary(raw_before), "build_process": summary(build),
-                       "whole_command": summary(whole), "raw_after": summary(raw_after)}
-    raw = statistics.median(raw_before + raw_after)
-    results["cold"]["build_process_over_raw"] = statistics.median(build) / raw
-    results["cold"]["whole_command_over_raw"] = statistics.median(whole) / raw
+        reinit.append(scheduler_seconds(run.stderr))
+        processes.append(int(_PROCESS_MS.search(run.stderr).group(1)) / 1000)
+        replay_all("after", kept)
+        progress(f"cold run {i + 1}/{repeat}: whole {elapsed:.1f} s, build process {build[-1]:.1f} s")
+    raw_build = statistics.median(raw["Build wheel"]["before"] + raw["Build wheel"]["after"])
+    raw_repair = statistics.median(raw["Repair wheel"]["before"] + raw["Repair wheel"]["after"])
+    cold = results["cold"] = {
+        "raw_build_before": summary(raw["Build wheel"]["before"]), "build_process": summary(build),
+        "raw_build_after": summary(raw["Build wheel"]["after"]),
+        "raw_repair_before": summary(raw["Repair wheel"]["before"]), "repair_process": summary(repair),
+        "raw_repair_after": summary(raw["Repair wheel"]["after"]),
+        "whole_command": summary(whole), "scheduler_reinit": summary(reinit),
+        "all_processes": summary(processes),
+    }
+    cold["build_process_over_raw"] = statistics.median(build) / raw_build
+    cold["whole_command_over_raw_build_and_repair"] = statistics.median(whole) / (raw_build + raw_repair)
+    cold["whole_without_reinit_over_raw_build_and_repair"] = (
+        statistics.median([w - r for w, r in zip(whole, reinit)]) / (raw_build + raw_repair))
     results["peak_rss_mib"] = summary(rss)
 
+    progress("no-op re-runs")
     pants("package", target)  # into the process cache
     noop = [pants("package", target)[0] for _ in range(repeat)]
     results["noop"] = {**summary(noop), "over_cold": statistics.median(noop) / statistics.median(whole)}
 
+    progress("a local BuildGrid: write, then read with empty local stores")
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         server = [sys.executable, str(ROOT / "build_defs/bootstrap/cache_server.py")]
@@ -155,6 +234,7 @@ def main() -> int:
     results["remote"] = {"empty_local_store_remote_read": summary(reads), "empty_local_store_no_cache": summary(cold_fresh),
                          "over_cold": statistics.median(reads) / statistics.median(cold_fresh)}
 
+    progress("the graph and the launcher")
     deps = [pants("dependencies", "--transitive", target)[0] for _ in range(repeat)]
     version = [pants("--version")[0] for _ in range(repeat)]
     results["graph"] = {"dependencies_transitive": summary(deps), "version": summary(version),
@@ -176,9 +256,14 @@ def main() -> int:
     m = results["machine"]
     print(f"machine: {m['cores']} cores, {m['memory_gib']} GiB, load before {m['load_before'][0]:.2f}; target {target}; {repeat} runs each")
     c = results["cold"]
-    print(f"cold, A-B-A: raw {fmt(c['raw_before'])} s | Pants build process {fmt(c['build_process'])} s, "
-          f"whole command {fmt(c['whole_command'])} s | raw {fmt(c['raw_after'])} s")
-    print(f"  build process / raw: {c['build_process_over_raw']:.3f}   whole command / raw: {c['whole_command_over_raw']:.3f}")
+    print(f"cold build, A-B-A: raw {fmt(c['raw_build_before'])} s | Pants build process {fmt(c['build_process'])} s | "
+          f"raw {fmt(c['raw_build_after'])} s  -> build process / raw = {c['build_process_over_raw']:.3f}")
+    print(f"cold repair, A-B-A: raw {fmt(c['raw_repair_before'])} s | Pants repair process {fmt(c['repair_process'])} s | "
+          f"raw {fmt(c['raw_repair_after'])} s")
+    print(f"cold whole command {fmt(c['whole_command'])} s, of which scheduler reinitialisation {fmt(c['scheduler_reinit'])} s "
+          f"and all processes {fmt(c['all_processes'])} s")
+    print(f"  whole command / (raw build + raw repair) = {c['whole_command_over_raw_build_and_repair']:.3f}; "
+          f"without the reinitialisation {c['whole_without_reinit_over_raw_build_and_repair']:.3f}")
     print(f"no-op re-run (pantsd warm): {fmt(results['noop'])} s = {results['noop']['over_cold']:.4f} of cold")
     r = results["remote"]
     print(f"empty local store, warm BuildGrid: {fmt(r['empty_local_store_remote_read'])} s against "
@@ -189,6 +274,8 @@ def main() -> int:
     print(f"launcher overhead: {fmt(results['launcher_seconds'])} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
+    if args.chart:
+        draw_chart(args.json, args.chart)
     return 0
 
 
