@@ -39,6 +39,7 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import debian  # noqa: E402
 import store  # noqa: E402
 import wheel_tags  # noqa: E402
 
@@ -326,8 +327,14 @@ def main(argv: list[str]) -> int:
             arts.append(a)
     for name in wanted:
         spec = sets[name]
-        new = (pin_file(name, spec, fetcher) if "filename" in spec
-               else resolve_set(name, spec, index, platforms, fetcher))
+        if "filename" in spec:
+            new = pin_file(name, spec, fetcher)
+        elif "debian" in spec:
+            new = debian.resolve_set(name, spec)
+            # Fetched now, so a pin that the mirror cannot serve fails here, not in a build.
+            store.Store(store.default_store_dir()).ensure([store.Artifact.from_json(e) for e in new], fetcher)
+        else:
+            new = resolve_set(name, spec, index, platforms, fetcher)
         # One file can belong to several sets: merge by sha256.
         for e in new:
             same = next((a for a in arts if a["sha256"] == e["sha256"]), None)

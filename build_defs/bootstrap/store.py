@@ -39,9 +39,10 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 try:
-    from . import wheel_tags
+    from . import debian, wheel_tags
 except ImportError:  # run as a script, before any venv exists
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import debian  # type: ignore[no-redef]
     import wheel_tags  # type: ignore[no-redef]
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
@@ -78,6 +79,8 @@ class Artifact:
     sets: tuple[str, ...]
     # Set only where the file name cannot say it (a source archive one platform builds).
     platforms: tuple[str, ...] = ()
+    # A Debian package: its path in the archive's pool, fetched from apt's mirror.
+    debian_path: str = ""
 
     @classmethod
     def from_json(cls, obj: dict) -> "Artifact":
@@ -88,6 +91,7 @@ class Artifact:
             size=int(obj["size"]),
             sets=tuple(obj.get("sets", ())),
             platforms=tuple(obj.get("platforms", ())),
+            debian_path=obj.get("debian_path", ""),
         )
 
     def used_on(self, plat: wheel_tags.Platform) -> bool:
@@ -400,6 +404,11 @@ class Fetcher:
         return e  # a server error (5xx): worth another try
 
     def url_for(self, art: Artifact) -> str:
+        if art.debian_path:
+            try:
+                return debian.mirror() + art.debian_path
+            except debian.DebianError as e:
+                raise StoreError(f"{art.filename}: {e}") from e
         page_url, page = self.project_page(art.project, art.filename)
         for entry in page.get("files", []):
             if entry.get("filename") == art.filename:

@@ -8,7 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from build_defs.toolchains.toolchain import _ZIG_TREE_SETUP, ZIG_CACHE, ZIG_DIR, ZIG_PINNED_DIR
+from build_defs.toolchains.zig import _ZIG_TREE_SETUP, ZIG_CACHE, ZIG_DIR, ZIG_PINNED_DIR
 
 SHA = "ab" * 32
 

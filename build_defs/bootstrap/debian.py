@@ -1,0 +1,169 @@
+"""Debian packages as pinned artifacts: find apt's mirror, read a suite's package index,
+and resolve a set of packages (optionally with everything they depend on) to pinned files.
+
+A set in `3rdparty/artifacts.json` is a Debian set when it has a `"debian"` entry:
+
+    "debian": {"suite": "trixie", "architecture": "arm64",
+               "packages": ["libpython3.13-dev"], "closure": false, "exclude": []}
+
+`pin.py` resolves it through `resolve_set` (each package's `Filename`, `SHA256` and `Size`
+from the suite's `Packages` index); `store.py` fetches each file from the mirror apt is
+configured to use, verified against its pin like every other artifact. No mirror is
+written in the repository: `NUMPY_RELEASE_DEBIAN_MIRROR`, else the first `URIs:` of
+`/etc/apt/sources.list.d/*.sources`, else the first `deb` line of `/etc/apt/sources.list`.
+
+A mirror keeps only each suite's current version of a package: when Debian updates one,
+its old file leaves the pool, and its pin must be renewed (`pin.py SET`) or the mirror
+pointed at a snapshot of the archive. Standard library only, like the rest of the bootstrap.
+"""
+
+from __future__ import annotations
+
+import glob
+import lzma
+import os
+import re
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+MIRROR_ENV = "NUMPY_RELEASE_DEBIAN_MIRROR"
+
+
+class DebianError(Exception):
+    pass
+
+
+def _deb822_uris(text: str) -> list[str]:
+    return [line.split(":", 1)[1].split()[0] for line in text.splitlines() if line.startswith("URIs:")]
+
+
+def _one_line_uris(text: str) -> list[str]:
+    uris = []
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if words[:1] == ["deb"]:
+            words = [w for w in words[1:] if not w.startswith("[")]
+            if words:
+                uris.append(words[0])
+    return uris
+
+
+def mirror(apt_dir: str = "/etc/apt") -> str:
+    """The Debian mirror apt uses (its security mirror carries no main archive: skipped)."""
+    if os.environ.get(MIRROR_ENV):
+        return os.environ[MIRROR_ENV].rstrip("/") + "/"
+    uris = []
+    for path in sorted(glob.glob(f"{apt_dir}/sources.list.d/*.sources")):
+        uris += _deb822_uris(Path(path).read_text())
+    if os.path.exists(f"{apt_dir}/sources.list"):
+        uris += _one_line_uris(Path(f"{apt_dir}/sources.list").read_text())
+    uris = [u for u in uris if "security" not in u]
+    if not uris:
+        raise DebianError(
+            f"no Debian mirror is configured: apt has none under {apt_dir}; set {MIRROR_ENV} "
+            "to the mirror's base (the directory that holds dists/ and pool/)."
+        )
+    return uris[0].rstrip("/") + "/"
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    version: str
+    architecture: str
+    filename: str  # the pool path
+    sha256: str
+    size: int
+    depends: str
+    provides: str
+
+
+def parse_packages(text: str) -> dict[str, Package]:
+    """A `Packages` index, by package name (the last stanza of a name wins)."""
+    out: dict[str, Package] = {}
+    for stanza in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        key = None
+        for line in stanza.splitlines():
+            if line[:1] in (" ", "\t") and key:
+                fields[key] += " " + line.strip()
+            elif ":" in line:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+        if "Package" not in fields or "Filename" not in fields:
+            continue
+        out[fields["Package"]] = Package(
+            name=fields["Package"], version=fields["Version"], architecture=fields["Architecture"],
+            filename=fields["Filename"], sha256=fields["SHA256"], size=int(fields["Size"]),
+            depends=", ".join(v for v in (fields.get("Pre-Depends"), fields.get("Depends")) if v),
+            provides=fields.get("Provides", ""),
+        )
+    return out
+
+
+def _names(relation: str) -> list[list[str]]:
+    """`a (>= 1) | b, c:any` -> [["a", "b"], ["c"]]: versions are the archive's business,
+    one suite holds one version of each package."""
+    groups = []
+    for group in relation.split(","):
+        alts = [re.sub(r"\s*\(.*?\)|\s*\[.*?\]|\s*<.*?>", "", alt).strip().split(":")[0] for alt in group.split("|")]
+        alts = [a for a in alts if a]
+        if alts:
+            groups.append(alts)
+    return groups
+
+
+def closure(index: dict[str, Package], roots: list[str], exclude: list[str]) -> list[Package]:
+    """`roots` and everything they depend on (first alternative the index holds, a real
+    package before a virtual one), less `exclude` and what only they pull in."""
+    provided: dict[str, str] = {}
+    for pkg in index.values():
+        for group in _names(pkg.provides):
+            provided.setdefault(group[0], pkg.name)
+    chosen: dict[str, Package] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in chosen or name in exclude:
+            continue
+        if name not in index:
+            raise DebianError(f"package {name} is not in the suite's index")
+        chosen[name] = index[name]
+        for alts in _names(index[name].depends):
+            if any(a in chosen or a in exclude for a in alts):
+                continue
+            pick = next((a for a in alts if a in index), None) or next(
+                (provided[a] for a in alts if a in provided), None)
+            if pick is None:
+                raise DebianError(f"{name} depends on {' | '.join(alts)}, which the suite's index does not hold")
+            todo.append(pick)
+    return sorted(chosen.values(), key=lambda p: p.name)
+
+
+def fetch_index(base: str, suite: str, architecture: str, component: str = "main") -> dict[str, Package]:
+    url = f"{base}dists/{suite}/{component}/binary-{architecture}/Packages.xz"
+    try:
+        with urllib.request.urlopen(url, timeout=120) as resp:
+            return parse_packages(lzma.decompress(resp.read()).decode("utf-8"))
+    except OSError as e:
+        raise DebianError(f"reading the {suite}/{architecture} package index from apt's mirror failed: {e}") from e
+
+
+def resolve_set(name: str, spec: dict) -> list[dict]:
+    """The manifest entries of a Debian set: one per .deb, with its pool path."""
+    deb = spec["debian"]
+    index = fetch_index(mirror(), deb["suite"], deb["architecture"])
+    if deb.get("closure"):
+        packages = closure(index, deb["packages"], deb.get("exclude", []))
+    else:
+        missing = [p for p in deb["packages"] if p not in index]
+        if missing:
+            raise DebianError(f"{name}: {missing} not in {deb['suite']}/{deb['architecture']}")
+        packages = [index[p] for p in deb["packages"]]
+    return [
+        {"project": p.name, "filename": p.filename.rsplit("/", 1)[1], "sha256": p.sha256, "size": p.size,
+         "sets": [name], "platforms": list(spec["platforms"]), "debian_path": p.filename,
+         "debian_version": p.version}
+        for p in packages
+    ]

@@ -1,0 +1,179 @@
+"""The hermetic toolchain: `zig cc`/`zig c++` from a pinned `ziglang` wheel, for one target
+triple, on any Linux host. Its wrappers carry what zig needs to behave like the GCC that
+projects expect (link-only flags, GCC's `-march` spelling for Arm), and the pinned zig
+tree is kept once per pin so that zig's caches stay warm across runs.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from pants.engine.internals.selectors import Get
+from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
+from pants.util.frozendict import FrozenDict
+
+from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
+from build_defs.target_types import (
+    PinnedFilenameField,
+    PinnedSha256Field,
+    SourceVersionField,
+    ZigCompileFlagsField,
+    ZigLinkFlagsField,
+    ZigTargetField,
+)
+from build_defs.toolchains.host import TOOLCHAIN_DIR, CcToolchain, FingerprintRequest, ToolchainError
+
+ZIG_DIR = "zig"
+# Where the pinned zig tree arrives (an immutable input, new inodes every Pants run).
+ZIG_PINNED_DIR = ".zig-pinned"
+# zig links libc++/libc++abi/libunwind statically; keep their symbols out of the dynamic
+# symbol table (C symbols a module exports on purpose, e.g. for ctypes, stay exported).
+# Only glob patterns: lld rejects an exact name the link does not define.
+HIDE_CXX_RUNTIME = """\
+{
+  local:
+    extern "C++" {
+      *std::*;
+      operator?new*;
+      operator?delete*;
+      *__cxxabiv1::*;
+    };
+    __cxa_*;
+    __gxx_personality_*;
+    __dynamic_cast*;
+    _Unwind_*;
+    __unw_*;
+};
+"""
+ZIG_CACHE = ".zig-cache"
+# zig keys its cache of runtime libraries (libc++, libunwind, glibc stubs) on the identity
+# of its own files, not only their content: a fresh copy of the same tree (which Pants
+# materialises anew every run) rebuilt them every run. So the build sees one tree per pin,
+# kept beside zig's caches, copied once from the pinned input and compared with it byte for
+# byte before every use: what the cache holds can never change what is compiled.
+_ZIG_TREE_SETUP = """\
+zig_tree="$ROOT/{cache}/tree/{sha256}"
+if [ ! -e "$zig_tree/.complete" ]; then
+  zig_tmp="$ROOT/{cache}/tree/.tmp.$$"
+  /bin/rm -rf "$zig_tmp" && /bin/mkdir -p "$zig_tmp"
+  /bin/cp -a "$ROOT/{pinned}/." "$zig_tmp/" && : > "$zig_tmp/.complete"
+  # Another build may have kept the same tree meanwhile: then use that one.
+  /bin/mv -T "$zig_tmp" "$zig_tree" 2>/dev/null || /bin/rm -rf "$zig_tmp"
+fi
+if ! /usr/bin/diff -rq --exclude=.complete "$ROOT/{pinned}" "$zig_tree" >&2; then
+  echo "the kept zig tree $zig_tree differs from the pinned {filename}; delete it and build again" >&2
+  exit 72
+fi
+/bin/ln -s "$zig_tree" "$ROOT/{zig_dir}"
+"""
+_ZIG_WRAPPER = """\
+#!/bin/sh
+# {what}, generated from {address}.
+here="${{0%/*}}"
+export ZIG_GLOBAL_CACHE_DIR="$here/../../{cache}/global" ZIG_LOCAL_CACHE_DIR="$here/../../{cache}/local"
+# zig finds its lib dir from its own real path (a per-run temporary directory); name it
+# through the sandbox instead, so paths compiled into zig's runtime are the same every run.
+export ZIG_LIB_DIR="$here/../../{zig_dir}/ziglang/lib"
+{rewrite}{link}exec "$here/../../{zig_dir}/ziglang/zig" {command} "$@"
+"""
+# GCC's names of Arm architecture extensions where LLVM's (and so zig's) differ.
+GCC_TO_ZIG_ARM_FEATURES = {"fp16": "fullfp16", "simd": "neon", "fp": "fp_armv8", "rdma": "rdm"}
+
+
+def march_rewrite(features: dict[str, str] = GCC_TO_ZIG_ARM_FEATURES) -> str:
+    """Shell lines that rewrite GCC's `-march=armv<X>[.<Y>]-a[+ext...]` into what zig accepts,
+    `-mcpu=generic+v<X>[_<Y>]a[+ext...]` (GCC's `+noext` becomes `-ext`): projects probe
+    their Arm dispatch targets with GCC's spelling, which zig rejects, and would otherwise
+    build only their baseline. Any other argument passes through unchanged."""
+    renames = "".join(f"        {gcc}) ext={zig} ;;\n" for gcc, zig in sorted(features.items()))
+    return f"""\
+for arg do
+  shift
+  case "$arg" in
+    -march=armv[0-9]*-a|-march=armv[0-9]*-a+*)
+      rest="${{arg#-march=armv}}"; version="${{rest%%-a*}}"; exts="${{rest#"$version"-a}}"
+      major="${{version%%.*}}"; minor=""
+      [ "$major" != "$version" ] && minor="_${{version#*.}}"
+      arg="-mcpu=generic+v${{major}}${{minor}}a"
+      while [ -n "$exts" ]; do
+        exts="${{exts#+}}"; ext="${{exts%%+*}}"; exts="${{exts#"$ext"}}"
+        sign=+
+        case "$ext" in no*) sign=-; ext="${{ext#no}}" ;; esac
+        case "$ext" in
+{renames}        esac
+        arg="$arg$sign$ext"
+      done ;;
+  esac
+  set -- "$@" "$arg"
+done
+"""
+# Link-only flags go on calls that link (no -c/-S/-E), so compiles get no unused-flag noise.
+_LINK_ONLY = """\
+link={flags}
+for arg in "$@"; do case "$arg" in -c|-S|-E|-M|-MM) link=;; esac; done
+"""
+
+
+def _double_quoted(text: str) -> str:
+    """`text` as a double-quoted shell word in which only `$here` (added later) expands."""
+    for ch in ("\\", '"', "`", "$"):
+        text = text.replace(ch, "\\" + ch)
+    return f'"{text}"'
+
+
+async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
+    for name in ("cc", "cxx", "ar", "ranlib"):
+        if name in tools:
+            raise ToolchainError(f"{tgt.address}: `{name}` comes from zig; remove it from `tools`.")
+    host = await Get(CcToolchain, FingerprintRequest(tgt.address, FrozenDict(tools)))
+    zig = await Get(StoreArtifact, StoreArtifactRequest.pinned_by(tgt, extract_as=".zip"))
+    target = tgt[ZigTargetField].value
+    compile_flags = " ".join(shlex.quote(f) for f in (tgt[ZigCompileFlagsField].value or ()))
+    link_flags = _double_quoted(
+        " ".join(tgt[ZigLinkFlagsField].value or ()).replace("{toolchain_dir}", "\x00")
+    ).replace("\x00", "$here/..")
+    wrappers = []
+    for name, command, link in (
+        ("cc", f"cc -target {target} {compile_flags}", True),
+        ("cxx", f"c++ -target {target} {compile_flags}", True),
+        ("ar", "ar", False),
+        ("ranlib", "ranlib", False),
+    ):
+        text = _ZIG_WRAPPER.format(
+            what=f"zig {command}",
+            address=tgt.address,
+            cache=ZIG_CACHE,
+            zig_dir=ZIG_DIR,
+            command=command + (" $link" if link else ""),
+            rewrite=march_rewrite() if link else "",
+            link=_LINK_ONLY.format(flags=link_flags) if link else "",
+        )
+        wrappers.append(FileContent(f"{TOOLCHAIN_DIR}/bin/{name}", text.encode(), is_executable=True))
+    wrappers.append(FileContent(f"{TOOLCHAIN_DIR}/hide-cxx-runtime.map", HIDE_CXX_RUNTIME.encode()))
+    wrapper_digest = await Get(Digest, CreateDigest(wrappers))
+    digest = await Get(Digest, MergeDigests([host.digest, wrapper_digest]))
+    zig_id = (
+        f"zig {tgt[SourceVersionField].value} from {tgt[PinnedFilenameField].value} "
+        f"sha256:{tgt[PinnedSha256Field].value} -target {target}"
+    )
+    return CcToolchain(
+        address=tgt.address,
+        digest=digest,
+        programs=FrozenDict(
+            {
+                **host.programs,
+                "cc": f"{zig_id} cc {compile_flags} (link: {' '.join(tgt[ZigLinkFlagsField].value or ())})",
+                "cxx": f"{zig_id} c++ {compile_flags}",
+                "ar": f"{zig_id} ar",
+                "ranlib": f"{zig_id} ranlib",
+            }
+        ),
+        immutable_inputs=FrozenDict({ZIG_PINNED_DIR: zig.digest}),
+        append_only_caches=FrozenDict({"zig_cache": ZIG_CACHE}),
+        setup=_ZIG_TREE_SETUP.format(
+            cache=ZIG_CACHE, sha256=tgt[PinnedSha256Field].value, pinned=ZIG_PINNED_DIR,
+            zig_dir=ZIG_DIR, filename=tgt[PinnedFilenameField].value,
+        ),
+    )
+
+
