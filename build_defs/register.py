@@ -14,7 +14,7 @@ from build_defs import target_types as _target_types
 from build_defs.evidence import pinned_inputs, provenance, sbom, tool
 from build_defs.goals import graph_export, package, release, release_matrix, repro_check, sdist, verify
 from build_defs.inputs import native_library, project_source, store_artifact
-from build_defs.toolchains import host, interpreter, tool_env, toolchain
+from build_defs.toolchains import host, interpreter, target_interpreter, tool_env, toolchain
 from build_defs.wheels import isolation, repair, wheel, wheel_test
 
 
@@ -27,6 +27,7 @@ def rules():
         *tool.rules(),
         *graph_export.rules(),
         *interpreter.rules(),
+        *target_interpreter.rules(),
         *isolation.rules(),
         *native_library.rules(),
         *package.rules(),

@@ -355,6 +355,18 @@ class MesonWheelRunnerField(StringField):
     )
 
 
+class MesonWheelCrossPropertiesField(DictStringToStringField):
+    alias = "cross_properties"
+    help = help_text(
+        """
+        The `[properties]` of the meson cross file when this wheel is cross-compiled (its
+        `interpreter` is a target interpreter of another architecture), e.g.
+        `{"longdouble_format": "IEEE_QUAD_LE"}` for facts meson cannot find by running a
+        test program. Ignored in native builds.
+        """
+    )
+
+
 class MesonWheelDependenciesField(Dependencies):
     help = help_text(
         "Other inputs of the build; the source, toolchain and requirement fields are added "
@@ -381,6 +393,7 @@ class MesonWheelTarget(Target):
         MesonWheelLicenseIntroField,
         MesonWheelPlatformField,
         MesonWheelRunnerField,
+        MesonWheelCrossPropertiesField,
         MesonWheelDependenciesField,
     )
     help = help_text(
@@ -486,12 +499,25 @@ class NativeLibraryPkgConfigNameField(StringField):
 
 class NativeLibraryPkgConfigScriptField(StringField):
     alias = "pkg_config_script"
-    required = True
     help = help_text(
         """
         Python code, run in the build sandbox with the extracted wheel first on `sys.path`,
         that prints the pkg-config file (upstream's own generator, e.g.
-        `import scipy_openblas64 as m; print(m.get_pkg_config())`).
+        `import scipy_openblas64 as m; print(m.get_pkg_config())`). Set this or
+        `pkg_config_file`, not both.
+        """
+    )
+
+
+class NativeLibraryPkgConfigFileField(StringField):
+    alias = "pkg_config_file"
+    help = help_text(
+        """
+        The pkg-config file the wheel ships, relative to its root (e.g.
+        `scipy_openblas64/lib/pkgconfig/scipy-openblas.pc`), with `${pcfiledir}` resolved to
+        where it lies in the sandbox. For a wheel of another architecture, whose code cannot
+        run on the build host (and whose generator would record the emulated CPU). Set this
+        or `pkg_config_script`, not both.
         """
     )
 
@@ -543,6 +569,7 @@ class NativeLibraryTarget(Target):
         PinnedSizeField,
         NativeLibraryPkgConfigNameField,
         NativeLibraryPkgConfigScriptField,
+        NativeLibraryPkgConfigFileField,
         NativeLibraryLibDirField,
         NativeLibraryLicenseFilesField,
         NativeLibraryBundledField,
@@ -674,6 +701,85 @@ class HostCPythonTarget(Target):
         )
         values[CPythonFingerprintField] = CPythonFingerprintField(probe, address)
         return FrozenDict(sorted(values.items(), key=lambda item: item[0].alias))
+
+
+class DebianPackagesField(Field):
+    alias = "debian_packages"
+    required = True
+    help = help_text(
+        """
+        The Debian packages (`.deb`) this target takes its files from: a list of dicts with
+        `filename`, `sha256` and `size`, as `3rdparty/artifacts.json` pins them (a Debian
+        set of `build_defs/bootstrap/pin.py`).
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[Any], address: Address) -> tuple[FrozenDict, ...]:
+        value = super().compute_value(raw_value, address) or ()
+        out = []
+        for i, entry in enumerate(value):
+            if not isinstance(entry, dict) or set(entry) != {"filename", "sha256", "size"} or not isinstance(
+                entry["size"], int
+            ):
+                raise InvalidFieldException(
+                    f"entry {i} of the `debian_packages` field of {address} must be a dict with exactly "
+                    "`filename`, `sha256` and `size` (an int)."
+                )
+            out.append(FrozenDict(entry))
+        return tuple(out)
+
+
+class TargetCPythonTripletField(StringField):
+    alias = "triplet"
+    required = True
+    help = help_text(
+        "The multiarch triplet of the target (e.g. `aarch64-linux-gnu`): it names the "
+        "interpreter's `pyconfig.h` and sysconfig data in the packages."
+    )
+
+
+class TargetCPythonPlatformField(StringField):
+    alias = "platform"
+    required = True
+    valid_choices = KNOWN_PLATFORMS
+    help = help_text(
+        "The wheel platform this interpreter is for (as in `meson_wheel.platform`): a wheel "
+        "of that platform may be built on another host with it."
+    )
+
+
+class TargetCPythonBuildInterpreterField(StringField):
+    alias = "build_interpreter"
+    required = True
+    help = help_text(
+        """
+        The host CPython of the same version that runs the build tools (meson-python takes the
+        wheel's tag from the interpreter that runs it; it is shown the target's sysconfig data).
+        An address of a `host_cpython` target.
+        """
+    )
+
+
+class DebianCPythonTarget(Target):
+    alias = "debian_cpython"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        CPythonVersionField,
+        TargetCPythonTripletField,
+        TargetCPythonPlatformField,
+        TargetCPythonBuildInterpreterField,
+        DebianPackagesField,
+    )
+    help = help_text(
+        """
+        A CPython of another architecture, as a target interpreter for cross-compiled wheels:
+        its headers, `pyconfig.h` and sysconfig data come from pinned Debian packages, and the
+        host CPython of the same version (`build_interpreter`) runs the build with them. Its
+        fingerprint covers the packages, the target's ABI facts and the build interpreter.
+        """
+    )
+
 
 
 # ---------------------------------------------------------------------------
@@ -808,4 +914,5 @@ def target_types():
         WheelTestTarget,
         ReleaseSetTarget,
         HostCPythonTarget,
+        DebianCPythonTarget,
     ]

@@ -26,7 +26,7 @@ from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
 from build_defs.wheels.wheel import (
     MesonWheelFieldSet,
     WrongPlatformError,
-    check_buildable_here,
+    check_buildable,
     host_platform,
     interpreter_for,
 )
@@ -68,7 +68,7 @@ async def package_meson_wheel(
     # A glob (`numpy_src::`) holds wheels for other platforms: skip those, one line each.
     # Named on its own, such a wheel stops the build (and release sets check it themselves).
     try:
-        check_buildable_here(field_set)
+        await check_buildable(field_set)
     except WrongPlatformError as e:
         if named:
             raise

@@ -31,7 +31,7 @@ from build_defs.evidence.provenance import HOST_SUFFIX, STATEMENT_SUFFIX
 from build_defs.goals.package import logged_artifact
 from build_defs.wheels.isolation import Isolation
 from build_defs.target_types import ReleaseSetArtifactsField
-from build_defs.wheels.wheel import MesonWheelFieldSet, check_buildable_here
+from build_defs.wheels.wheel import MesonWheelFieldSet, check_buildable
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ async def package_release_set(
     for tgt, field_sets in zip(targets, per_target.collection):
         # A release is this platform's: a wheel for another one is an error, not a skip.
         if MesonWheelFieldSet.is_applicable(tgt):
-            check_buildable_here(MesonWheelFieldSet.create(tgt))
+            await check_buildable(MesonWheelFieldSet.create(tgt))
         if len(field_sets) != 1:
             raise ReleaseSetError(
                 f"{field_set.address}: {tgt.address} is not one packageable target "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 from pants.engine.addresses import Address
@@ -18,6 +19,7 @@ from build_defs.target_types import (
     NativeLibraryLibDirField,
     NativeLibraryLicenseExpressionField,
     NativeLibraryLicenseFilesField,
+    NativeLibraryPkgConfigFileField,
     NativeLibraryPkgConfigNameField,
     NativeLibraryPkgConfigScriptField,
     PinnedFilenameField,
@@ -39,7 +41,8 @@ class NativeLibrary:
     digest: Digest  # the extracted wheel under `native/<target name>/`
     root: str  # that directory, relative to the sandbox root
     pkg_config_name: str
-    pkg_config_script: str
+    pkg_config_script: str  # one of these two is set
+    pkg_config_file: str  # relative to the sandbox root
     library_dir: str  # relative to the sandbox root
     bundled_libraries: tuple[str, ...]
     license_section: str
@@ -48,6 +51,19 @@ class NativeLibrary:
     sha256: str
     version: str
     license_expression: str
+
+    @property
+    def pkg_config_command(self) -> str:
+        """Shell lines (in a build script, `$ROOT` and `$TOOL_PREFIX` set) that write the
+        library's pkg-config file into `$ROOT/pkgconfig/`."""
+        out = f'"$ROOT/pkgconfig/{self.pkg_config_name}.pc"'
+        if self.pkg_config_file:
+            # Resolve ${pcfiledir} in bash itself: the copy lies in another directory.
+            directory = f'$ROOT/{self.pkg_config_file.rsplit("/", 1)[0]}'
+            return (f'while IFS= read -r line || [ -n "$line" ]; do printf \'%s\\n\' "${{line//\\${{pcfiledir\\}}/{directory}}}"; '
+                    f'done < "$ROOT/{self.pkg_config_file}" > {out}\n')
+        return (f'PYTHONPATH="$ROOT/{self.root}" "$TOOL_PREFIX/bin/python" -c {shlex.quote(self.pkg_config_script)}'
+                f' > {out}\n')
 
     @property
     def project(self) -> str:
@@ -67,6 +83,12 @@ async def prepare_native_library(request: NativeLibraryRequest) -> NativeLibrary
     tgt = wrapped.target
     if not tgt.has_field(NativeLibraryPkgConfigScriptField):
         raise NativeLibraryError(f"{request.address} is not a `native_library` target.")
+    script, pc_file = tgt[NativeLibraryPkgConfigScriptField].value, tgt[NativeLibraryPkgConfigFileField].value
+    if bool(script) == bool(pc_file):
+        raise NativeLibraryError(
+            f"{request.address}: set exactly one of `pkg_config_script` (run the wheel's own code) "
+            "and `pkg_config_file` (the .pc file it ships, for a wheel of another architecture)."
+        )
     filename = tgt[PinnedFilenameField].value
     extracted = await Get(StoreArtifact, StoreArtifactRequest.pinned_by(tgt, extract_as=".zip"))
     license_paths = tuple(tgt[NativeLibraryLicenseFilesField].value or ())
@@ -97,7 +119,8 @@ async def prepare_native_library(request: NativeLibraryRequest) -> NativeLibrary
         digest=digest,
         root=root,
         pkg_config_name=tgt[NativeLibraryPkgConfigNameField].value,
-        pkg_config_script=tgt[NativeLibraryPkgConfigScriptField].value,
+        pkg_config_script=script or "",
+        pkg_config_file=f"{root}/{pc_file}" if pc_file else "",
         library_dir=f"{root}/{tgt[NativeLibraryLibDirField].value}",
         bundled_libraries=bundled,
         license_section=section,

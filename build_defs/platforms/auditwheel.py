@@ -9,12 +9,28 @@ from build_defs.evidence.wheel_record import in_libs_dir
 from build_defs.platforms.repair_tool import RepairCommand, RepairTool
 
 
+# auditwheel reads the architecture from the wheel, except for the list of `--plat` values
+# its command line accepts, which it takes from the host (`platform.machine()`): on an
+# x86_64 host it refuses `--plat manylinux_2_28_aarch64`. So it runs with the machine
+# reported as the wheel's own, which is what it would see on that platform's runner.
+_AS_WHEEL_MACHINE = (
+    "import platform, sys; machine = sys.argv.pop(1); platform.machine = lambda: machine; "
+    "from auditwheel.main import main; sys.exit(main())"
+)
+
+
+def wheel_machine(platform: str) -> str:
+    """The machine of a Linux wheel platform (`manylinux_aarch64` -> `aarch64`)."""
+    return platform.split("_", 1)[1]
+
+
 def auditwheel_script(cmd: RepairCommand) -> str:
     plat = f"--plat {shlex.quote(cmd.policy)} " if cmd.policy else ""
     # auditwheel finds the native dependencies' shared libraries here, and nowhere else.
     return (
         f'export LD_LIBRARY_PATH="{cmd.library_path}"\n'
-        f'"$TOOL_PREFIX/bin/auditwheel" repair {plat}-w "$ROOT/{cmd.out_dir}" "$ROOT/{cmd.wheel}"\n'
+        f'"$TOOL_PREFIX/bin/python" -c {shlex.quote(_AS_WHEEL_MACHINE)} {shlex.quote(wheel_machine(cmd.platform))} '
+        f'repair {plat}-w "$ROOT/{cmd.out_dir}" "$ROOT/{cmd.wheel}"\n'
     )
 
 

@@ -82,6 +82,9 @@ class CcToolchain:
     append_only_caches: FrozenDict[str, str] = FrozenDict()
     # Shell lines a process runs (in its sandbox root, before it uses the toolchain).
     setup: str = ""
+    # The target triple it compiles for when that is fixed by the toolchain (zig's
+    # `-target`, e.g. `aarch64-linux-gnu.2.28`); empty for a host compiler (the host's).
+    target: str = ""
 
     @property
     def bin_dir(self) -> str:

@@ -200,12 +200,44 @@ class InterpreterRequest:
 
 
 @dataclass(frozen=True)
+class CrossTarget:
+    """What a build for another architecture needs beside the build interpreter: the
+    target's headers, sysconfig data and pkg-config file, under `root` in `digest`."""
+
+    digest: Digest
+    root: str  # relative to the sandbox root
+    triplet: str  # e.g. aarch64-linux-gnu
+    wheel_platform: str  # e.g. manylinux_aarch64, as in `meson_wheel.platform`
+    sysconfig_name: str  # e.g. _sysconfigdata__linux_aarch64-linux-gnu
+
+    @property
+    def cpu(self) -> str:
+        return self.triplet.split("-", 1)[0]
+
+    @property
+    def build_env_lines(self) -> str:
+        """Shell lines of a build script (`$ROOT` set) that show the build interpreter the
+        target's sysconfig data, so meson-python tags the wheel for the target."""
+        return (
+            f'export _PYTHON_HOST_PLATFORM=linux-{self.cpu} _PYTHON_SYSCONFIGDATA_NAME={self.sysconfig_name} '
+            f'PYTHONPATH="$ROOT/{self.root}/sysconfig"\n'
+            f'export PKG_CONFIG_LIBDIR="$PKG_CONFIG_LIBDIR:$ROOT/{self.root}/pkgconfig" '
+            f'PKG_CONFIG_PATH="$PKG_CONFIG_PATH:$ROOT/{self.root}/pkgconfig"\n'
+        )
+
+
+@dataclass(frozen=True)
 class Interpreter:
-    """A fingerprinted CPython: where it is, what it is, and the sha256 over those facts."""
+    """A fingerprinted CPython: where it is, what it is, and the sha256 over those facts.
+
+    For a target interpreter of another architecture, `path` is the build interpreter that
+    runs the build tools and `cross` holds the target's files; the facts are the target's.
+    """
 
     address: Address
     version: str  # MAJOR.MINOR, as in `meson_wheel.python`
     facts: FrozenDict[str, str]
+    cross: CrossTarget | None = None
 
     @property
     def path(self) -> str:
@@ -259,7 +291,7 @@ async def resolve_interpreter(request: InterpreterRequest, union_membership: Uni
             return await Get(Interpreter, InterpreterFieldSet, member.create(wrapped.target))
     raise InterpreterError(
         f"{request.address} (a `{wrapped.target.alias}` target) is not an interpreter: "
-        "use a `host_cpython` target."
+        "use a `host_cpython` or `debian_cpython` target."
     )
 
 

@@ -170,6 +170,7 @@ async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
         ),
         immutable_inputs=FrozenDict({ZIG_PINNED_DIR: zig.digest}),
         append_only_caches=FrozenDict({"zig_cache": ZIG_CACHE}),
+        target=target,
         setup=_ZIG_TREE_SETUP.format(
             cache=ZIG_CACHE, sha256=tgt[PinnedSha256Field].value, pinned=ZIG_PINNED_DIR,
             zig_dir=ZIG_DIR, filename=tgt[PinnedFilenameField].value,

@@ -24,11 +24,12 @@ from pants.engine.fs import (
 from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.process import Process, ProcessCacheScope, ProcessResult
 from pants.engine.rules import collect_rules, rule
-from pants.engine.target import FieldSet
+from pants.engine.target import FieldSet, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
+from build_defs.wheels.cross_file import CROSS_FILE, CrossBuildError, meson_cross_file, toolchain_cpu
 from build_defs.wheels.isolation import Isolation
 from build_defs.inputs.native_library import NativeLibrary, NativeLibraryRequest
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
@@ -36,6 +37,7 @@ from build_defs.target_types import (
     MesonWheelBuildEnvField,
     MesonWheelBuildRequirementsField,
     MesonWheelConfigSettingsField,
+    MesonWheelCrossPropertiesField,
     MesonWheelInterpreterField,
     MesonWheelLicenseFileField,
     MesonWheelLicenseIntroField,
@@ -48,6 +50,7 @@ from build_defs.target_types import (
     MesonWheelSetupArgsField,
     MesonWheelSourceField,
     MesonWheelToolchainField,
+    TargetCPythonPlatformField,
 )
 from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
 from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
@@ -78,6 +81,7 @@ class MesonWheelFieldSet(FieldSet):
     license_bundle_intro: MesonWheelLicenseIntroField
     platform: MesonWheelPlatformField
     runner: MesonWheelRunnerField
+    cross_properties: MesonWheelCrossPropertiesField
 
 
 @dataclass(frozen=True)
@@ -116,10 +120,14 @@ def host_platform() -> str:
     return f"{system.lower()}_{machine}"
 
 
-def check_buildable_here(fs: "MesonWheelFieldSet") -> None:
-    """Stop before any work when the wheel is for another platform or interpreter kind."""
+def check_buildable_here(fs: "MesonWheelFieldSet", cross_platform: str | None = None) -> None:
+    """Stop before any work when the wheel is for another platform or interpreter kind.
+    `cross_platform`: the platform of the wheel's target interpreter, when it is a target
+    interpreter of another architecture (then this host cross-builds for it)."""
     wanted = fs.platform.value
     here = host_platform()
+    if cross_platform and wanted == cross_platform and here.startswith("manylinux"):
+        return
     runner = f" on a `{fs.runner.value}` runner" if fs.runner.value else ""
     if wanted and wanted.startswith("win"):
         raise WrongPlatformError(
@@ -153,8 +161,7 @@ def process_script(script_name: str, isolation: Isolation, body: str, *, fixed_r
     return _PROCESS_PRELUDE + wrap + 'ROOT="$PWD"\n' + dedent(body)
 
 
-async def interpreter_for(fs: "MesonWheelFieldSet") -> Interpreter:
-    """The interpreter target named by the wheel's `interpreter` template, resolved."""
+async def _interpreter_address(fs: "MesonWheelFieldSet") -> Address:
     (address,) = await Get(
         Addresses,
         UnparsedAddressInputs(
@@ -163,7 +170,28 @@ async def interpreter_for(fs: "MesonWheelFieldSet") -> Interpreter:
             description_of_origin=f"the `interpreter` field of {fs.address}",
         ),
     )
-    return await Get(Interpreter, InterpreterRequest(address))
+    return address
+
+
+async def interpreter_for(fs: "MesonWheelFieldSet") -> Interpreter:
+    """The interpreter target named by the wheel's `interpreter` template, resolved."""
+    return await Get(Interpreter, InterpreterRequest(await _interpreter_address(fs)))
+
+
+async def check_buildable(fs: "MesonWheelFieldSet") -> None:
+    """`check_buildable_here`, knowing whether the wheel's interpreter is a target
+    interpreter of another platform (read from its target: nothing runs)."""
+    try:
+        check_buildable_here(fs)
+        return
+    except WrongPlatformError:
+        wrapped = await Get(
+            WrappedTarget,
+            WrappedTargetRequest(await _interpreter_address(fs), description_of_origin=f"the `interpreter` field of {fs.address}"),
+        )
+        if not wrapped.target.has_field(TargetCPythonPlatformField):
+            raise
+        check_buildable_here(fs, wrapped.target[TargetCPythonPlatformField].value)
 
 
 def keyed_env(isolation: Isolation, interpreter: Interpreter) -> dict[str, str]:
@@ -240,11 +268,36 @@ def checked_build_env(fs: "MesonWheelFieldSet") -> list[tuple[str, str]]:
     return items
 
 
+def _cross_build(fs: MesonWheelFieldSet, toolchain: CcToolchain, interpreter: Interpreter
+                 ) -> tuple[str, str, list[FileContent]]:
+    """For a wheel whose interpreter is of another architecture: the script lines that show
+    the build interpreter the target's sysconfig data, the meson-python argument naming
+    the cross file, and the cross file itself. Empty for a native build."""
+    cross = interpreter.cross
+    if not cross:
+        return "", "", []
+    if toolchain_cpu(toolchain.target) != cross.cpu:
+        raise CrossBuildError(
+            f"{fs.address} is built for {cross.triplet} (its interpreter {interpreter.address}), but its "
+            f"toolchain {toolchain.address} compiles for {toolchain.target or 'this host'}: use a "
+            f"`zig_toolchain` whose `zig_target` is {cross.cpu}-linux-gnu.<glibc version>."
+        )
+    binaries = {"c": "cc", "cpp": "cxx", "ar": "ar", "pkg-config": "pkg-config"}
+    text = meson_cross_file(
+        cross.cpu,
+        {name: f"{toolchain.bin_dir}/{program}" for name, program in binaries.items()
+         if program in toolchain.programs},
+        dict(fs.cross_properties.value or {}),
+    )
+    return (cross.build_env_lines, f' "-Csetup-args=--cross-file=$ROOT/{CROSS_FILE}"',
+            [FileContent(CROSS_FILE, text.encode())])
+
+
 @rule(desc="Build a meson-python wheel", level=LogLevel.DEBUG)
 async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: Isolation) -> BuiltWheel:
     fs = request.field_set
-    check_buildable_here(fs)
     interpreter = await interpreter_for(fs)
+    check_buildable_here(fs, interpreter.cross.wheel_platform if interpreter.cross else None)
     source_address, toolchain_address, *native_addresses = await Get(
         Addresses,
         UnparsedAddressInputs(
@@ -263,15 +316,12 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
         ),
     )
     source_digest = await _with_bundled_licenses(tree, fs, native)
-    pkg_config = "".join(
-        f"PYTHONPATH=\"$ROOT/{lib.root}\" \"$TOOL_PREFIX/bin/python\" -c {shlex.quote(lib.pkg_config_script)}"
-        f" > \"$ROOT/pkgconfig/{lib.pkg_config_name}.pc\"\n"
-        for lib in native
-    )
+    pkg_config = "".join(lib.pkg_config_command for lib in native)
     build_env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in checked_build_env(fs))
     # meson may not download a subproject: every input is in the sandbox already.
     config = [f"-Csetup-args={arg}" for arg in ("--wrap-mode=nodownload", *(fs.setup_args.value or ()))]
     config += [f"-C{k}={v}" for k, v in sorted((fs.config_settings.value or {}).items())]
+    cross_env, cross_arg, cross_inputs = _cross_build(fs, toolchain, interpreter)
     script = process_script(
         "build_wheel.sh",
         isolation,
@@ -295,13 +345,13 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
         # No host .pc file may be found: only the build's own pkg-config directory.
         export PKG_CONFIG_LIBDIR="$ROOT/pkgconfig" PKG_CONFIG_PATH="$ROOT/pkgconfig"
         # pkg-config files of the native dependencies, generated by their own code, here.
-        {pkg_config}{build_env}        export SOURCE_DATE_EPOCH={tree.source_date_epoch} PYTHONHASHSEED=0 LC_ALL=C TZ=UTC
+        {pkg_config}{cross_env}{build_env}        export SOURCE_DATE_EPOCH={tree.source_date_epoch} PYTHONHASHSEED=0 LC_ALL=C TZ=UTC
         # Keep the sandbox path out of the binaries.
         export CFLAGS="-ffile-prefix-map=$ROOT=. ${{CFLAGS:-}}" CXXFLAGS="-ffile-prefix-map=$ROOT=. ${{CXXFLAGS:-}}"
         export HOME="$ROOT/.home" XDG_CACHE_HOME="$ROOT/.home/cache"
         cd "$ROOT/{SOURCE_DIR}"
         "$TOOL_PREFIX/bin/python" -m build --wheel --no-isolation --skip-dependency-check \\
-          --outdir "$ROOT/{BUILD_OUT}" -Cbuild-dir={BUILD_DIR} {" ".join(shlex.quote(c) for c in config)}
+          --outdir "$ROOT/{BUILD_OUT}" -Cbuild-dir={BUILD_DIR} {" ".join(shlex.quote(c) for c in config)}{cross_arg}
         """,
         fixed_root=True,
     )
@@ -320,13 +370,15 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
                 Directory("pkgconfig"),
                 Directory(".home"),
                 *fresh_caches,
+                *cross_inputs,
             ]
         ),
     )
     input_digest = await Get(
         Digest,
         MergeDigests(
-            [source_digest, toolchain.digest, env.venv.digest, script_digest, *(n.digest for n in native)]
+            [source_digest, toolchain.digest, env.venv.digest, script_digest, *(n.digest for n in native),
+             *([interpreter.cross.digest] if interpreter.cross else [])]
         ),
     )
     result = await Get(

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from build_defs.inputs.native_library import NativeLibrary
+from build_defs.platforms import auditwheel as auditwheel_rules
 from build_defs.platforms.repair_tool import UnsupportedPlatformError, repair_tool_for
 from build_defs.target_types import MesonWheelTarget
 from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
@@ -38,6 +39,7 @@ def _native(patterns: tuple[str, ...]) -> NativeLibrary:
         root="native/ilp64",
         pkg_config_name="scipy-openblas",
         pkg_config_script="print()",
+        pkg_config_file="",
         library_dir="native/ilp64/scipy_openblas64/lib",
         bundled_libraries=patterns,
         license_section="Name: OpenBLAS",
@@ -146,9 +148,35 @@ def test_a_linux_wheel_is_repaired_with_auditwheel_and_its_policy() -> None:
         plat="manylinux_2_28_x86_64",
     )
     assert 'export LD_LIBRARY_PATH="$ROOT/native/ilp64/scipy_openblas64/lib"' in script
-    assert ('"$TOOL_PREFIX/bin/auditwheel" repair --plat manylinux_2_28_x86_64 -w "$ROOT/repaired" '
+    assert (' x86_64 repair --plat manylinux_2_28_x86_64 -w "$ROOT/repaired" '
             '"$ROOT/built/proj-1.0-cp312-cp312-linux_x86_64.whl"') in script
+    assert script.count("from auditwheel.main import main") == 1
     assert process.description.endswith("with auditwheel")
+
+
+def test_an_aarch64_wheel_is_repaired_as_on_an_aarch64_machine() -> None:
+    script, _ = _run_repair(
+        "manylinux_aarch64", "proj-1.0-cp313-cp313-linux_aarch64.whl", ["proj/__init__.py"], (),
+        plat="manylinux_2_28_aarch64",
+    )
+    assert " aarch64 repair --plat manylinux_2_28_aarch64 -w " in script
+
+
+def test_auditwheel_takes_a_foreign_policy_only_as_the_wheel_machine(tmp_path: Path) -> None:
+    """The real auditwheel from the locked repair set: on this x86_64 host it refuses
+    `--plat manylinux_2_28_aarch64` on its own, and takes it with the machine reported as
+    the wheel's (what the repair script does)."""
+    bin_dir = locked_venv(tmp_path / "venv", str(Path.cwd() / "3rdparty/python/repair.txt"), cpython("3.12"))
+    wheel = tmp_path / "proj-1.0-cp313-cp313-linux_aarch64.whl"
+    wheel.write_bytes(_zip(["proj/__init__.py"]))
+    args = ["repair", "--plat", "manylinux_2_28_aarch64", "-w", str(tmp_path / "out"), str(wheel)]
+    plain = subprocess.run([str(bin_dir / "auditwheel"), *args], capture_output=True, text=True)
+    assert plain.returncode == 2 and "invalid choice: 'manylinux_2_28_aarch64'" in plain.stderr
+    as_wheel = subprocess.run([str(bin_dir / "python"), "-c", auditwheel_rules._AS_WHEEL_MACHINE, "aarch64", *args],
+                              capture_output=True, text=True)
+    # Past the command line: auditwheel goes on to read the wheel itself.
+    assert "invalid choice" not in as_wheel.stderr
+    assert "Repairing proj-1.0-cp313-cp313-linux_aarch64.whl" in as_wheel.stderr
 
 
 def test_an_undeclared_library_bundled_by_auditwheel_stops_the_repair() -> None:
@@ -184,6 +212,20 @@ def test_the_tool_follows_the_wheel_platform() -> None:
     wheel = _zip(["p/__init__.py", "p/.dylibs/liba.dylib", "p.libs/libb-12345678.so"])
     check_bundled_libraries(Address("w"), wheel, (_native(("liba*.dylib",)),), repair_tool_for("macosx_arm64"))
     check_bundled_libraries(Address("w"), wheel, (_native(("libb*.so",)),), repair_tool_for("manylinux_x86_64"))
+
+
+def test_a_cross_built_wheel_passes_the_guard_only_with_its_target_interpreter(monkeypatch) -> None:
+    """An aarch64 wheel builds on an x86_64 Linux host when its interpreter is a target
+    interpreter of that platform, and is refused on another platform's host."""
+    monkeypatch.setattr(wheel_rules, "host_platform", lambda: "manylinux_x86_64")
+    check_buildable_here(_field_set("manylinux_aarch64"), cross_platform="manylinux_aarch64")
+    with pytest.raises(WrongPlatformError, match="is a manylinux_aarch64 wheel"):
+        check_buildable_here(_field_set("manylinux_aarch64"))
+    with pytest.raises(WrongPlatformError, match="is a musllinux_aarch64 wheel"):
+        check_buildable_here(_field_set("musllinux_aarch64"), cross_platform="manylinux_aarch64")
+    monkeypatch.setattr(wheel_rules, "host_platform", lambda: "macosx_arm64")
+    with pytest.raises(WrongPlatformError, match="this machine is macosx_arm64"):
+        check_buildable_here(_field_set("manylinux_aarch64"), cross_platform="manylinux_aarch64")
 
 
 def test_a_macos_target_builds_where_the_host_is_macos(monkeypatch) -> None:
