@@ -13,7 +13,7 @@ from build_defs import dependency_inference
 from build_defs import target_types as _target_types
 from build_defs.evidence import pinned_inputs, provenance, sbom, tool
 from build_defs.goals import graph_export, package, release, release_matrix, repro_check, sdist, verify
-from build_defs.inputs import native_library, project_source, store_artifact
+from build_defs.inputs import debian_package, native_library, project_source, store_artifact
 from build_defs.toolchains import host, interpreter, target_interpreter, tool_env, toolchain
 from build_defs.wheels import isolation, repair, wheel, wheel_test
 
@@ -37,6 +37,7 @@ def rules():
         *repro_check.rules(),
         *sdist.rules(),
         *store_artifact.rules(),
+        *debian_package.rules(),
         *tool_env.rules(),
         *host.rules(),
         *toolchain.rules(),

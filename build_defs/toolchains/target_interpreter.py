@@ -1,31 +1,30 @@
 """A target interpreter from pinned Debian packages: the CPython a cross-compiled wheel is
 for, supplied as an `Interpreter` like a host one (a member of `InterpreterFieldSet`).
 
-The packages are unpacked by the build interpreter itself (standard library only: `ar`
-members and `data.tar.*` through `tarfile`), keeping only what a build reads: the headers
-with the target's own `pyconfig.h` (Debian splits it per architecture, and its
-`/usr/include` also holds glibc headers that must not shadow the toolchain's), the
-sysconfig data, and a pkg-config file pointing at those headers (meson asks pkg-config
-first). The facts are the target's: version, `EXT_SUFFIX`, `SOABI` and a hash of the headers,
-so provenance and cache keys describe what the wheel is built for.
+Only what a build reads is kept from the packages: the headers with the target's own
+`pyconfig.h` (Debian splits it per architecture, and its `/usr/include` also holds glibc
+headers that must not shadow the toolchain's), the sysconfig data, and a pkg-config file
+pointing at those headers (meson asks pkg-config first). The facts are the target's:
+version, `EXT_SUFFIX`, `SOABI` and a hash of the headers, so provenance and cache keys
+describe what the wheel is built for.
 """
 
 from __future__ import annotations
 
-import json
+import ast
+import hashlib
+import re
 from dataclasses import dataclass
-from textwrap import dedent
 
 from pants.engine.addresses import Addresses, UnparsedAddressInputs
-from pants.engine.fs import CreateDigest, Digest, DigestContents, DigestSubset, FileContent, MergeDigests, PathGlobs
-from pants.engine.internals.selectors import Get, MultiGet
-from pants.engine.process import Process, ProcessResult
+from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent
+from pants.engine.internals.selectors import Get
 from pants.engine.rules import collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
+from build_defs.inputs.debian_package import DebianFilesRequest
 from build_defs.target_types import (
     CPythonVersionField,
     DebianPackagesField,
@@ -42,74 +41,39 @@ from build_defs.toolchains.interpreter import (
 )
 
 TARGET_PYTHON_DIR = "target-python"
-_FACTS = f"{TARGET_PYTHON_DIR}/facts.json"
+_ARCH_PYCONFIG = "arch-pyconfig.h"
 
-# argv: version, triplet, output dir, .deb files. Standard library only.
-UNPACK_SCRIPT = dedent(
-    '''\
-    import hashlib, io, json, os, re, sys, tarfile
 
-    version, triplet, out, *debs = sys.argv[1:]
-    sysconfig_name = f"_sysconfigdata__linux_{triplet}"
-    wanted = {
-        f"usr/include/python{version}/": f"include/python{version}/",
-        f"usr/include/{triplet}/python{version}/pyconfig.h": "arch-pyconfig.h",
-        f"usr/lib/python{version}/{sysconfig_name}.py": f"sysconfig/{sysconfig_name}.py",
-    }
-    files = {}
+def build_time_vars(source: str) -> dict:
+    """The `build_time_vars` dict of a `_sysconfigdata_*.py` file, read without running it."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "build_time_vars" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise InterpreterError("the sysconfig data holds no build_time_vars")
 
-    def ar_members(path):
-        with open(path, "rb") as f:
-            if f.read(8) != b"!<arch>\\n":
-                sys.exit(f"{path} is not a Debian package (no ar header)")
-            while True:
-                header = f.read(60)
-                if len(header) < 60:
-                    return
-                name, size = header[:16].decode().strip().rstrip("/"), int(header[48:58])
-                data = f.read(size)
-                f.read(size % 2)
-                yield name, data
 
-    for deb in debs:
-        data = [d for n, d in ar_members(deb) if n.startswith("data.tar")]
-        if len(data) != 1:
-            sys.exit(f"{deb}: expected one data.tar member")
-        with tarfile.open(fileobj=io.BytesIO(data[0])) as tar:
-            for member in tar.getmembers():
-                name = member.name.lstrip("./")
-                if not member.isfile():
-                    continue
-                for prefix, dest in wanted.items():
-                    if name == prefix or (prefix.endswith("/") and name.startswith(prefix)):
-                        target = dest + name[len(prefix):] if prefix.endswith("/") else dest
-                        files[target] = tar.extractfile(member).read()
-    if "arch-pyconfig.h" not in files:
-        sys.exit(f"the packages hold no pyconfig.h for {triplet}: pin the -dev package")
+def target_python_files(files: dict[str, bytes], version: str, triplet: str, sysconfig_name: str
+                        ) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The files a cross build reads, under `TARGET_PYTHON_DIR`, and the target's facts."""
+    include = f"include/python{version}"
+    if _ARCH_PYCONFIG not in files or f"{include}/Python.h" not in files or f"sysconfig/{sysconfig_name}.py" not in files:
+        raise InterpreterError(
+            f"the packages hold no Python.h, {triplet} pyconfig.h or {sysconfig_name}.py for CPython {version}: "
+            f"pin Debian's libpython{version}-dev and libpython{version}-minimal for the architecture."
+        )
     # The architecture's own pyconfig.h replaces Debian's generic dispatcher.
-    files[f"include/python{version}/pyconfig.h"] = files.pop("arch-pyconfig.h")
-    for need in (f"include/python{version}/Python.h", f"include/python{version}/pyconfig.h", f"sysconfig/{sysconfig_name}.py"):
-        if need not in files:
-            sys.exit(f"the packages hold no {need} for CPython {version} on {triplet}: pin the -dev and -minimal packages")
-    if b"#include <" + triplet.encode() in files[f"include/python{version}/pyconfig.h"]:
-        sys.exit("pyconfig.h is Debian's multiarch dispatcher, not the architecture's own")
-    namespace = {}
-    exec(files[f"sysconfig/{sysconfig_name}.py"].decode(), namespace)
-    var = namespace["build_time_vars"]
-    patchlevel = files[f"include/python{version}/patchlevel.h"].decode()
-    exact = re.search(r'#define PY_VERSION\\s+"([^"]+)"', patchlevel).group(1)
+    files = {**files, f"{include}/pyconfig.h": files[_ARCH_PYCONFIG]}
+    del files[_ARCH_PYCONFIG]
+    var = build_time_vars(files[f"sysconfig/{sysconfig_name}.py"].decode())
+    exact = re.search(r'#define PY_VERSION\s+"([^"]+)"', files[f"{include}/patchlevel.h"].decode()).group(1)
     files[f"pkgconfig/python-{version}.pc"] = (
-        "prefix=${pcfiledir}/..\\nincludedir=${prefix}/include\\n\\n"
-        f"Name: Python\\nDescription: CPython {exact} for {triplet}, from pinned Debian packages\\n"
-        f"Version: {version}\\nLibs:\\nCflags: -I${{includedir}}/python{version}\\n"
+        "prefix=${pcfiledir}/..\nincludedir=${prefix}/include\n\n"
+        f"Name: Python\nDescription: CPython {exact} for {triplet}, from pinned Debian packages\n"
+        f"Version: {version}\nLibs:\nCflags: -I${{includedir}}/python{version}\n"
     ).encode()
     tree = hashlib.sha256()
-    for path in sorted(files):
-        os.makedirs(os.path.dirname(os.path.join(out, path)), exist_ok=True)
-        with open(os.path.join(out, path), "wb") as f:
-            f.write(files[path])
-        if path.startswith("include/"):
-            tree.update(path.encode() + b"\\0" + hashlib.sha256(files[path]).hexdigest().encode() + b"\\n")
+    for path in sorted(p for p in files if p.startswith("include/")):
+        tree.update(path.encode() + b"\0" + hashlib.sha256(files[path]).hexdigest().encode() + b"\n")
     facts = {
         "implementation": "CPython",
         "version": exact,
@@ -120,10 +84,7 @@ UNPACK_SCRIPT = dedent(
         "include_sha256": tree.hexdigest(),
         "target_triplet": triplet,
     }
-    with open(os.path.join(out, "facts.json"), "w") as f:
-        json.dump(facts, f, sort_keys=True)
-    '''
-)
+    return {f"{TARGET_PYTHON_DIR}/{path}": data for path, data in files.items()}, facts
 
 
 @dataclass(frozen=True)
@@ -155,26 +116,22 @@ async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interp
             f"{version} (meson-python tags the wheel with the version of the interpreter that runs it)."
         )
     packages = field_set.packages.value
-    debs = await MultiGet(
-        Get(StoreArtifact, StoreArtifactRequest(p["filename"], p["sha256"], p["size"], field_set.address))
-        for p in packages
-    )
-    script = await Get(Digest, CreateDigest([FileContent("unpack_target_python.py", UNPACK_SCRIPT.encode())]))
-    result = await Get(
-        ProcessResult,
-        Process(
-            argv=(build.path, "-I", "-S", "unpack_target_python.py", version, triplet, TARGET_PYTHON_DIR,
-                  *(p["filename"] for p in packages)),
-            input_digest=await Get(Digest, MergeDigests([script, *(d.digest for d in debs)])),
-            output_directories=(TARGET_PYTHON_DIR,),
-            env={"CPYTHON_FINGERPRINT": build.env["CPYTHON_FINGERPRINT"]},
-            description=f"Unpack CPython {version} for {triplet} ({field_set.address})",
-            level=LogLevel.DEBUG,
+    sysconfig_name = f"_sysconfigdata__linux_{triplet}"
+    unpacked = await Get(
+        Digest,
+        DebianFilesRequest(
+            packages,
+            FrozenDict({
+                f"usr/include/python{version}/": f"include/python{version}/",
+                f"usr/include/{triplet}/python{version}/pyconfig.h": _ARCH_PYCONFIG,
+                f"usr/lib/python{version}/{sysconfig_name}.py": f"sysconfig/{sysconfig_name}.py",
+            }),
+            field_set.address,
         ),
     )
-    facts_digest = await Get(Digest, DigestSubset(result.output_digest, PathGlobs([_FACTS])))
-    (facts_file,) = await Get(DigestContents, Digest, facts_digest)
-    target = json.loads(facts_file.content)
+    contents = await Get(DigestContents, Digest, unpacked)
+    files, target = target_python_files({fc.path: fc.content for fc in contents}, version, triplet, sysconfig_name)
+    digest = await Get(Digest, CreateDigest([FileContent(path, data) for path, data in sorted(files.items())]))
     facts = {
         **target,
         # The build side: which interpreter runs the tools, and its own fingerprint.
@@ -183,11 +140,11 @@ async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interp
         "debian_packages": " ".join(f"{p['filename']}:{p['sha256']}" for p in packages),
     }
     cross = CrossTarget(
-        digest=result.output_digest,
+        digest=digest,
         root=TARGET_PYTHON_DIR,
         triplet=triplet,
         wheel_platform=field_set.platform.value,
-        sysconfig_name=f"_sysconfigdata__linux_{triplet}",
+        sysconfig_name=sysconfig_name,
     )
     return Interpreter(field_set.address, version, FrozenDict(facts), cross)
 
