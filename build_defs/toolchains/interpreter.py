@@ -244,6 +244,12 @@ class Interpreter:
         return self.facts["path"]
 
     @property
+    def runner_version(self) -> str:
+        """The exact version of the interpreter at `path`, which runs the build tools: the
+        build interpreter's for a target interpreter of another architecture."""
+        return self.facts.get("build_version", self.facts["version"])
+
+    @property
     def fingerprint(self) -> str:
         return fingerprint_of(self.facts)
 

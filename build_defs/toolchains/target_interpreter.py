@@ -136,7 +136,8 @@ async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interp
         **target,
         # The build side: which interpreter runs the tools, and its own fingerprint.
         "path": build.path,
-        "build_interpreter": f"{build.facts['version']} {build.fingerprint}",
+        "build_interpreter": build.fingerprint,
+        "build_version": build.facts["version"],
         "debian_packages": " ".join(f"{p['filename']}:{p['sha256']}" for p in packages),
     }
     cross = CrossTarget(

@@ -75,7 +75,7 @@ async def tool_env(request: ToolEnvRequest, pex_env: PexEnvironment) -> ToolEnv:
             include_source_files=False,
             # The exact version fingerprinted; `activate()` checks it is the same binary.
             hardcoded_interpreter_constraints=InterpreterConstraints(
-                [f"CPython=={request.interpreter.facts['version']}"]
+                [f"CPython=={request.interpreter.runner_version}"]
             ),
             description=f"{request.name} environment for CPython {request.interpreter.version}",
         ),
