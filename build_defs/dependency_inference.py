@@ -26,6 +26,7 @@ from build_defs.target_types import (
     MesonWheelToolchainField,
     ReleaseSdistSourceField,
     ReleaseSetArtifactsField,
+    TargetCPythonBuildInterpreterField,
 )
 
 
@@ -139,9 +140,31 @@ async def infer_release_set_dependencies(
     )
 
 
+@dataclass(frozen=True)
+class TargetCPythonInputsFieldSet(FieldSet):
+    required_fields = (TargetCPythonBuildInterpreterField,)
+
+    build_interpreter: TargetCPythonBuildInterpreterField
+
+
+class InferTargetCPythonDependencies(InferDependenciesRequest):
+    infer_from = TargetCPythonInputsFieldSet
+
+
+@rule(desc="Infer the build interpreter of a target interpreter")
+async def infer_target_cpython_dependencies(
+    request: InferTargetCPythonDependencies,
+) -> InferredDependencies:
+    fs = request.field_set
+    return await Get(
+        InferredDependencies, AddressFieldsRequest, AddressFieldsRequest.of(fs.address, fs.build_interpreter.value)
+    )
+
+
 def rules():
     return [
         *collect_rules(),
+        UnionRule(InferDependenciesRequest, InferTargetCPythonDependencies),
         UnionRule(InferDependenciesRequest, InferMesonWheelDependencies),
         UnionRule(InferDependenciesRequest, InferReleaseSdistDependencies),
         UnionRule(InferDependenciesRequest, InferReleaseSetDependencies),

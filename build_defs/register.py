@@ -15,7 +15,7 @@ from build_defs.evidence import pinned_inputs, provenance, sbom, tool
 from build_defs.goals import graph_export, package, release, release_matrix, repro_check, sdist, verify
 from build_defs.inputs import debian_package, native_library, project_source, store_artifact
 from build_defs.toolchains import host, interpreter, target_interpreter, tool_env, toolchain
-from build_defs.wheels import isolation, repair, wheel, wheel_test
+from build_defs.wheels import emulation, isolation, repair, wheel, wheel_test
 
 
 def rules():
@@ -44,6 +44,7 @@ def rules():
         *repair.rules(),
         *wheel.rules(),
         *wheel_test.rules(),
+        *emulation.rules(),
         *verify.rules(),
     ]
 

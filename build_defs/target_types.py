@@ -65,6 +65,33 @@ class CcToolchainTarget(Target):
 # zig_toolchain
 
 
+class DebianPackagesField(Field):
+    alias = "debian_packages"
+    required = True
+    help = help_text(
+        """
+        The Debian packages (`.deb`) this target takes its files from: a list of dicts with
+        `filename`, `sha256` and `size`, as `3rdparty/artifacts.json` pins them (a Debian
+        set of `build_defs/bootstrap/pin.py`).
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[Any], address: Address) -> tuple[FrozenDict, ...]:
+        value = super().compute_value(raw_value, address) or ()
+        out = []
+        for i, entry in enumerate(value):
+            if not isinstance(entry, dict) or set(entry) != {"filename", "sha256", "size"} or not isinstance(
+                entry["size"], int
+            ):
+                raise InvalidFieldException(
+                    f"entry {i} of the `debian_packages` field of {address} must be a dict with exactly "
+                    "`filename`, `sha256` and `size` (an int)."
+                )
+            out.append(FrozenDict(entry))
+        return tuple(out)
+
+
 class ZigTargetField(StringField):
     alias = "zig_target"
     default = "x86_64-linux-gnu.2.28"
@@ -80,6 +107,30 @@ class ZigCompileFlagsField(StringSequenceField):
     help = help_text(
         "Flags added to every `zig cc`/`zig c++` call. `-g0`: zig writes DWARF (with absolute "
         "paths) even for release builds otherwise."
+    )
+
+
+class ZigRuntimePackagesField(DebianPackagesField):
+    alias = "runtime_packages"
+    required = False
+    default = ()
+    help = help_text(
+        """
+        Pinned Debian packages of the target that hold runtime archives to link with (same
+        form as `debian_packages`); `runtime_files` says which files to take from them.
+        """
+    )
+
+
+class ZigRuntimeFilesField(DictStringToStringField):
+    alias = "runtime_files"
+    help = help_text(
+        """
+        Files taken from `runtime_packages` into the toolchain's `runtime/` directory: path in
+        the package -> file name, e.g. `{"usr/lib/gcc/aarch64-linux-gnu/14/libgcc.a":
+        "libgcc.a"}`. Link flags name them as `{toolchain_dir}/runtime/<name>`; an archive
+        named before the objects provides the symbols it has ahead of zig's compiler_rt.
+        """
     )
 
 
@@ -595,6 +646,8 @@ class ZigToolchainTarget(Target):
         ZigTargetField,
         ZigCompileFlagsField,
         ZigLinkFlagsField,
+        ZigRuntimePackagesField,
+        ZigRuntimeFilesField,
         CcToolchainToolsField,
     )
     help = help_text(
@@ -703,31 +756,18 @@ class HostCPythonTarget(Target):
         return FrozenDict(sorted(values.items(), key=lambda item: item[0].alias))
 
 
-class DebianPackagesField(Field):
-    alias = "debian_packages"
-    required = True
+class DebianTestPackagesField(DebianPackagesField):
+    alias = "test_packages"
+    required = False
+    default = ()
     help = help_text(
         """
-        The Debian packages (`.deb`) this target takes its files from: a list of dicts with
-        `filename`, `sha256` and `size`, as `3rdparty/artifacts.json` pins them (a Debian
-        set of `build_defs/bootstrap/pin.py`).
+        The Debian packages of a root file system holding the interpreter itself and what it
+        needs (e.g. `python3.13` and its dependency closure), for running tests of the wheels
+        built for it under emulation (`wheel_test.emulated_cpu`). Same form as
+        `debian_packages`.
         """
     )
-
-    @classmethod
-    def compute_value(cls, raw_value: Optional[Any], address: Address) -> tuple[FrozenDict, ...]:
-        value = super().compute_value(raw_value, address) or ()
-        out = []
-        for i, entry in enumerate(value):
-            if not isinstance(entry, dict) or set(entry) != {"filename", "sha256", "size"} or not isinstance(
-                entry["size"], int
-            ):
-                raise InvalidFieldException(
-                    f"entry {i} of the `debian_packages` field of {address} must be a dict with exactly "
-                    "`filename`, `sha256` and `size` (an int)."
-                )
-            out.append(FrozenDict(entry))
-        return tuple(out)
 
 
 class TargetCPythonTripletField(StringField):
@@ -770,6 +810,7 @@ class DebianCPythonTarget(Target):
         TargetCPythonPlatformField,
         TargetCPythonBuildInterpreterField,
         DebianPackagesField,
+        DebianTestPackagesField,
     )
     help = help_text(
         """
@@ -854,6 +895,48 @@ class WheelTestTimeoutField(IntField):
     help = help_text("Seconds after which the test is stopped and fails.")
 
 
+class WheelTestEmulatedCpuField(StringField):
+    alias = "emulated_cpu"
+    default = None
+    help = help_text(
+        """
+        For a wheel of another architecture (built with a target interpreter): the CPU that
+        qemu-user emulates while the tests run (e.g. `neoverse-n1`), pinned because what the
+        emulator offers by default changes what optimized libraries do (OpenBLAS picks its
+        kernels by CPU). Recorded in the test's output. Ignored for native wheels.
+        """
+    )
+
+
+class WheelTestEmulatorField(StringField):
+    alias = "emulator"
+    default = None
+    help = help_text(
+        "The qemu-user program that runs the tests of a wheel of another architecture; "
+        "fingerprinted on every run. Default: `/usr/bin/qemu-<cpu>-static` (Debian's qemu-user-static)."
+    )
+
+
+class WheelTestPytestSelectionsField(Field):
+    alias = "pytest_selections"
+    default = ()
+    help = help_text(
+        """
+        Selections of tests run with `python -m pytest` against the installed wheel, one
+        pytest per core at a time (each a list of pytest arguments, e.g.
+        `["--pyargs", "numpy.linalg", "-m", "not slow"]`); each must pass. Their timings are
+        printed. For emulated tests, where a test process cannot start another one.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[Any], address: Address) -> tuple[tuple[str, ...], ...]:
+        value = super().compute_value(raw_value, address) or ()
+        if not all(isinstance(sel, (list, tuple)) and all(isinstance(a, str) for a in sel) for sel in value):
+            raise InvalidFieldException(f"`pytest_selections` of {address} must be a list of lists of strings.")
+        return tuple(tuple(sel) for sel in value)
+
+
 class WheelTestTarget(Target):
     alias = "wheel_test"
     core_fields = (
@@ -864,6 +947,9 @@ class WheelTestTarget(Target):
         WheelTestSourcesField,
         WheelTestSourceTestsField,
         WheelTestTimeoutField,
+        WheelTestPytestSelectionsField,
+        WheelTestEmulatedCpuField,
+        WheelTestEmulatorField,
     )
     help = help_text(
         """

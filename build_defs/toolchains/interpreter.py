@@ -209,6 +209,8 @@ class CrossTarget:
     triplet: str  # e.g. aarch64-linux-gnu
     wheel_platform: str  # e.g. manylinux_aarch64, as in `meson_wheel.platform`
     sysconfig_name: str  # e.g. _sysconfigdata__linux_aarch64-linux-gnu
+    # Debian packages of a root file system with the interpreter, for emulated tests.
+    test_packages: tuple[FrozenDict, ...] = ()
 
     @property
     def cpu(self) -> str:

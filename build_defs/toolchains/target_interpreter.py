@@ -28,6 +28,7 @@ from build_defs.inputs.debian_package import DebianFilesRequest
 from build_defs.target_types import (
     CPythonVersionField,
     DebianPackagesField,
+    DebianTestPackagesField,
     TargetCPythonBuildInterpreterField,
     TargetCPythonPlatformField,
     TargetCPythonTripletField,
@@ -96,6 +97,7 @@ class DebianCPythonFieldSet(InterpreterFieldSet):
     platform: TargetCPythonPlatformField
     build_interpreter: TargetCPythonBuildInterpreterField
     packages: DebianPackagesField
+    test_packages: DebianTestPackagesField
 
 
 @rule(desc="Prepare a target CPython from Debian packages", level=LogLevel.DEBUG)
@@ -146,6 +148,7 @@ async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interp
         triplet=triplet,
         wheel_platform=field_set.platform.value,
         sysconfig_name=sysconfig_name,
+        test_packages=tuple(field_set.test_packages.value or ()),
     )
     return Interpreter(field_set.address, version, FrozenDict(facts), cross)
 

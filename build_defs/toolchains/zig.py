@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 
 from pants.engine.internals.selectors import Get
-from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests, Snapshot
 from pants.util.frozendict import FrozenDict
 
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
@@ -19,8 +19,11 @@ from build_defs.target_types import (
     SourceVersionField,
     ZigCompileFlagsField,
     ZigLinkFlagsField,
+    ZigRuntimeFilesField,
+    ZigRuntimePackagesField,
     ZigTargetField,
 )
+from build_defs.inputs.debian_package import DebianFilesRequest
 from build_defs.toolchains.host import TOOLCHAIN_DIR, CcToolchain, FingerprintRequest, ToolchainError
 
 ZIG_DIR = "zig"
@@ -151,7 +154,24 @@ async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
         wrappers.append(FileContent(f"{TOOLCHAIN_DIR}/bin/{name}", text.encode(), is_executable=True))
     wrappers.append(FileContent(f"{TOOLCHAIN_DIR}/hide-cxx-runtime.map", HIDE_CXX_RUNTIME.encode()))
     wrapper_digest = await Get(Digest, CreateDigest(wrappers))
-    digest = await Get(Digest, MergeDigests([host.digest, wrapper_digest]))
+    runtime_packages = tgt[ZigRuntimePackagesField].value or ()
+    runtime_files = dict(tgt[ZigRuntimeFilesField].value or {})
+    if bool(runtime_packages) != bool(runtime_files):
+        raise ToolchainError(f"{tgt.address}: `runtime_packages` and `runtime_files` go together; set both or neither.")
+    runtime = await Get(
+        Digest,
+        DebianFilesRequest(
+            tuple(runtime_packages),
+            FrozenDict({path: f"{TOOLCHAIN_DIR}/runtime/{name}" for path, name in runtime_files.items()}),
+            tgt.address,
+        ),
+    ) if runtime_packages else None
+    if runtime is not None:
+        found = set((await Get(Snapshot, Digest, runtime)).files)
+        missing = sorted(n for n in runtime_files.values() if f"{TOOLCHAIN_DIR}/runtime/{n}" not in found)
+        if missing:
+            raise ToolchainError(f"{tgt.address}: `runtime_files` {missing} are not in its `runtime_packages`.")
+    digest = await Get(Digest, MergeDigests([host.digest, wrapper_digest, *([runtime] if runtime else [])]))
     zig_id = (
         f"zig {tgt[SourceVersionField].value} from {tgt[PinnedFilenameField].value} "
         f"sha256:{tgt[PinnedSha256Field].value} -target {target}"
@@ -165,6 +185,8 @@ async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
                 "cc": f"{zig_id} cc {compile_flags} (link: {' '.join(tgt[ZigLinkFlagsField].value or ())})",
                 "cxx": f"{zig_id} c++ {compile_flags}",
                 "ar": f"{zig_id} ar",
+                **({"runtime": " ".join(f"{p['filename']}:{p['sha256']}" for p in runtime_packages)}
+                   if runtime_packages else {}),
                 "ranlib": f"{zig_id} ranlib",
             }
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,9 @@ from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTre
 from build_defs.subsystems import WheelTestSubsystem
 from build_defs.target_types import (
     MesonWheelPythonField,
+    WheelTestEmulatedCpuField,
+    WheelTestEmulatorField,
+    WheelTestPytestSelectionsField,
     WheelTestPythonField,
     WheelTestRequirementsField,
     WheelTestSourceTestsField,
@@ -52,7 +56,49 @@ from build_defs.target_types import (
 from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
 from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
 from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
+from build_defs.wheels.emulation import EmulatedPython, EmulatedPythonRequest
 from build_defs.wheels.wheel import MesonWheelFieldSet, keyed_env, process_script
+
+
+# Runs `"$PYTHON" -m pytest` once per selection, one per core at a time, each logged to
+# its own file; prints each one's last line and time; fails if any failed.
+_SELECTIONS = """\
+run_selection() {{
+  local n="$1"; shift
+  local start=$SECONDS status=0
+  "$PYTHON" -m pytest -p no:cacheprovider -o addopts= -q "$@" > "$ROOT/.work/selection-$n.log" 2>&1 || status=$?
+  echo "$status $((SECONDS - start))" > "$ROOT/.work/selection-$n.status"
+}}
+cores="$("$TOOL_PREFIX/bin/python" -c 'import os; print(os.cpu_count() or 1)')"
+{launch}wait
+failed=0
+for n in $(seq 1 {count}); do
+  read -r status seconds < "$ROOT/.work/selection-$n.status"
+  echo "wheel-test: selection $n: $(tail -n 1 "$ROOT/.work/selection-$n.log") ($seconds s, exit $status)" >&2
+  if [ "$status" != 0 ]; then failed=1; tail -n 60 "$ROOT/.work/selection-$n.log" >&2; fi
+done
+[ "$failed" = 0 ]
+"""
+_LAUNCH = """\
+while [ "$(jobs -rp | wc -l)" -ge "$cores" ]; do wait -n; done
+run_selection {n} {args} &
+"""
+
+
+# The native test interpreter: a fresh venv holding only the wheel under test.
+NATIVE_SETUP = """\
+# A fresh venv from the same base interpreter, holding only the wheel under test.
+BASE="$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')"
+VENV="$ROOT/test-venv"
+"$BASE" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --no-index --no-deps --no-cache-dir \\
+  --disable-pip-version-check "$ROOT/{wheel}"
+# The locked test requirements (pytest, ...) come after the venv's own site-packages.
+"$TOOL_PREFIX/bin/python" -c 'import sys; print("\\n".join(p for p in sys.path if p.endswith("site-packages")))' \\
+  > "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/wheel_test_requirements.pth"
+PYTHON="$VENV/bin/python"
+export PATH="$VENV/bin" WHEEL_TEST_SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+"""
 
 
 @dataclass(frozen=True)
@@ -65,6 +111,9 @@ class WheelTestFieldSet(TestFieldSet):
     sources: WheelTestSourcesField
     source_tests: WheelTestSourceTestsField
     timeout: WheelTestTimeoutField
+    pytest_selections: WheelTestPytestSelectionsField
+    emulated_cpu: WheelTestEmulatedCpuField
+    emulator: WheelTestEmulatorField
 
 
 class WheelTestRequest(TestRequest):
@@ -200,17 +249,41 @@ async def run_wheel_test(
         Get(HydratedSources, HydrateSourcesRequest(fs.sources)),
         Get(SourceTests, SourceTestsRequest(fs.address, wheel_fs, tuple(fs.source_tests.value or ()))),
     )
-    if not checks.snapshot.files and not fs.source_tests.value:
-        raise ValueError(f"{fs.address} runs nothing: give it `sources` (check scripts) or `source_tests`.")
+    if not checks.snapshot.files and not fs.source_tests.value and not fs.pytest_selections.value:
+        raise ValueError(
+            f"{fs.address} runs nothing: give it `sources` (check scripts), `source_tests` or `pytest_selections`."
+        )
+    cross = built.interpreter.cross
+    emulated = None
+    if cross:
+        if not fs.emulated_cpu.value:
+            raise ValueError(
+                f"{fs.address} tests a {cross.wheel_platform} wheel on this host: set `emulated_cpu` "
+                "(e.g. `neoverse-n1`) to run it under qemu-user with that CPU."
+            )
+        emulated = await Get(
+            EmulatedPython,
+            EmulatedPythonRequest(fs.address, cross, built.interpreter.version, fs.emulated_cpu.value,
+                                  fs.emulator.value, wheel.filename),
+        )
     run_checks = "".join(
-        f'echo "wheel-test: running {path}" >&2\n"$VENV/bin/python" "$ROOT/{path}"\n'
+        f'echo "wheel-test: running {path}" >&2\n"$PYTHON" "$ROOT/{path}"\n'
         for path in checks.snapshot.files
     )
     if fs.source_tests.value:
         # From outside the source tree, so `import <package>` finds the installed wheel.
         run_checks += (
             f'echo "wheel-test: running the source\'s tests {", ".join(fs.source_tests.value)}" >&2\n'
-            f'"$VENV/bin/python" -m pytest -p no:cacheprovider -o addopts= "$ROOT/{SOURCE_TESTS_DIR}"\n'
+            f'"$PYTHON" -m pytest -p no:cacheprovider -o addopts= "$ROOT/{SOURCE_TESTS_DIR}"\n'
+        )
+    selections = fs.pytest_selections.value or ()
+    if selections:
+        run_checks += _SELECTIONS.format(
+            count=len(selections),
+            launch="".join(
+                _LAUNCH.format(n=n, args=" ".join(shlex.quote(a) for a in args))
+                for n, args in enumerate(selections, 1)
+            ),
         )
     # The whole test, venv creation included, runs in its own network namespace.
     script = process_script(
@@ -218,18 +291,9 @@ async def run_wheel_test(
         built.isolation,
         f"""\
 {env.activate()}
-# A fresh venv from the same base interpreter, holding only the wheel under test.
-BASE="$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')"
-VENV="$ROOT/test-venv"
-"$BASE" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --no-index --no-deps --no-cache-dir \\
-  --disable-pip-version-check "$ROOT/{wheel.filename}"
-# The locked test requirements (pytest, ...) come after the venv's own site-packages.
-"$TOOL_PREFIX/bin/python" -c 'import sys; print("\\n".join(p for p in sys.path if p.endswith("site-packages")))' \\
-  > "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/wheel_test_requirements.pth"
-{toolchain.setup}TC="$ROOT/{toolchain.bin_dir}"
-export PATH="$VENV/bin:$TOOL_PREFIX/bin:$TC" CC="$TC/cc" CXX="$TC/cxx"
-export HOME="$ROOT/.home" WHEEL_FILE="$ROOT/{wheel.filename}" PYTHONDONTWRITEBYTECODE=1
+{emulated.setup if emulated else NATIVE_SETUP.format(wheel=wheel.filename)}{toolchain.setup}TC="$ROOT/{toolchain.bin_dir}"
+export PATH="$PATH:$TOOL_PREFIX/bin:$TC" CC="$TC/cc" CXX="$TC/cxx"
+export HOME="$ROOT/.home" WHEEL_FILE="$ROOT/{wheel.filename}" WHEEL_TEST_PYTHON="$PYTHON" PYTHONDONTWRITEBYTECODE=1
 cd "$ROOT/.work"
 {run_checks}
 """,
@@ -245,7 +309,7 @@ cd "$ROOT/.work"
         Digest,
         MergeDigests(
             [wheel.digest, toolchain.digest, env.venv.digest, checks.snapshot.digest,
-             source_tests.digest, script_digest]
+             source_tests.digest, script_digest, *([emulated.digest] if emulated else [])]
         ),
     )
     result = await Get(
@@ -258,7 +322,7 @@ cd "$ROOT/.work"
             description=f"Test {wheel.filename} ({fs.address})",
             timeout_seconds=fs.timeout.value,
             level=LogLevel.DEBUG,
-            env=FrozenDict(keyed_env(built.isolation, built.interpreter)),
+            env=FrozenDict({**keyed_env(built.isolation, built.interpreter), **(emulated.env if emulated else {})}),
             cache_scope=(
                 ProcessCacheScope.PER_SESSION if test_subsystem.force else ProcessCacheScope.SUCCESSFUL
             ),

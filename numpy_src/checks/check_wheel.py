@@ -1,6 +1,8 @@
 """Checks of an installed NumPy wheel, as upstream's release workflow makes them.
 
-Run by `pants test numpy_src:wheel-test@python=3.X` with the test venv's Python.
+Run by `pants test numpy_src:wheel-test@python=3.X` with the test venv's Python, and under
+qemu for a wheel of another architecture (`WHEEL_TEST_PYTHON` then starts another emulated
+interpreter; `sys.executable` cannot be started from inside the emulator).
 """
 
 import glob
@@ -19,8 +21,10 @@ def main() -> None:
     import numpy
 
     here = os.path.realpath(numpy.__file__)
-    if not here.startswith(os.path.realpath(sys.prefix)):
-        fail(f"numpy was imported from {here}, not from the test venv {sys.prefix}")
+    site = os.path.realpath(os.environ.get("WHEEL_TEST_SITE") or sys.prefix)
+    if not here.startswith(site):
+        fail(f"numpy was imported from {here}, not from where the wheel was installed ({site})")
+    python = os.environ.get("WHEEL_TEST_PYTHON") or sys.executable
 
     # 1. BLAS: the bundled scipy-openblas, ILP64 (upstream runs numpy.show_config()).
     numpy.show_config()
@@ -60,14 +64,14 @@ def main() -> None:
 
     # 3. Importing numpy raises no warning at all.
     out = subprocess.run(
-        [sys.executable, "-W", "error", "-c", "import numpy"], capture_output=True, text=True
+        [python, "-W", "error", "-c", "import numpy"], capture_output=True, text=True
     )
     if out.returncode != 0:
         fail(f"`python -W error -c 'import numpy'` failed:\n{out.stderr}")
 
     # 4. Free-threaded builds must not re-enable the GIL on import (upstream's check).
     if getattr(sys, "_is_gil_enabled", None) is not None:
-        out = subprocess.run([sys.executable, "-c", "import numpy"], capture_output=True, text=True)
+        out = subprocess.run([python, "-c", "import numpy"], capture_output=True, text=True)
         if "global interpreter lock (GIL) has been enabled" in out.stderr:
             fail("importing numpy re-enables the GIL")
 

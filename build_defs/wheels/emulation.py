@@ -1,0 +1,136 @@
+"""Running the tests of a wheel of another architecture here, under qemu-user.
+
+The target's own interpreter comes from a root file system unpacked from pinned Debian
+packages (the target interpreter's `test_packages`), in the test's sandbox, offline. qemu
+is called explicitly (`-L` the root file system): this host has no binfmt_misc
+registration, so an emulated process cannot start another target program, and tests that
+need to are run as separate selections by the harness instead. The emulated CPU is pinned
+(`wheel_test.emulated_cpu`) and printed; the qemu program is fingerprinted like a compiler.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from textwrap import dedent
+
+from pants.engine.addresses import Address
+from pants.engine.fs import AddPrefix, CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.internals.selectors import Get, MultiGet
+from pants.engine.rules import collect_rules, rule
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
+
+from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
+from build_defs.toolchains.host import CcToolchain, FingerprintRequest
+from build_defs.toolchains.interpreter import CrossTarget
+
+ROOTFS = "rootfs"
+DEBS_DIR = "rootfs-debs"
+TARGET_SITE = "target-site"
+TARGET_PYTHON = "target-python"
+EMULATOR_DIR = "emulator"
+
+# argv: destination, version, .deb files. Unpacks them (symlinks too) into a root file
+# system, adds the merged-/usr links Debian's installer would make, and precompiles the
+# standard library with this (host) CPython of the same version, so that each emulated
+# interpreter does not compile it again. Standard library only.
+UNPACK_ROOTFS = dedent(
+    """\
+    import compileall, io, os, sys, tarfile
+    root, version, *debs = sys.argv[1:]
+    for deb in debs:
+        with open(deb, "rb") as f:
+            data = f.read()
+        offset, tar = 8, None
+        while offset + 60 <= len(data):
+            name, size = data[offset:offset + 16].decode().strip().rstrip("/"), int(data[offset + 48:offset + 58])
+            if name.startswith("data.tar"):
+                tar = data[offset + 60:offset + 60 + size]
+            offset += 60 + size + size % 2
+        with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+            archive.extractall(root, filter="tar")
+    for link in ("bin", "sbin", "lib"):
+        if not os.path.lexists(os.path.join(root, link)):
+            os.symlink(f"usr/{link}", os.path.join(root, link))
+    if not compileall.compile_dir(os.path.join(root, f"usr/lib/python{version}"), quiet=2, workers=0):
+        print("warning: some of the standard library did not precompile", file=sys.stderr)
+    """
+)
+
+
+@dataclass(frozen=True)
+class EmulatedPythonRequest:
+    owner: Address
+    cross: CrossTarget
+    version: str  # MAJOR.MINOR of the target interpreter
+    cpu: str  # qemu's -cpu
+    emulator: str | None  # the qemu-user program; None: Debian's qemu-<arch>-static
+    wheel: str  # the wheel under test, relative to the sandbox root
+
+
+@dataclass(frozen=True)
+class EmulatedPython:
+    """Inputs and shell lines that give a test script `$PYTHON`, the target's interpreter
+    under qemu, with the wheel installed for it into `$ROOT/target-site`."""
+
+    digest: Digest
+    # Shell lines (after the test tools are activated): unpack the root file system,
+    # install the wheel for the target and write `$ROOT/target-python`.
+    setup: str
+    # The emulator's fingerprint and the emulated CPU, for the process environment.
+    env: FrozenDict[str, str]
+
+
+class EmulationError(Exception):
+    pass
+
+
+@rule(desc="Prepare an emulated target interpreter", level=LogLevel.DEBUG)
+async def emulated_python(request: EmulatedPythonRequest) -> EmulatedPython:
+    cross = request.cross
+    if not cross.test_packages:
+        raise EmulationError(
+            f"{request.owner} runs under emulation, but the target interpreter for {cross.triplet} "
+            "declares no `test_packages` (a root file system with the interpreter) to run it from."
+        )
+    emulator = request.emulator or f"/usr/bin/qemu-{cross.cpu}-static"
+    fingerprint = await Get(CcToolchain, FingerprintRequest(request.owner, FrozenDict({"qemu": emulator})))
+    debs = await MultiGet(
+        Get(StoreArtifact, StoreArtifactRequest(p["filename"], p["sha256"], p["size"], request.owner))
+        for p in cross.test_packages
+    )
+    debs_digest = await Get(Digest, AddPrefix(await Get(Digest, MergeDigests(d.digest for d in debs)), DEBS_DIR))
+    # Its wrapper under emulator/, apart from the wheel's own toolchain/.
+    emulator_digest = await Get(Digest, AddPrefix(fingerprint.digest, EMULATOR_DIR))
+    script = await Get(Digest, CreateDigest([FileContent("unpack_rootfs.py", UNPACK_ROOTFS.encode())]))
+    deb_args = " ".join(f'"$ROOT/{DEBS_DIR}/{p["filename"]}"' for p in cross.test_packages)
+    # pip installs for the target by the wheel's own most specific platform tag.
+    platform_tag = request.wheel[:-len(".whl")].rsplit("-", 1)[1].split(".")[-1]
+    setup = f"""\
+"$TOOL_PREFIX/bin/python" "$ROOT/unpack_rootfs.py" "$ROOT/{ROOTFS}" {request.version} {deb_args}
+"$TOOL_PREFIX/bin/python" -m pip install --quiet --no-index --no-deps --no-cache-dir --disable-pip-version-check \\
+  --target "$ROOT/{TARGET_SITE}" --only-binary=:all: --implementation cp --python-version {request.version} \\
+  --platform {platform_tag} "$ROOT/{request.wheel}"
+# The target's interpreter under qemu, with the emulated CPU pinned; the installed wheel and
+# the (pure Python) test tools on its path.
+cat > "$ROOT/{TARGET_PYTHON}" <<EOF
+#!/bin/sh
+export QEMU_CPU={shlex.quote(request.cpu)} QEMU_LD_PREFIX="$ROOT/{ROOTFS}"
+export PYTHONPATH="$ROOT/{TARGET_SITE}:$("$TOOL_PREFIX/bin/python" -c 'import sys; print(":".join(p for p in sys.path if p.endswith("site-packages")))')"
+exec "$ROOT/{EMULATOR_DIR}/{fingerprint.bin_dir}/qemu" "$ROOT/{ROOTFS}/usr/bin/python{request.version}" "\\$@"
+EOF
+/bin/chmod +x "$ROOT/{TARGET_PYTHON}"
+PYTHON="$ROOT/{TARGET_PYTHON}"
+export PATH="$ROOT/{EMULATOR_DIR}/{fingerprint.bin_dir}" WHEEL_TEST_SITE="$ROOT/{TARGET_SITE}"
+echo "wheel-test: {cross.triplet} under {emulator} with QEMU_CPU={request.cpu}; $("$PYTHON" -c 'import platform, sys; print(platform.machine(), sys.version.split()[0])')" >&2
+"""
+    return EmulatedPython(
+        digest=await Get(Digest, MergeDigests([debs_digest, script, emulator_digest])),
+        setup=setup,
+        env=FrozenDict({"EMULATOR": f"{fingerprint.programs['qemu']} cpu={request.cpu}"}),
+    )
+
+
+def rules():
+    return collect_rules()
