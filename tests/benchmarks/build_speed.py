@@ -123,6 +123,43 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def breakdown(target: str) -> dict:
+    """One more cold build with Pants' workunit logger on: where the whole command's time
+    goes, process by process, split into what runs before the build process, the build
+    process, and what runs after it (repair, SBOM, provenance). Processes that overlap
+    are listed each with its own duration."""
+    with tempfile.TemporaryDirectory() as logdir:
+        elapsed, _ = pants("--backend-packages=+['tests.benchmarks.workunit_log']", "--workunit-logger-enabled",
+                           f"--workunit-logger-logdir={logdir}", "--streaming-workunits-level=debug",
+                           "--no-local-cache", "package", target)
+        (log,) = Path(logdir).glob("*.json")
+        workunits = json.loads(log.read_text())
+
+    def start(w: dict) -> float:
+        return w["start_secs"] + w["start_nanos"] / 1e9
+
+    def length(w: dict) -> float:
+        return w.get("duration_secs", 0) + w.get("duration_nanos", 0) / 1e9
+
+    origin = min(start(w) for w in workunits)
+    span = max(start(w) + length(w) for w in workunits) - origin
+    processes = sorted(
+        ({"description": w.get("description", "").removeprefix("Scheduling: "),
+          "start": round(start(w) - origin, 2), "seconds": round(length(w), 2)}
+         for w in workunits if w["name"] == "process"),
+        key=lambda p: p["start"],
+    )
+    build = next(p for p in processes if p["description"].startswith("Build wheel"))
+    return {
+        "whole_command": elapsed,
+        "engine_span": span,  # from the first workunit to the last: the command less start-up
+        "before_build_process": build["start"],
+        "build_process": build["seconds"],
+        "after_build_process": span - build["start"] - build["seconds"],
+        "processes": processes,
+    }
+
+
 def draw_chart(result: Path, png: Path) -> None:
     """chart.py in a venv of the pinned matplotlib (set `benchmark-chart`), made from the store."""
     sys.path.insert(0, str(ROOT / "build_defs" / "bootstrap"))
@@ -143,6 +180,15 @@ def draw_chart(result: Path, png: Path) -> None:
     progress(f"wrote {png}")
 
 
+def print_breakdown(results: dict) -> None:
+    b = results["breakdown"]
+    print(f"breakdown of one cold build ({b['whole_command']:.1f} s): engine {b['engine_span']:.1f} s = "
+          f"{b['before_build_process']:.1f} s before the build process + {b['build_process']:.1f} s build process + "
+          f"{b['after_build_process']:.1f} s after it; its slowest processes:")
+    for p in sorted(b["processes"], key=lambda p: -p["seconds"])[:8]:
+        print(f"  {p['seconds']:7.2f} s from {p['start']:6.2f} s  {p['description'][:90]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the zig fixture instead of NumPy (what CI runs)")
@@ -150,6 +196,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--chart", type=Path, help="also draw the results as a PNG here (needs --json)")
     parser.add_argument("--chart-only", action="store_true", help="only redraw --chart from an existing --json")
+    parser.add_argument("--breakdown-only", action="store_true",
+                        help="only the breakdown of one cold build (Pants' workunit logger), printed and in --json")
     args = parser.parse_args()
     if args.chart and not args.json:
         parser.error("--chart draws the --json result: give both")
@@ -160,6 +208,12 @@ def main() -> int:
     repeat = args.repeat or (2 if args.quick else 3)
     results: dict = {"target": target, "machine": machine()}
     pants("--version")  # pantsd warm, inputs fetched
+    if args.breakdown_only:
+        results["breakdown"] = breakdown(target)
+        print_breakdown(results)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
+        return 0
 
     # Cold runs alternate --keep-sandboxes, so pantsd reinitialises its scheduler on each:
     # that drops its in-memory memo, the only way to run the processes again with pantsd up.
@@ -234,6 +288,8 @@ def main() -> int:
     results["remote"] = {"empty_local_store_remote_read": summary(reads), "empty_local_store_no_cache": summary(cold_fresh),
                          "over_cold": statistics.median(reads) / statistics.median(cold_fresh)}
 
+    progress("a breakdown of one more cold build")
+    results["breakdown"] = breakdown(target)
     progress("the graph and the launcher")
     deps = [pants("dependencies", "--transitive", target)[0] for _ in range(repeat)]
     version = [pants("--version")[0] for _ in range(repeat)]
@@ -272,6 +328,7 @@ def main() -> int:
     print(f"dependencies --transitive {fmt(g['dependencies_transitive'])} s / --version {fmt(g['version'])} s = {g['ratio']:.2f}")
     print(f"peak memory of the build: {fmt(results['peak_rss_mib'])} MiB")
     print(f"launcher overhead: {fmt(results['launcher_seconds'])} s")
+    print_breakdown(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     if args.chart:
