@@ -37,24 +37,38 @@ EMULATOR_DIR = "emulator"
 # interpreter does not compile it again. Standard library only.
 UNPACK_ROOTFS = dedent(
     """\
-    import compileall, io, os, sys, tarfile
-    root, version, *debs = sys.argv[1:]
-    for deb in debs:
-        with open(deb, "rb") as f:
-            data = f.read()
-        offset, tar = 8, None
-        while offset + 60 <= len(data):
-            name, size = data[offset:offset + 16].decode().strip().rstrip("/"), int(data[offset + 48:offset + 58])
-            if name.startswith("data.tar"):
-                tar = data[offset + 60:offset + 60 + size]
-            offset += 60 + size + size % 2
-        with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
-            archive.extractall(root, filter="tar")
-    for link in ("bin", "sbin", "lib"):
-        if not os.path.lexists(os.path.join(root, link)):
-            os.symlink(f"usr/{link}", os.path.join(root, link))
-    if not compileall.compile_dir(os.path.join(root, f"usr/lib/python{version}"), quiet=2, workers=0):
-        print("warning: some of the standard library did not precompile", file=sys.stderr)
+    import compileall, io, os, posixpath, sys, tarfile
+
+
+    def inside(member, path):
+        # An absolute link names a file of the root file system: make it relative to it.
+        if member.issym() and member.linkname.startswith("/"):
+            here = posixpath.dirname("/" + member.name.lstrip("./"))
+            member = member.replace(linkname=posixpath.relpath(member.linkname, here))
+        return tarfile.tar_filter(member, path)
+
+
+    def main(root, version, *debs):
+        for deb in debs:
+            with open(deb, "rb") as f:
+                data = f.read()
+            offset, tar = 8, None
+            while offset + 60 <= len(data):
+                name, size = data[offset:offset + 16].decode().strip().rstrip("/"), int(data[offset + 48:offset + 58])
+                if name.startswith("data.tar"):
+                    tar = data[offset + 60:offset + 60 + size]
+                offset += 60 + size + size % 2
+            with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+                archive.extractall(root, filter=inside)
+        for link in ("bin", "sbin", "lib"):
+            if not os.path.lexists(os.path.join(root, link)):
+                os.symlink(f"usr/{link}", os.path.join(root, link))
+        if not compileall.compile_dir(os.path.join(root, f"usr/lib/python{version}"), quiet=2, workers=0):
+            print("warning: some of the standard library did not precompile", file=sys.stderr)
+
+
+    if __name__ == "__main__":  # compileall's workers import this module again
+        main(*sys.argv[1:])
     """
 )
 
@@ -109,12 +123,14 @@ async def emulated_python(request: EmulatedPythonRequest) -> EmulatedPython:
     platform_tag = request.wheel[:-len(".whl")].rsplit("-", 1)[1].split(".")[-1]
     setup = f"""\
 "$TOOL_PREFIX/bin/python" "$ROOT/unpack_rootfs.py" "$ROOT/{ROOTFS}" {request.version} {deb_args}
-"$TOOL_PREFIX/bin/python" -m pip install --quiet --no-index --no-deps --no-cache-dir --disable-pip-version-check \\
+# The build interpreter's own pip installs the wheel for the target (the tool venv has none).
+"$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')" -m pip install \\
+  --isolated --quiet --root-user-action=ignore --no-index --no-deps --no-cache-dir --disable-pip-version-check \\
   --target "$ROOT/{TARGET_SITE}" --only-binary=:all: --implementation cp --python-version {request.version} \\
   --platform {platform_tag} "$ROOT/{request.wheel}"
 # The target's interpreter under qemu, with the emulated CPU pinned; the installed wheel and
 # the (pure Python) test tools on its path.
-cat > "$ROOT/{TARGET_PYTHON}" <<EOF
+/bin/cat > "$ROOT/{TARGET_PYTHON}" <<EOF
 #!/bin/sh
 export QEMU_CPU={shlex.quote(request.cpu)} QEMU_LD_PREFIX="$ROOT/{ROOTFS}"
 export PYTHONPATH="$ROOT/{TARGET_SITE}:$("$TOOL_PREFIX/bin/python" -c 'import sys; print(":".join(p for p in sys.path if p.endswith("site-packages")))')"

@@ -72,32 +72,17 @@ run_selection() {{
 cores="$("$TOOL_PREFIX/bin/python" -c 'import os; print(os.cpu_count() or 1)')"
 {launch}wait
 failed=0
-for n in $(seq 1 {count}); do
+for ((n = 1; n <= {count}; n++)); do
   read -r status seconds < "$ROOT/.work/selection-$n.status"
-  echo "wheel-test: selection $n: $(tail -n 1 "$ROOT/.work/selection-$n.log") ($seconds s, exit $status)" >&2
-  if [ "$status" != 0 ]; then failed=1; tail -n 60 "$ROOT/.work/selection-$n.log" >&2; fi
+  mapfile -t lines < "$ROOT/.work/selection-$n.log"
+  echo "wheel-test: selection $n: ${{lines[-1]:-}} ($seconds s, exit $status)" >&2
+  if [ "$status" != 0 ]; then failed=1; printf '%s\\n' "${{lines[@]: -80}}" >&2; fi
 done
 [ "$failed" = 0 ]
 """
 _LAUNCH = """\
-while [ "$(jobs -rp | wc -l)" -ge "$cores" ]; do wait -n; done
+while running=($(jobs -rp)); [ "${{#running[@]}}" -ge "$cores" ]; do wait -n; done
 run_selection {n} {args} &
-"""
-
-
-# The native test interpreter: a fresh venv holding only the wheel under test.
-NATIVE_SETUP = """\
-# A fresh venv from the same base interpreter, holding only the wheel under test.
-BASE="$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')"
-VENV="$ROOT/test-venv"
-"$BASE" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --no-index --no-deps --no-cache-dir \\
-  --disable-pip-version-check "$ROOT/{wheel}"
-# The locked test requirements (pytest, ...) come after the venv's own site-packages.
-"$TOOL_PREFIX/bin/python" -c 'import sys; print("\\n".join(p for p in sys.path if p.endswith("site-packages")))' \\
-  > "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/wheel_test_requirements.pth"
-PYTHON="$VENV/bin/python"
-export PATH="$VENV/bin" WHEEL_TEST_SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 """
 
 
