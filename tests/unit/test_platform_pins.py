@@ -79,7 +79,8 @@ def _coverage_problems(manifest: list[store.Artifact], sets: dict[str, dict],
                        platforms: dict[str, wheel_tags.Platform]) -> list[str]:
     by_version: dict[tuple[str, str], list[store.Artifact]] = {}
     for art in manifest:
-        by_version.setdefault(pin.name_version(art.filename), []).append(art)
+        if not art.debian_path:  # Debian packages: pinned by name in their sets, not by wheel tags
+            by_version.setdefault(pin.name_version(art.filename), []).append(art)
     problems = []
     for set_name, spec in sorted(sets.items()):
         if "requirements" not in spec:

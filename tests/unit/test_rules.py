@@ -8,8 +8,8 @@ from textwrap import dedent
 import pytest
 
 from build_defs import dependency_inference
-from build_defs.inputs import project_source, store_artifact
-from build_defs.toolchains import interpreter, toolchain
+from build_defs.inputs import debian_package, project_source, store_artifact
+from build_defs.toolchains import host, interpreter, toolchain
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
 from build_defs.dependency_inference import InferMesonWheelDependencies, MesonWheelInputsFieldSet
 from build_defs.inputs.project_source import ProjectTree, ProjectTreeRequest
@@ -36,6 +36,8 @@ def rule_runner() -> RuleRunner:
     return RuleRunner(
         rules=[
             *toolchain.rules(),
+            *host.rules(),
+            *debian_package.rules(),
             *project_source.rules(),
             *store_artifact.rules(),
             *archive.rules(),
