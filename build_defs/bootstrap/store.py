@@ -94,6 +94,10 @@ class Artifact:
             debian_path=obj.get("debian_path", ""),
         )
 
+    @classmethod
+    def from_json_list(cls, objs: list[dict]) -> list["Artifact"]:
+        return [cls.from_json(o) for o in objs]
+
     def used_on(self, plat: wheel_tags.Platform) -> bool:
         """Whether a host of platform `plat` fetches this file."""
         if self.platforms:
@@ -118,6 +122,24 @@ def platforms_of(manifest: dict) -> dict[str, wheel_tags.Platform]:
 
 def for_platforms(artifacts: list[Artifact], platforms: list[wheel_tags.Platform]) -> list[Artifact]:
     return [a for a in artifacts if any(a.used_on(p) for p in platforms)]
+
+
+def cross_build_inputs(manifest: dict, artifacts: list[Artifact], declared: dict[str, wheel_tags.Platform],
+                       hosts: list[str]) -> list[Artifact]:
+    """The files that hosts of `hosts` fetch beyond their own platform's because they build
+    for another one: a set's `"fetch_on": {"<target platform>": ["<host platform>", ...]}`
+    (e.g. the aarch64 OpenBLAS wheel on x86_64 hosts, which cross-build aarch64 wheels)."""
+    have = {a.sha256 for a in artifacts}
+    extra: list[Artifact] = []
+    for name, spec in manifest.get("sets", {}).items():
+        for target, on_hosts in spec.get("fetch_on", {}).items():
+            if target not in declared or not set(on_hosts) & set(hosts):
+                continue
+            for art in Artifact.from_json_list(manifest["artifacts"]):
+                if name in art.sets and art.used_on(declared[target]) and art.sha256 not in have:
+                    have.add(art.sha256)
+                    extra.append(art)
+    return extra
 
 
 def default_store_dir() -> Path:
@@ -493,7 +515,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: platform(s) {unknown} are not declared in {args.manifest}; declared: {sorted(declared)}",
                   file=sys.stderr)
             return 2
-        arts = for_platforms(arts, [declared[n] for n in names])
+        own = for_platforms(arts, [declared[n] for n in names])
+        arts = own + cross_build_inputs(manifest, own, declared, names)
     if args.set:
         arts = [a for a in arts if set(a.sets) & set(args.set)]
     else:

@@ -423,3 +423,29 @@ def test_an_on_demand_set_is_fetched_only_when_named(index: _Index, tmp_path: Pa
     assert index.downloads == [always.filename]
     subprocess.run([sys.executable, script, "ensure", "--manifest", str(manifest), "--set", "server"], env=env, check=True)
     assert index.downloads == [always.filename, wanted.filename]
+
+
+def test_a_host_fetches_what_it_cross_builds_with() -> None:
+    """`fetch_on`: x86_64 Linux hosts also fetch the aarch64 wheel of a set that says so
+    (what they cross-build aarch64 wheels with), and nothing else of that platform."""
+    from build_defs.bootstrap import wheel_tags
+
+    declared = {
+        "linux_x86_64": wheel_tags.Platform.from_json("linux_x86_64", {"system": "linux", "arch": "x86_64", "os_max": "2.35"}),
+        "linux_arm64": wheel_tags.Platform.from_json("linux_arm64", {"system": "linux", "arch": "arm64", "os_max": "2.35"}),
+    }
+    files = {
+        "blas-1-py3-none-manylinux_2_28_x86_64.whl": "blas", "blas-1-py3-none-manylinux_2_28_aarch64.whl": "blas",
+        "tool-1-py3-none-manylinux_2_28_aarch64.whl": "tool",
+    }
+    manifest = {
+        "sets": {"blas": {"fetch_on": {"linux_arm64": ["linux_x86_64"]}}, "tool": {}},
+        "artifacts": [{"project": n.split("-")[0], "filename": n, "sha256": f"{i:064x}", "size": 1, "sets": [s]}
+                      for i, (n, s) in enumerate(files.items())],
+    }
+    arts = [store.Artifact.from_json(a) for a in manifest["artifacts"]]
+    own = store.for_platforms(arts, [declared["linux_x86_64"]])
+    assert [a.filename for a in own] == ["blas-1-py3-none-manylinux_2_28_x86_64.whl"]
+    extra = store.cross_build_inputs(manifest, own, declared, ["linux_x86_64"])
+    assert [a.filename for a in extra] == ["blas-1-py3-none-manylinux_2_28_aarch64.whl"]
+    assert store.cross_build_inputs(manifest, own, declared, ["linux_arm64"]) == []
