@@ -86,6 +86,21 @@ run_selection {n} {args} &
 """
 
 
+# The native test interpreter: a fresh venv holding only the wheel under test.
+NATIVE_SETUP = """\
+BASE="$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')"
+VENV="$ROOT/test-venv"
+"$BASE" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --no-index --no-deps --no-cache-dir \\
+  --disable-pip-version-check "$ROOT/{wheel}"
+# The locked test requirements (pytest, ...) come after the venv's own site-packages.
+"$TOOL_PREFIX/bin/python" -c 'import sys; print("\\n".join(p for p in sys.path if p.endswith("site-packages")))' \\
+  > "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/wheel_test_requirements.pth"
+PYTHON="$VENV/bin/python"
+export PATH="$VENV/bin" WHEEL_TEST_SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+"""
+
+
 @dataclass(frozen=True)
 class WheelTestFieldSet(TestFieldSet):
     required_fields = (WheelTestWheelField, WheelTestPythonField)
