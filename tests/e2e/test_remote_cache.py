@@ -60,6 +60,8 @@ def test_a_build_reads_what_another_wrote_and_survives_a_stopped_server(tmp_path
     assert first.returncode == 0
     assert "Completed: Build wheel" in first.stderr
     assert _counter(first.stderr, "remote_cache_write_successes") > 0
+    # Every write lands: BuildGrid's concurrent-RPC limit (buildgrid.yml) must not reject any.
+    assert _counter(first.stderr, "remote_cache_write_errors") == 0, first.stderr
     built = logged_sha256(first.stderr)
 
     second = run_pants(clone, *remote, f"--local-store-dir={tmp_path / 'store-2'}", "package", WHEEL)
