@@ -2,7 +2,9 @@
 lists as resolved dependencies and what `pants verify` compares with today's pins.
 
 Read from the graph, never declared twice: a target pinning a file (`filename` +
-`sha256`: sources, native libraries, toolchains) gives that file; a lockfile target gives
+`sha256`: sources, native libraries, toolchains) gives that file; a target built from
+pinned Debian packages (a target interpreter's headers, a toolchain's runtime archives)
+gives each package; a lockfile target gives
 every distribution it locks; an interpreter target gives its machine-independent ABI
 digest. Two inputs sit outside the target graph and are added here: the engine's own
 pins (`[evidence].engine_requirements`, the hashed files `./pants` installs Pants and pex
@@ -23,6 +25,7 @@ from pants.engine.rules import collect_rules, rule
 from pants.engine.target import (
     HydratedSources,
     HydrateSourcesRequest,
+    Target,
     TransitiveTargets,
     TransitiveTargetsRequest,
 )
@@ -34,6 +37,8 @@ from pants.vcs.git import GitWorktreeRequest, MaybeGitWorktree
 from build_defs.evidence.subsystem import EvidenceSubsystem
 from build_defs.target_types import (
     CPythonVersionField,
+    DebianPackagesField,
+    DebianTestPackagesField,
     PinnedFilenameField,
     PinnedSha256Field,
     SourceVersionField,
@@ -82,6 +87,18 @@ class PinnedInputsRequest:
 @dataclass(frozen=True)
 class PinnedInputs:
     inputs: tuple[PinnedInput, ...]
+
+
+def build_debian_packages(tgt: Target) -> tuple[FrozenDict, ...]:
+    """The pinned Debian packages a target builds from (`debian_packages`, a toolchain's
+    `runtime_packages`). A target interpreter's `test_packages` only make the root file
+    system wheels are tested in, so they are not inputs of a wheel."""
+    return tuple(
+        package
+        for field in tgt.field_values.values()
+        if isinstance(field, DebianPackagesField) and not isinstance(field, DebianTestPackagesField)
+        for package in field.value or ()
+    )
 
 
 def parse_lockfile(text: str, pinned_by: str) -> list[PinnedInput]:
@@ -160,6 +177,16 @@ async def pinned_inputs(request: PinnedInputsRequest, evidence: EvidenceSubsyste
             lockfiles.append(tgt)
         elif tgt.has_field(CPythonVersionField):
             interpreters.append(tgt.address)
+        for package in build_debian_packages(tgt):
+            inputs.append(
+                PinnedInput(
+                    package["filename"],
+                    FrozenDict({"sha256": package["sha256"]}),
+                    PINNED_FILE,
+                    tgt.address.spec,
+                    FrozenDict({"source": "debian"}),
+                )
+            )
     sources = await MultiGet(Get(HydratedSources, HydrateSourcesRequest(t[LockfileSourceField])) for t in lockfiles)
     for tgt, hydrated in zip(lockfiles, sources):
         for fc in await Get(DigestContents, Digest, hydrated.snapshot.digest):

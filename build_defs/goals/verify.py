@@ -43,6 +43,7 @@ from build_defs.evidence.pinned_inputs import (
     LOCKED_DISTRIBUTION,
     PINNED_FILE,
     PinnedInput,
+    build_debian_packages,
     parse_hashed_requirements,
     parse_lockfile,
 )
@@ -122,6 +123,8 @@ async def _current_pins(recorded: list[PinnedInput]) -> CurrentPins:
         tgt = wrapped.target
         if tgt.has_field(PinnedSha256Field) and tgt.has_field(PinnedFilenameField):
             by_source[source] = {tgt[PinnedFilenameField].value: {"sha256": tgt[PinnedSha256Field].value}}
+        elif build_debian_packages(tgt):
+            by_source[source] = {p["filename"]: {"sha256": p["sha256"]} for p in build_debian_packages(tgt)}
         elif tgt.has_field(LockfileSourceField):
             hydrated = await Get(HydratedSources, HydrateSourcesRequest(tgt[LockfileSourceField]))
             pins: dict = {}

@@ -103,6 +103,8 @@ class ToolchainError(Exception):
 class FingerprintRequest:
     address: Address
     programs: FrozenDict[str, str]  # name on PATH -> host path
+    # What to do when a program is missing, for the error: the owner's own remedy.
+    remedy: str = "Install the program or fix the path in the `cc_toolchain` target."
 
 
 @rule(desc="Fingerprint host programs", level=LogLevel.DEBUG)
@@ -126,8 +128,7 @@ async def fingerprint_programs(request: FingerprintRequest, bash: BashBinary) ->
     if result.exit_code != 0:
         raise ToolchainError(
             f"The toolchain {request.address} is not usable on this machine: "
-            f"{result.stderr.decode().strip()}\nInstall the program or fix the path in the "
-            f"`cc_toolchain` target."
+            f"{result.stderr.decode().strip()}\n{request.remedy}"
         )
     contents = await Get(DigestContents, Digest, result.output_digest)
     table = "".join(fc.content.decode() for fc in contents if fc.path == FINGERPRINT_FILE)

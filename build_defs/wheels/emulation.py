@@ -109,7 +109,15 @@ async def emulated_python(request: EmulatedPythonRequest) -> EmulatedPython:
             "declares no `test_packages` (a root file system with the interpreter) to run it from."
         )
     emulator = request.emulator or f"/usr/bin/qemu-{cross.cpu}-static"
-    fingerprint = await Get(CcToolchain, FingerprintRequest(request.owner, FrozenDict({"qemu": emulator})))
+    fingerprint = await Get(
+        CcToolchain,
+        FingerprintRequest(
+            request.owner,
+            FrozenDict({"qemu": emulator}),
+            remedy=f"Install Debian's qemu-user-static (`apt-get install qemu-user-static`), or set the "
+            f"`emulator` field of {request.owner} to a qemu-user program for {cross.cpu}.",
+        ),
+    )
     debs = await MultiGet(
         Get(StoreArtifact, StoreArtifactRequest(p["filename"], p["sha256"], p["size"], request.owner))
         for p in cross.test_packages

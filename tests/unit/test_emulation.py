@@ -42,7 +42,7 @@ def _run(cross: CrossTarget, cpu: str = "neoverse-n1", emulator: str | None = No
     fingerprinted: dict = {}
 
     def fingerprint(request: FingerprintRequest) -> CcToolchain:
-        fingerprinted.update(request.programs)
+        fingerprinted.update(request.programs, remedy=request.remedy)
         return CcToolchain(Address("t"), EMPTY_DIGEST,
                            FrozenDict({"qemu": f"{request.programs['qemu']} sha256:cc qemu-aarch64 version 7.2"}))
 
@@ -63,6 +63,10 @@ def _run(cross: CrossTarget, cpu: str = "neoverse-n1", emulator: str | None = No
 
 def test_the_emulated_cpu_is_pinned_and_the_emulator_fingerprinted() -> None:
     result, fingerprinted = _run(_cross())
+    assert fingerprinted.pop("remedy") == (
+        "Install Debian's qemu-user-static (`apt-get install qemu-user-static`), or set the "
+        "`emulator` field of numpy_src:t to a qemu-user program for aarch64."
+    )
     assert fingerprinted == {"qemu": "/usr/bin/qemu-aarch64-static"}
     assert "export QEMU_CPU=neoverse-n1 " in result.setup
     assert result.env["EMULATOR"].endswith("cpu=neoverse-n1")
@@ -75,7 +79,7 @@ def test_the_emulated_cpu_is_pinned_and_the_emulator_fingerprinted() -> None:
 
 def test_another_cpu_and_emulator_are_what_the_target_says() -> None:
     result, fingerprinted = _run(_cross(), cpu="max", emulator="/opt/qemu/bin/qemu-aarch64")
-    assert fingerprinted == {"qemu": "/opt/qemu/bin/qemu-aarch64"}
+    assert fingerprinted == {"qemu": "/opt/qemu/bin/qemu-aarch64", "remedy": fingerprinted["remedy"]}
     assert "export QEMU_CPU=max " in result.setup
 
 

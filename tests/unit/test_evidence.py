@@ -13,6 +13,7 @@ import pytest
 from build_defs.evidence import pinned_inputs, sbom
 from build_defs.evidence.checks import CurrentPins, check_statement_subject, check_sums, compare_pins, parse_sums
 from build_defs.evidence.pinned_inputs import (
+    build_debian_packages,
     PinnedInput,
     PinnedInputs,
     PinnedInputsRequest,
@@ -23,7 +24,13 @@ from build_defs.evidence.sbom import VendoredComponents, VendoredComponentsReque
 from build_defs.evidence.wheel_record import add_files, check_record, record_hash
 from build_defs.inputs import native_library, project_source, store_artifact
 from build_defs.toolchains import interpreter
-from build_defs.target_types import MesonProjectTarget, NativeLibraryTarget, SourceReleaseTarget
+from build_defs.target_types import (
+    DebianCPythonTarget,
+    MesonProjectTarget,
+    NativeLibraryTarget,
+    SourceReleaseTarget,
+    ZigToolchainTarget,
+)
 from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address
 from pants.engine.internals.scheduler import ExecutionError
@@ -161,7 +168,7 @@ def rule_runner() -> RuleRunner:
             QueryRule(VendoredComponents, [VendoredComponentsRequest]),
             QueryRule(PinnedInputs, [PinnedInputsRequest]),
         ],
-        target_types=[SourceReleaseTarget, NativeLibraryTarget, MesonProjectTarget],
+        target_types=[SourceReleaseTarget, NativeLibraryTarget, MesonProjectTarget, ZigToolchainTarget],
     )
 
 
@@ -235,4 +242,46 @@ def test_pinned_inputs_come_from_the_graph_and_the_engine_pins(rule_runner: Rule
          "annotations": {"kind": "engine", "pinnedBy": "pins.txt"}},
         {"name": "demo-1.0.tar.gz", "digest": {"sha256": sha},
          "annotations": {"kind": "pinned-file", "pinnedBy": "src:demo", "version": "1.0", "upstreamTag": "v1.0"}},
+    ]
+
+
+def _deb(name: str) -> dict:
+    return {"filename": f"{name}_1.0_arm64.deb", "sha256": hashlib.sha256(name.encode()).hexdigest(), "size": 1}
+
+
+def test_debian_packages_a_target_builds_from_are_inputs_and_its_test_packages_are_not() -> None:
+    interpreter_target = DebianCPythonTarget(
+        {"version": "3.13", "triplet": "aarch64-linux-gnu", "platform": "manylinux_aarch64",
+         "build_interpreter": ":cpython", "debian_packages": [_deb("libpython-dev")],
+         "test_packages": [_deb("libc6")]},
+        Address("py", target_name="cross"),
+    )
+    assert [p["filename"] for p in build_debian_packages(interpreter_target)] == ["libpython-dev_1.0_arm64.deb"]
+
+
+def test_a_toolchains_runtime_packages_are_recorded_and_verified(rule_runner: RuleRunner, tmp_path: Path) -> None:
+    _source(rule_runner, tmp_path, "[]")
+    libgcc = _deb("libgcc-dev")
+    rule_runner.write_files(
+        {
+            "tc/BUILD": (
+                'zig_toolchain(name="zig", version="0.1", filename="zig.whl", sha256="' + "c" * 64 + '", size=1, '
+                f"runtime_packages=[{libgcc!r}], runtime_files={{'usr/lib/libgcc.a': 'libgcc.a'}})\n"
+            )
+        }
+    )
+    result = rule_runner.request(PinnedInputs, [PinnedInputsRequest(Address("tc", target_name="zig"))])
+    recorded = [i for i in result.inputs if i.pinned_by == "tc:zig"]
+    assert sorted((i.as_descriptor() for i in recorded), key=lambda d: d["name"], reverse=True) == [
+        {"name": "zig.whl", "digest": {"sha256": "c" * 64},
+         "annotations": {"kind": "pinned-file", "pinnedBy": "tc:zig", "version": "0.1"}},
+        {"name": libgcc["filename"], "digest": {"sha256": libgcc["sha256"]},
+         "annotations": {"kind": "pinned-file", "pinnedBy": "tc:zig", "source": "debian"}},
+    ]
+    # `verify` reads today's pins of the same target the same way: a changed package is named.
+    now = {libgcc["filename"]: {"sha256": "d" * 64}, "zig.whl": {"sha256": "c" * 64}}
+    problems, _ = compare_pins("w.whl", recorded, CurrentPins({"tc:zig": now}))
+    assert problems == [
+        f"w.whl: pin changed since the build: {libgcc['filename']} (tc:zig) was sha256:{libgcc['sha256']}, "
+        f"is now sha256:{'d' * 64}"
     ]

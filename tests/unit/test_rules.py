@@ -281,7 +281,7 @@ def test_zig_toolchain_refuses_to_shadow_its_own_programs(rule_runner: RuleRunne
             "tc/BUILD": dedent(
                 """\
                 zig_toolchain(
-                    name="zig", version="0.0", filename="z.whl", sha256="%s", size=1,
+                    name="zig", version="0.0", filename="z-0-py3-none-any.whl", sha256="%s", size=1,
                     tools={"cc": "/usr/bin/gcc"},
                 )
                 """ % ("0" * 64)

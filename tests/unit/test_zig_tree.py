@@ -8,7 +8,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from build_defs.toolchains.zig import _ZIG_TREE_SETUP, ZIG_CACHE, ZIG_DIR, ZIG_PINNED_DIR
+import pytest
+
+from build_defs.toolchains.zig import _ZIG_TREE_SETUP, ZIG_CACHE, ZIG_DIR, ZIG_PINNED_DIR, wheel_runs_here
 
 SHA = "ab" * 32
 
@@ -54,3 +56,22 @@ def test_a_kept_tree_that_differs_from_the_pin_stops_the_build(tmp_path: Path) -
     result = _setup(root)
     assert result.returncode == 72
     assert "differs from the pinned ziglang.whl; delete it and build again" in result.stderr
+
+
+_ZIG_LINUX_X86_64 = "ziglang-0.17.1-py3-none-manylinux_2_12_x86_64.manylinux2010_x86_64.musllinux_1_1_x86_64.whl"
+
+
+@pytest.mark.parametrize(
+    "filename, system, machine, runs",
+    [
+        (_ZIG_LINUX_X86_64, "Linux", "x86_64", True),
+        (_ZIG_LINUX_X86_64, "Linux", "aarch64", False),
+        (_ZIG_LINUX_X86_64, "Darwin", "x86_64", False),
+        ("ziglang-0.17.1-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", "Linux", "aarch64", True),
+        ("ziglang-0.17.1-py3-none-macosx_11_0_arm64.whl", "Darwin", "arm64", True),
+        ("ziglang-0.17.1-py3-none-win_amd64.whl", "Windows", "AMD64", True),
+    ],
+)
+def test_a_zig_toolchain_runs_only_where_its_pinned_wheel_does(filename: str, system: str, machine: str, runs: bool) -> None:
+    # The target of the compiled code is free; the compiler itself is a host program.
+    assert wheel_runs_here(filename, system, machine) is runs
