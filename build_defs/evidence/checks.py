@@ -155,6 +155,12 @@ def compare_pins(artifact: str, recorded: list[PinnedInput], current: CurrentPin
     """(problems, notes): each recorded pin that changed, and what is not a pin (host facts)."""
     problems, notes = [], []
     for pin in recorded:
+        if pin.kind == INTERPRETER and "targetTriplet" in pin.annotations:
+            notes.append(
+                f"{artifact}: built for {pin.name} on {pin.annotations['targetTriplet']} ({pin.pinned_by}), "
+                "from the pinned Debian packages recorded with it"
+            )
+            continue
         if pin.kind == INTERPRETER:
             notes.append(f"{artifact}: built with {pin.name} ({pin.pinned_by}); interpreters are found on the host, not pinned")
             continue

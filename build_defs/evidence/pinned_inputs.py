@@ -198,7 +198,11 @@ async def pinned_inputs(request: PinnedInputsRequest, evidence: EvidenceSubsyste
                 FrozenDict({"sha256": interpreter.abi_digest}),
                 INTERPRETER,
                 interpreter.address.spec,
-                FrozenDict(interpreter.abi_facts),
+                # A target interpreter (cross builds) comes from the Debian packages recorded
+                # with it, not from the host.
+                FrozenDict({**interpreter.abi_facts, **(
+                    {"targetTriplet": interpreter.cross.triplet} if interpreter.cross else {}
+                )}),
             )
         )
     engine = dict(evidence.engine_requirements)

@@ -1,7 +1,8 @@
 """`pants release-matrix //:`: the CI build matrix, read from the graph.
 
-One entry per `release_set` among the given targets: its address, and the platform and
-runner its wheels declare (`meson_wheel` `platform` / `runner`). Printed as one line of
+One entry per `release_set` among the given targets: its address, the platform and runner
+its wheels declare (`meson_wheel` `platform` / `runner`), and the `wheel_test` targets of
+those wheels (their dependents), which the job runs after building. Printed as one line of
 JSON (`{"include": [...]}`) for GitHub's `fromJSON`, so the workflow never keeps its own
 copy of the platform list.
 """
@@ -13,13 +14,20 @@ import json
 from pants.engine.addresses import Addresses
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
-from pants.engine.internals.selectors import Get
+from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.rules import collect_rules, goal_rule
-from pants.engine.target import InferredDependencies, Targets
+from pants.engine.target import AllTargets, InferredDependencies, Targets
 from pants.util.strutil import softwrap
 
 from build_defs.dependency_inference import AddressFieldsRequest
-from build_defs.target_types import MesonWheelPlatformField, MesonWheelRunnerField, ReleaseSetArtifactsField
+from build_defs.target_types import (
+    MesonWheelPlatformField,
+    MesonWheelRunnerField,
+    ReleaseSetArtifactsField,
+    WheelTestPythonField,
+    WheelTestWheelField,
+)
+from build_defs.wheels.wheel_test import TestedWheel, TestedWheelRequest
 
 
 class ReleaseMatrixSubsystem(GoalSubsystem):
@@ -27,10 +35,11 @@ class ReleaseMatrixSubsystem(GoalSubsystem):
     help = softwrap(
         """
         Print the CI build matrix of the given `release_set` targets as one line of JSON,
-        `{"include": [{"release_set": ..., "platform": ..., "runner": ..., "dist_dir": ...}]}`
-        (`dist_dir`: where `pants package` writes the set): each set's
-        platform and runner come from its wheels' `platform` and `runner` fields, which
-        must agree.
+        `{"include": [{"release_set": ..., "platform": ..., "runner": ..., "dist_dir": ...,
+        "tests": ...}]}` (`dist_dir`: where `pants package` writes the set; `tests`: the
+        `wheel_test` targets of its wheels, space-separated): each set's platform and runner
+        come from its wheels' `platform` and `runner` fields, which must agree, and every
+        wheel needs a `wheel_test`.
         """
     )
 
@@ -46,6 +55,13 @@ class ReleaseMatrixError(Exception):
 
 @goal_rule
 async def release_matrix(console: Console, targets: Targets) -> ReleaseMatrix:
+    # Each wheel_test and the wheel it tests, resolved as the test itself resolves it.
+    wheel_tests = [t for t in await Get(AllTargets) if t.has_field(WheelTestWheelField)]
+    tested = await MultiGet(
+        Get(TestedWheel, TestedWheelRequest(t.address, t[WheelTestWheelField].value, t[WheelTestPythonField].value))
+        for t in wheel_tests
+    )
+    tested_by = {t.address.spec: {w.address} for t, w in zip(wheel_tests, tested)}
     include = []
     for release in sorted((t for t in targets if t.has_field(ReleaseSetArtifactsField)), key=lambda t: t.address):
         inferred = await Get(
@@ -65,12 +81,23 @@ async def release_matrix(console: Console, targets: Targets) -> ReleaseMatrix:
                 f"to be built by CI; they declare {sorted(pairs, key=str) or 'none'}."
             )
         ((platform, runner),) = pairs
+        tests = set()
+        for wheel in (t for t in artifacts if t.has_field(MesonWheelPlatformField)):
+            covering = {spec for spec, tested in tested_by.items() if wheel.address in tested}
+            if not covering:
+                # CI publishes what it builds: an untested wheel would be published untested.
+                raise ReleaseMatrixError(
+                    f"{release.address}: no `wheel_test` tests {wheel.address}; add one (its `wheel` "
+                    "field naming that wheel) before CI may build the set."
+                )
+            tests |= covering
         include.append(
             {
                 "release_set": release.address.spec,
                 "platform": platform,
                 "runner": runner,
                 "dist_dir": f"dist/{release.address.target_name}",
+                "tests": " ".join(sorted(tests)),
             }
         )
     if not include:

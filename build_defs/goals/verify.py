@@ -121,10 +121,12 @@ async def _current_pins(recorded: list[PinnedInput]) -> CurrentPins:
             by_source[source] = None
             continue
         tgt = wrapped.target
+        # A target may pin a file and Debian packages both (a toolchain and its runtime).
+        debian = {p["filename"]: {"sha256": p["sha256"]} for p in build_debian_packages(tgt)}
         if tgt.has_field(PinnedSha256Field) and tgt.has_field(PinnedFilenameField):
-            by_source[source] = {tgt[PinnedFilenameField].value: {"sha256": tgt[PinnedSha256Field].value}}
-        elif build_debian_packages(tgt):
-            by_source[source] = {p["filename"]: {"sha256": p["sha256"]} for p in build_debian_packages(tgt)}
+            by_source[source] = {tgt[PinnedFilenameField].value: {"sha256": tgt[PinnedSha256Field].value}, **debian}
+        elif debian:
+            by_source[source] = debian
         elif tgt.has_field(LockfileSourceField):
             hydrated = await Get(HydratedSources, HydrateSourcesRequest(tgt[LockfileSourceField]))
             pins: dict = {}

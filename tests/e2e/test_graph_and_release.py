@@ -70,15 +70,30 @@ def test_release_matrix_is_the_graphs_and_the_build_job_runs_as_written(clone: P
     printed = run_pants(clone, "release-matrix", "//:")
     assert printed.returncode == 0
     matrix = json.loads(printed.stdout)
-    # The same, read independently from the targets: //:release and its wheels' fields.
-    (release,) = json.loads(run_pants(clone, "peek", "//:release").stdout)
-    wheels = [a for a in release["artifacts"] if ":wheel" in a]
-    fields = {(w["platform"], w["runner"]) for w in json.loads(run_pants(clone, "peek", *wheels).stdout)}
-    assert matrix == {
-        "include": [
-            {"release_set": "//:release", "platform": p, "runner": r, "dist_dir": "dist/release"} for p, r in fields
-        ]
-    }
+    # The same, read independently from the targets: the release sets, their wheels' fields,
+    # and the wheel_test targets whose `wheel` names those wheels.
+    peeked = {t["address"]: t for t in json.loads(run_pants(clone, "peek", "//:", "numpy_src::").stdout)}
+    tests_of: dict[str, set[str]] = {}
+    for test in (t for t in peeked.values() if t["target_type"] == "wheel_test"):
+        named = "numpy_src" + test["wheel"]
+        tested = f"{named}@python={test['python']}" if f"{named}@python={test['python']}" in peeked else named
+        tests_of.setdefault(tested, set()).add(test["address"])
+    expected = []
+    for release in sorted((t for t in peeked.values() if t["target_type"] == "release_set"), key=lambda t: t["address"]):
+        wheels = [peeked[a] for a in release["artifacts"] if a in peeked and peeked[a]["target_type"] == "meson_wheel"]
+        ((platform, runner),) = {(w["platform"], w["runner"]) for w in wheels}
+        expected.append({
+            "release_set": release["address"], "platform": platform, "runner": runner,
+            "dist_dir": "dist/" + release["address"].split(":")[1],
+            "tests": " ".join(sorted(set().union(*(tests_of[w["address"]] for w in wheels)))),
+        })
+    assert {e["platform"] for e in expected} == {"manylinux_x86_64", "manylinux_aarch64"}
+    assert matrix == {"include": expected}
+    # A set with a wheel no wheel_test covers is refused: CI would publish it untested.
+    _release_set(clone, "untested", ["numpy_src:wheel-gcc@python=3.12"])
+    untested = run_pants(clone, "release-matrix", "tests/fixtures/probe:untested")
+    assert untested.returncode != 0
+    assert "no `wheel_test` tests numpy_src:wheel-gcc@python=3.12" in untested.stderr
     # The Linux build job's package and verify steps, run exactly as the workflow writes
     # them, on the fixture release set.
     workflow = yaml.safe_load((Path.cwd() / ".github/workflows/release.yml").read_text())
@@ -86,6 +101,8 @@ def test_release_matrix_is_the_graphs_and_the_build_job_runs_as_written(clone: P
     for name, env in (
         ("Build the release set", {"RELEASE_SET": "tests/fixtures/mini:release"}),
         ("Verify it (sums, RECORD, SBOM, provenance, pins)", {"DIST_DIR": "dist/release"}),
+        ("Test the set's wheels in clean venvs (the wheel_test targets the matrix names)",
+         {"WHEEL_TESTS": "tests/fixtures/mini:wheel-test"}),
     ):
         command = steps[name]["run"].replace("./pants ", "./pants --no-pantsd ")
         result = subprocess.run(["bash", "-e", "-c", command], cwd=clone, env={**os.environ, **env},

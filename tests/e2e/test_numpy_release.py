@@ -33,6 +33,14 @@ def _graph_pins(clone: Path, deps: list[str], peeked: dict[str, dict]) -> set[tu
                     pins.add(("locked-distribution", spec, artifact["url"].split("/")[-1], artifact["hash"]))
         elif kind == "host_cpython":
             pins.add(("interpreter", spec, f"cpython-{tgt['fingerprint']['version']}", "*"))
+        elif kind == "debian_cpython":
+            # The target interpreter's exact version is its Debian package's upstream version.
+            dev = next(p["filename"] for p in tgt["debian_packages"] if p["filename"].startswith("libpython"))
+            pins.add(("interpreter", spec, "cpython-" + dev.split("_")[1].split("-")[0], "*"))
+        # Debian packages a target builds from (not a root file system for tests).
+        for field in ("debian_packages", "runtime_packages"):
+            for package in tgt.get(field) or ():
+                pins.add(("pinned-file", spec, package["filename"], package["sha256"]))
     for path, project in (("3rdparty/bootstrap/pants.txt", "pantsbuild-pants"), ("3rdparty/bootstrap/pex-tool.txt", "pex")):
         text = (clone / path).read_text().replace("\\\n", " ")
         line = next(l for l in text.splitlines() if l.lower().replace(".", "-").startswith(project + "=="))
@@ -52,25 +60,30 @@ def _recorded_pins(statement: dict) -> set[tuple[str, str, str, str]]:
 
 
 def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(clone: Path, tmp_path: Path) -> None:
-    built = run_pants(clone, "package", "//:release")
+    built = run_pants(clone, "package", "//:release", "//:release-manylinux-aarch64")
     assert built.returncode == 0
-    release = clone / "dist/release"
-    verified = run_pants(clone, "verify", "--", "dist/release")
-    assert verified.returncode == 0 and verified.stdout.count("✓ ") == 3
+    release, cross = clone / "dist/release", clone / "dist/release-manylinux-aarch64"
+    verified = run_pants(clone, "verify", "--", "dist/release", "dist/release-manylinux-aarch64")
+    assert verified.returncode == 0 and verified.stdout.count("✓ ") == 4
 
-    targets = ("numpy_src:wheel@python=3.12", "numpy_src:wheel@python=3.13", "numpy_src:sdist")
+    targets = ("numpy_src:wheel@python=3.12", "numpy_src:wheel@python=3.13", "numpy_src:sdist", "numpy_src:wheel-aarch64")
     deps = {}
     for target in targets:
         listed = run_pants(clone, "dependencies", "--transitive", target)
         assert listed.returncode == 0
         deps[target] = listed.stdout.split()
     peeked = {t["address"]: t for t in _peek(clone, *sorted({d for ds in deps.values() for d in ds}))}
-    source, openblas = peeked["numpy_src:numpy"], peeked["3rdparty/openblas:ilp64"]
+    source = peeked["numpy_src:numpy"]
     vendored = {c["name"]: c for c in source["vendored_components"]}
     assert {"highway", "pocketfft", "x86-simd-sort", "SVML", "pythoncapi-compat"} <= set(vendored)
-    for py in ("3.12", "3.13"):
+    for py, directory, target, openblas_target in (
+        ("3.12", release, "numpy_src:wheel@python=3.12", "3rdparty/openblas:ilp64"),
+        ("3.13", release, "numpy_src:wheel@python=3.13", "3rdparty/openblas:ilp64"),
+        ("3.13", cross, "numpy_src:wheel-aarch64", "3rdparty/openblas:ilp64-manylinux-aarch64"),
+    ):
+        openblas = peeked[openblas_target]
         tag = "cp" + py.replace(".", "")
-        (wheel,) = release.glob(f"numpy-2.5.5-{tag}-{tag}-*.whl")
+        (wheel,) = directory.glob(f"numpy-2.5.5-{tag}-{tag}-*.whl")
         with zipfile.ZipFile(wheel) as zf:
             sbom = json.loads(zf.read("numpy-2.5.5.dist-info/sboms/numpy.cdx.json"))
             libs = {n: hashlib.sha256(zf.read(n)).hexdigest() for n in zf.namelist() if n.startswith("numpy.libs/") and n.endswith(".so")}
@@ -86,12 +99,20 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(clone: P
             (ancestor,) = components[n]["pedigree"]["ancestors"]
             assert ancestor["name"] == "scipy-openblas64" and ancestor["version"] == openblas["version"]
             assert ancestor["externalReferences"][0]["hashes"][0]["content"] == openblas["sha256"]
-        # pip installs it (RECORD valid), and the installed file matches the SBOM.
-        python = fresh_venv(tmp_path / f"venv-{py}", cpython(py))
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--no-index", "--no-deps", "--quiet", str(wheel)], check=True
-        )
-        statement = json.loads((release / f"{wheel.name}.intoto.jsonl").read_text())
-        assert _recorded_pins(statement) == _graph_pins(clone, deps[f"numpy_src:wheel@python={py}"], peeked)
+        if directory is release:
+            # pip installs it (RECORD valid). The aarch64 wheel installs under qemu, in its wheel_test.
+            python = fresh_venv(tmp_path / f"venv-{py}", cpython(py))
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "--no-index", "--no-deps", "--quiet", str(wheel)], check=True
+            )
+        statement = json.loads((directory / f"{wheel.name}.intoto.jsonl").read_text())
+        assert _recorded_pins(statement) == _graph_pins(clone, deps[target], peeked)
+    # The cross build's inputs include each Debian package it builds from, libgcc among them.
+    cross_pins = {name for kind, _, name, _ in _graph_pins(clone, deps["numpy_src:wheel-aarch64"], peeked)}
+    assert {n for n in cross_pins if n.endswith(".deb")} == {
+        "libgcc-14-dev_14.2.0-19_arm64.deb",
+        "libpython3.13-dev_3.13.5-2+deb13u5_arm64.deb",
+        "libpython3.13-minimal_3.13.5-2+deb13u5_arm64.deb",
+    }
     (sdist_statement,) = release.glob("*.tar.gz.intoto.jsonl")
     assert _recorded_pins(json.loads(sdist_statement.read_text())) == _graph_pins(clone, deps["numpy_src:sdist"], peeked)

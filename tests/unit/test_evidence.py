@@ -119,6 +119,8 @@ def test_sums_subject_and_pins_checks_name_the_cause() -> None:
         PinnedInput("m-1.whl", FrozenDict({"sha256": "2" * 64}), "locked-distribution", "3rdparty:lock"),
         PinnedInput("o-1.whl", FrozenDict({"sha256": "3" * 64}), "pinned-file", "gone:o"),
         PinnedInput("cpython-3.12.1", FrozenDict({"sha256": "4" * 64}), "interpreter", "py:3.12"),
+        PinnedInput("cpython-3.13.5", FrozenDict({"sha256": "5" * 64}), "interpreter", "py:cross",
+                    FrozenDict({"targetTriplet": "aarch64-linux-gnu"})),
     ]
     current = CurrentPins({"src:z": {"z-2.tar.gz": {"sha256": "5" * 64}}, "3rdparty:lock": {"m-1.whl": {"sha256": "6" * 64}}, "gone:o": None})
     problems, notes = compare_pins("a.whl", recorded, current)
@@ -127,7 +129,10 @@ def test_sums_subject_and_pins_checks_name_the_cause() -> None:
         f"a.whl: pin changed since the build: m-1.whl (3rdparty:lock) was sha256:{'2' * 64}, is now sha256:{'6' * 64}",
         "a.whl: o-1.whl was pinned by gone:o, which no longer exists",
     ]
-    assert notes and "not pinned" in notes[0]
+    assert notes == [
+        "a.whl: built with cpython-3.12.1 (py:3.12); interpreters are found on the host, not pinned",
+        "a.whl: built for cpython-3.13.5 on aarch64-linux-gnu (py:cross), from the pinned Debian packages recorded with it",
+    ]
     current_ok = CurrentPins({"src:z": {"z-1.tar.gz": {"sha256": "1" * 64}}, "3rdparty:lock": {"m-1.whl": {"sha256": "2" * 64}}, "gone:o": {"o-1.whl": {"sha256": "3" * 64}}})
     assert compare_pins("a.whl", recorded, current_ok)[0] == []
     # An engine pin has one file per platform: the recorded hash must be one of them.
