@@ -134,6 +134,17 @@ class ZigRuntimeFilesField(DictStringToStringField):
     )
 
 
+class ZigRuntimeLicenseField(StringField):
+    alias = "runtime_license"
+    help = help_text(
+        """
+        The SPDX license expression of the `runtime_files` (required with them): they are linked
+        into every wheel built with this toolchain, so each wheel's SBOM lists them with it,
+        e.g. `GPL-3.0-or-later WITH GCC-exception-3.1` for libgcc.
+        """
+    )
+
+
 class ZigLinkFlagsField(StringSequenceField):
     alias = "link_flags"
     default = ("-Wl,--version-script={toolchain_dir}/hide-cxx-runtime.map", "-Wl,--strip-debug")
@@ -648,6 +659,7 @@ class ZigToolchainTarget(Target):
         ZigLinkFlagsField,
         ZigRuntimePackagesField,
         ZigRuntimeFilesField,
+        ZigRuntimeLicenseField,
         CcToolchainToolsField,
     )
     help = help_text(

@@ -2,8 +2,9 @@
 
 The rule gathers what only the graph knows: the vendored components its source declares
 (`vendored_components`, each checked against the source tree and its version read from it
-where declared so) and the native libraries the wheel may bundle, with their pinned wheels
-and licenses. `tools/wheel_sbom.py` reads the rest from the wheel itself, writes the SBOM
+where declared so), the native libraries the wheel may bundle, with their pinned wheels
+and licenses, and the toolchain's runtime archives linked into its extensions (e.g. libgcc
+from a pinned Debian package). `tools/wheel_sbom.py` reads the rest from the wheel itself, writes the SBOM
 into `.dist-info/sboms/` and rewrites RECORD.
 """
 
@@ -140,6 +141,7 @@ def sbom_request(
             }
             for lib in built.native_libraries
         ],
+        "linked_runtime": [dict(entry) for entry in built.linked_runtime],
     }
 
 

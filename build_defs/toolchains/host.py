@@ -85,6 +85,9 @@ class CcToolchain:
     # The target triple it compiles for when that is fixed by the toolchain (zig's
     # `-target`, e.g. `aarch64-linux-gnu.2.28`); empty for a host compiler (the host's).
     target: str = ""
+    # Archives from pinned packages linked into everything it links (zig's `runtime_files`):
+    # dicts of `name`, `package`, `sha256` (the package's) and `license`, for the SBOM.
+    linked_runtime: tuple[FrozenDict[str, str], ...] = ()
 
     @property
     def bin_dir(self) -> str:

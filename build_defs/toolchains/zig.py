@@ -9,7 +9,7 @@ from __future__ import annotations
 import platform
 import shlex
 
-from pants.engine.internals.selectors import Get
+from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests, Snapshot
 from pants.util.frozendict import FrozenDict
 
@@ -21,6 +21,7 @@ from build_defs.target_types import (
     ZigCompileFlagsField,
     ZigLinkFlagsField,
     ZigRuntimeFilesField,
+    ZigRuntimeLicenseField,
     ZigRuntimePackagesField,
     ZigTargetField,
 )
@@ -183,19 +184,34 @@ async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
     runtime_files = dict(tgt[ZigRuntimeFilesField].value or {})
     if bool(runtime_packages) != bool(runtime_files):
         raise ToolchainError(f"{tgt.address}: `runtime_packages` and `runtime_files` go together; set both or neither.")
-    runtime = await Get(
-        Digest,
-        DebianFilesRequest(
-            tuple(runtime_packages),
-            FrozenDict({path: f"{TOOLCHAIN_DIR}/runtime/{name}" for path, name in runtime_files.items()}),
-            tgt.address,
-        ),
-    ) if runtime_packages else None
-    if runtime is not None:
-        found = set((await Get(Snapshot, Digest, runtime)).files)
-        missing = sorted(n for n in runtime_files.values() if f"{TOOLCHAIN_DIR}/runtime/{n}" not in found)
-        if missing:
-            raise ToolchainError(f"{tgt.address}: `runtime_files` {missing} are not in its `runtime_packages`.")
+    license = tgt[ZigRuntimeLicenseField].value
+    if runtime_files and not license:
+        raise ToolchainError(
+            f"{tgt.address}: set `runtime_license` (an SPDX expression) for its `runtime_files`: they "
+            "are linked into every wheel, whose SBOM lists them."
+        )
+    wanted = FrozenDict({path: f"{TOOLCHAIN_DIR}/runtime/{name}" for path, name in runtime_files.items()})
+    # One unpack per package, so each file's SBOM entry names the package it came from.
+    per_package = await MultiGet(
+        Get(Digest, DebianFilesRequest((package,), wanted, tgt.address)) for package in runtime_packages
+    )
+    origin: dict[str, FrozenDict] = {}
+    for package, snapshot in zip(runtime_packages, await MultiGet(Get(Snapshot, Digest, d) for d in per_package)):
+        for path in snapshot.files:
+            origin.setdefault(path, package)
+    missing = sorted(n for n in runtime_files.values() if f"{TOOLCHAIN_DIR}/runtime/{n}" not in origin)
+    if missing:
+        raise ToolchainError(f"{tgt.address}: `runtime_files` {missing} are not in its `runtime_packages`.")
+    runtime = await Get(Digest, MergeDigests(per_package)) if runtime_packages else None
+    linked_runtime = tuple(
+        FrozenDict({
+            "name": name,
+            "package": origin[f"{TOOLCHAIN_DIR}/runtime/{name}"]["filename"],
+            "sha256": origin[f"{TOOLCHAIN_DIR}/runtime/{name}"]["sha256"],
+            "license": license or "",
+        })
+        for name in sorted(runtime_files.values())
+    )
     digest = await Get(Digest, MergeDigests([host.digest, wrapper_digest, *([runtime] if runtime else [])]))
     zig_id = (
         f"zig {tgt[SourceVersionField].value} from {tgt[PinnedFilenameField].value} "
@@ -218,6 +234,7 @@ async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
         immutable_inputs=FrozenDict({ZIG_PINNED_DIR: zig.digest}),
         append_only_caches=FrozenDict({"zig_cache": ZIG_CACHE}),
         target=target,
+        linked_runtime=linked_runtime,
         setup=_ZIG_TREE_SETUP.format(
             cache=ZIG_CACHE, sha256=tgt[PinnedSha256Field].value, pinned=ZIG_PINNED_DIR,
             zig_dir=ZIG_DIR, filename=tgt[PinnedFilenameField].value,

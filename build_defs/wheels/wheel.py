@@ -101,6 +101,8 @@ class BuiltWheel:
     native_libraries: tuple[NativeLibrary, ...]
     interpreter: Interpreter
     isolation: Isolation
+    # Archives the toolchain linked into its extensions (`CcToolchain.linked_runtime`).
+    linked_runtime: tuple[FrozenDict[str, str], ...] = ()
 
 
 class WrongPlatformError(Exception):
@@ -402,6 +404,7 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
         tuple(native),
         interpreter,
         isolation,
+        toolchain.linked_runtime,
     )
 
 

@@ -99,6 +99,16 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(clone: P
             (ancestor,) = components[n]["pedigree"]["ancestors"]
             assert ancestor["name"] == "scipy-openblas64" and ancestor["version"] == openblas["version"]
             assert ancestor["externalReferences"][0]["hashes"][0]["content"] == openblas["sha256"]
+        linked = [c for c in sbom["components"] if c["bom-ref"].startswith("linked:")]
+        if directory is cross:
+            # libgcc, linked into the extensions from its pinned Debian package.
+            (libgcc,) = linked
+            (package,) = peeked["3rdparty/toolchains:zig-aarch64"]["runtime_packages"]
+            assert libgcc["name"] == "libgcc.a" and libgcc["licenses"] == [{"expression": "GPL-3.0-or-later WITH GCC-exception-3.1"}]
+            (ancestor,) = libgcc["pedigree"]["ancestors"]
+            assert ancestor["externalReferences"][0]["hashes"][0]["content"] == package["sha256"]
+        else:
+            assert linked == []
         if directory is release:
             # pip installs it (RECORD valid). The aarch64 wheel installs under qemu, in its wheel_test.
             python = fresh_venv(tmp_path / f"venv-{py}", cpython(py))

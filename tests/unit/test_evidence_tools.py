@@ -103,6 +103,25 @@ def test_sbom_lists_package_vendored_and_bundled_and_validates(python: str, tmp_
         assert json.loads(zf.read(SBOM_PATH))["serialNumber"] != doc["serialNumber"]
 
 
+def test_a_toolchain_archive_linked_in_is_listed_with_its_debian_package(python: str, tmp_path: Path) -> None:
+    linked = {"name": "libgcc.a", "package": "libgcc-14-dev_14.2.0-19_arm64.deb", "sha256": "cd" * 32,
+              "license": "GPL-3.0-or-later WITH GCC-exception-3.1"}
+    wheel, result = _sbom(python, tmp_path, {**REQUEST, "linked_runtime": [linked]})
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(io.BytesIO(wheel)) as zf:
+        doc = json.loads(zf.read(SBOM_PATH))
+    component = {c["name"]: c for c in doc["components"]}["libgcc.a"]
+    assert component["version"] == "14.2.0-19"
+    assert component["licenses"] == [{"expression": "GPL-3.0-or-later WITH GCC-exception-3.1"}]
+    (ancestor,) = component["pedigree"]["ancestors"]
+    assert ancestor["purl"] == "pkg:deb/debian/libgcc-14-dev@14.2.0-19?arch=arm64"
+    assert ancestor["externalReferences"][0]["url"] == linked["package"]
+    assert ancestor["externalReferences"][0]["hashes"] == [{"alg": "SHA-256", "content": "cd" * 32}]
+    # The package depends on it, like on what it bundles.
+    (package_deps,) = [d for d in doc["dependencies"] if d["ref"] == doc["metadata"]["component"]["bom-ref"]]
+    assert "linked:libgcc.a" in package_deps["dependsOn"]
+
+
 def test_a_bundled_library_nobody_declares_stops_the_sbom(python: str, tmp_path: Path) -> None:
     wheel, result = _sbom(python, tmp_path, {**REQUEST, "bundled_origins": []})
     assert result.returncode != 0 and not wheel

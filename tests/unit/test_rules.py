@@ -346,3 +346,48 @@ def test_host_cpython_exact_pin_and_missing_version(rule_runner: RuleRunner) -> 
         _host_cpython(rule_runner, f"version='3.9', exact_version='3.9.999', search_path=['{where}']")
     with engine_error(interpreter.InterpreterError, contains="no CPython 3.98 found"):
         _host_cpython(rule_runner, f"version='3.98', search_path=['{where}']")
+
+
+def test_zig_toolchain_runtime_archives_name_their_package_and_need_a_license(rule_runner: RuleRunner, tmp_path) -> None:
+    import hashlib
+
+    from tests.unit.test_debian_packages import deb
+
+    wheel = _fake_zig_wheel()
+    packages = {
+        "libother_1.0-1_arm64.deb": deb({"usr/share/doc/other/README": b"x"}),
+        "libgcc-14-dev_14.2.0-19_arm64.deb": deb({"usr/lib/gcc/aarch64-linux-gnu/14/libgcc.a": b"!<arch>\n"}),
+    }
+    store = tmp_path / "store"
+    (store / "files").mkdir(parents=True)
+    (store / "files" / "ziglang-0.0-py3-none-any.whl").write_bytes(wheel)
+    for name, data in packages.items():
+        (store / "files" / name).write_bytes(data)
+    listed = [{"filename": n, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for n, d in packages.items()]
+
+    def toolchain_build(license_line: str) -> str:
+        return dedent(
+            f"""\
+            zig_toolchain(
+                name="zig", version="0.0", filename="ziglang-0.0-py3-none-any.whl",
+                sha256="{hashlib.sha256(wheel).hexdigest()}", size={len(wheel)},
+                zig_target="aarch64-linux-gnu.2.28",
+                runtime_packages={listed!r},
+                runtime_files={{"usr/lib/gcc/aarch64-linux-gnu/14/libgcc.a": "libgcc.a"}},
+                {license_line}
+            )
+            """
+        )
+
+    rule_runner.set_options([f"--artifact-store-root={store}"], env_inherit={"PATH"})
+    rule_runner.write_files({"tc/BUILD": toolchain_build('runtime_license="GPL-3.0-or-later WITH GCC-exception-3.1",')})
+    tc = rule_runner.request(CcToolchain, [CcToolchainRequest(Address("tc", target_name="zig"))])
+    assert [dict(e) for e in tc.linked_runtime] == [{
+        "name": "libgcc.a", "package": "libgcc-14-dev_14.2.0-19_arm64.deb", "sha256": listed[1]["sha256"],
+        "license": "GPL-3.0-or-later WITH GCC-exception-3.1",
+    }]
+    assert "toolchain/runtime/libgcc.a" in {fc.path for fc in rule_runner.request(DigestContents, [tc.digest])}
+
+    rule_runner.write_files({"tc/BUILD": toolchain_build("")})
+    with engine_error(toolchain.ToolchainError, contains="set `runtime_license`"):
+        rule_runner.request(CcToolchain, [CcToolchainRequest(Address("tc", target_name="zig"))])

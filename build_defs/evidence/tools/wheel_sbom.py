@@ -4,7 +4,8 @@
 
 REQUEST.json (written by `build_defs/evidence/sbom.py`) holds the vendored components
 read from the source, the native libraries the wheel may bundle (with their pinned
-wheels), the SBOM's file name and the source's SOURCE_DATE_EPOCH. The package itself
+wheels), the toolchain archives linked into its extensions (with their pinned Debian
+packages), the SBOM's file name and the source's SOURCE_DATE_EPOCH. The package itself
 (name, version, license expression) comes from the wheel's METADATA, and every bundled
 library a repair tool bundled (`*.libs/`, `.dylibs/`), hashed as it is in the wheel. The SBOM is
 validated against the CycloneDX 1.6 schema before it is written, carries no clock time,
@@ -112,6 +113,36 @@ def bundled_component(path: str, content: bytes, origins: list[dict]) -> Compone
     )
 
 
+def linked_component(entry: dict) -> Component:
+    """A toolchain archive statically linked into the extensions, with the Debian package
+    (`name_version_arch.deb`) it was taken from as its ancestor."""
+    package, version, arch = entry["package"][: -len(".deb")].split("_")
+    purl = PackageURL("deb", namespace="debian", name=package, version=version, qualifiers={"arch": arch})
+    ancestor = Component(
+        type=ComponentType.LIBRARY,
+        name=package,
+        version=version,
+        purl=purl,
+        bom_ref=f"origin:linked:{entry['name']}",
+        external_references=[
+            ExternalReference(
+                type=ExternalReferenceType.DISTRIBUTION,
+                url=XsUri(entry["package"]),
+                hashes=[_sha256(entry["sha256"])],
+            )
+        ],
+    )
+    return Component(
+        type=ComponentType.LIBRARY,
+        name=entry["name"],
+        version=version,
+        bom_ref=f"linked:{entry['name']}",
+        licenses=[LicenseExpression(entry["license"])],
+        pedigree=Pedigree(ancestors=[ancestor]),
+        properties=[Property(name=f"{PROPERTY_PREFIX}:linked-statically", value="toolchain runtime")],
+    )
+
+
 def make_sbom(wheel: bytes, request: dict) -> tuple[str, bytes]:
     """The SBOM's path inside the wheel and its JSON."""
     with zipfile.ZipFile(io.BytesIO(wheel)) as zf:
@@ -123,7 +154,11 @@ def make_sbom(wheel: bytes, request: dict) -> tuple[str, bytes]:
             for n in sorted(names)
             if is_bundled_library(n)
         ]
-    components = [*(vendored_component(e) for e in request["vendored"]), *bundled]
+    components = [
+        *(vendored_component(e) for e in request["vendored"]),
+        *bundled,
+        *(linked_component(e) for e in request.get("linked_runtime", ())),
+    ]
     when = datetime.fromtimestamp(request["source_date_epoch"], timezone.utc)
 
     def render(serial: uuid.UUID) -> str:
