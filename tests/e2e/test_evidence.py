@@ -12,6 +12,8 @@ from pathlib import Path
 from tests.e2e.repo import make_clone, run_pants
 
 RELEASE = "tests/fixtures/mini:release"
+# Cross-built for aarch64: the same bytes from any checkout path and host state, too.
+CROSS = "tests/fixtures/mini_zig:wheel-aarch64"
 
 
 def _store_copy(dest: Path) -> Path:
@@ -30,7 +32,7 @@ def _verify(clone: Path, *paths: str) -> subprocess.CompletedProcess:
 def test_two_checkouts_write_identical_sha256sums_and_verify_catches_tampering(tmp_path: Path) -> None:
     # Checkout A: this machine's HOME, caches and store, at one path.
     first = make_clone(tmp_path / "a" / "clone")
-    built_a = run_pants(first, "package", RELEASE, env={"TZ": "UTC", "LANG": "C.UTF-8"})
+    built_a = run_pants(first, "package", RELEASE, CROSS, env={"TZ": "UTC", "LANG": "C.UTF-8"})
     assert built_a.returncode == 0
     # Checkout B: another path, an empty HOME (so cold caches), another store location,
     # another user name, umask 0077, another time zone and locale.
@@ -47,8 +49,11 @@ def test_two_checkouts_write_identical_sha256sums_and_verify_catches_tampering(t
         "LANG": "de_DE.UTF-8",
         "LC_ALL": "de_DE.UTF-8",
     }
-    built_b = run_pants(second, "package", RELEASE, env=env_b, prefix=("sh", "-c", 'umask 077; exec "$0" "$@"'))
+    built_b = run_pants(second, "package", RELEASE, CROSS, env=env_b, prefix=("sh", "-c", 'umask 077; exec "$0" "$@"'))
     assert built_b.returncode == 0
+    (cross_a,) = (first / "dist").glob("mini-*_aarch64.whl")
+    (cross_b,) = (second / "dist").glob("mini-*_aarch64.whl")
+    assert cross_a.name == cross_b.name and cross_a.read_bytes() == cross_b.read_bytes()
 
     release_a, release_b = first / "dist/release", second / "dist/release"
     sums = (release_a / "SHA256SUMS").read_bytes()
