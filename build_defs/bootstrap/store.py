@@ -94,10 +94,6 @@ class Artifact:
             debian_path=obj.get("debian_path", ""),
         )
 
-    @classmethod
-    def from_json_list(cls, objs: list[dict]) -> list["Artifact"]:
-        return [cls.from_json(o) for o in objs]
-
     def used_on(self, plat: wheel_tags.Platform) -> bool:
         """Whether a host of platform `plat` fetches this file."""
         if self.platforms:
@@ -124,18 +120,19 @@ def for_platforms(artifacts: list[Artifact], platforms: list[wheel_tags.Platform
     return [a for a in artifacts if any(a.used_on(p) for p in platforms)]
 
 
-def cross_build_inputs(manifest: dict, artifacts: list[Artifact], declared: dict[str, wheel_tags.Platform],
-                       hosts: list[str]) -> list[Artifact]:
-    """The files that hosts of `hosts` fetch beyond their own platform's because they build
-    for another one: a set's `"fetch_on": {"<target platform>": ["<host platform>", ...]}`
-    (e.g. the aarch64 OpenBLAS wheel on x86_64 hosts, which cross-build aarch64 wheels)."""
-    have = {a.sha256 for a in artifacts}
+def cross_build_inputs(sets: dict, artifacts: list[Artifact], own: list[Artifact],
+                       declared: dict[str, wheel_tags.Platform], hosts: list[str]) -> list[Artifact]:
+    """The files (among `artifacts`, beyond the host's `own`) that hosts of `hosts` fetch
+    because they build for another platform: a set's `"fetch_on": {"<target platform>":
+    ["<host platform>", ...]}` (e.g. the aarch64 OpenBLAS wheel on x86_64 hosts, which
+    cross-build aarch64 wheels)."""
+    have = {a.sha256 for a in own}
     extra: list[Artifact] = []
-    for name, spec in manifest.get("sets", {}).items():
+    for name, spec in sets.items():
         for target, on_hosts in spec.get("fetch_on", {}).items():
             if target not in declared or not set(on_hosts) & set(hosts):
                 continue
-            for art in Artifact.from_json_list(manifest["artifacts"]):
+            for art in artifacts:
                 if name in art.sets and art.used_on(declared[target]) and art.sha256 not in have:
                     have.add(art.sha256)
                     extra.append(art)
@@ -516,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
         own = for_platforms(arts, [declared[n] for n in names])
-        arts = own + cross_build_inputs(manifest, own, declared, names)
+        arts = own + cross_build_inputs(manifest.get("sets", {}), arts, own, declared, names)
     if args.set:
         arts = [a for a in arts if set(a.sets) & set(args.set)]
     else:

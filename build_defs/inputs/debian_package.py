@@ -1,9 +1,9 @@
 """Files out of pinned Debian packages (`.deb`), brought into the graph from the store.
 
-A `.deb` is an `ar` archive whose `data.tar.*` member holds the files. Both formats are
-read in the rule itself (standard library: the bytes are already in Pants' store, verified
-against their pins), so unpacking needs no host program and gives the same digest on any
-host. Only the files asked for are kept.
+A `.deb` is an `ar` archive whose `data.tar.*` member holds the files (`deb_archive.py`).
+Both formats are read in the rule itself (standard library: the bytes are already in Pants'
+store, verified against their pins), so unpacking needs no host program and gives the same
+digest on any host. Only the files asked for are kept.
 """
 
 from __future__ import annotations
@@ -19,11 +19,8 @@ from pants.engine.rules import collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from build_defs.inputs.deb_archive import data_tar
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
-
-
-class DebianPackageError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -36,26 +33,10 @@ class DebianFilesRequest:
     owner: Address
 
 
-def ar_members(data: bytes, name: str) -> dict[str, bytes]:
-    """The members of an `ar` archive (a `.deb`), by name."""
-    if not data.startswith(b"!<arch>\n"):
-        raise DebianPackageError(f"{name} is not a Debian package (no ar header)")
-    members, offset = {}, 8
-    while offset + 60 <= len(data):
-        header = data[offset:offset + 60]
-        member, size = header[:16].decode().strip().rstrip("/"), int(header[48:58])
-        members[member] = data[offset + 60:offset + 60 + size]
-        offset += 60 + size + size % 2
-    return members
-
-
 def package_files(data: bytes, name: str, wanted: dict[str, str]) -> dict[str, bytes]:
     """The regular files of one `.deb` that `wanted` asks for, by destination path."""
-    tars = [m for n, m in ar_members(data, name).items() if n.startswith("data.tar")]
-    if len(tars) != 1:
-        raise DebianPackageError(f"{name} has no single data.tar member")
     out = {}
-    with tarfile.open(fileobj=io.BytesIO(tars[0])) as tar:
+    with tarfile.open(fileobj=io.BytesIO(data_tar(data, name))) as tar:
         for member in tar.getmembers():
             path = member.name[2:] if member.name.startswith("./") else member.name
             if not member.isfile():

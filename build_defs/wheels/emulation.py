@@ -10,9 +10,9 @@ need to are run as separate selections by the harness instead. The emulated CPU 
 
 from __future__ import annotations
 
+import pkgutil
 import shlex
 from dataclasses import dataclass
-from textwrap import dedent
 
 from pants.engine.addresses import Address
 from pants.engine.fs import AddPrefix, CreateDigest, Digest, FileContent, MergeDigests
@@ -31,46 +31,12 @@ TARGET_SITE = "target-site"
 TARGET_PYTHON = "target-python"
 EMULATOR_DIR = "emulator"
 
-# argv: destination, version, .deb files. Unpacks them (symlinks too) into a root file
-# system, adds the merged-/usr links Debian's installer would make, and precompiles the
-# standard library with this (host) CPython of the same version, so that each emulated
-# interpreter does not compile it again. Standard library only.
-UNPACK_ROOTFS = dedent(
-    """\
-    import compileall, io, os, posixpath, sys, tarfile
-
-
-    def inside(member, path):
-        # An absolute link names a file of the root file system: make it relative to it.
-        if member.issym() and member.linkname.startswith("/"):
-            here = posixpath.dirname("/" + member.name.lstrip("./"))
-            member = member.replace(linkname=posixpath.relpath(member.linkname, here))
-        return tarfile.tar_filter(member, path)
-
-
-    def main(root, version, *debs):
-        for deb in debs:
-            with open(deb, "rb") as f:
-                data = f.read()
-            offset, tar = 8, None
-            while offset + 60 <= len(data):
-                name, size = data[offset:offset + 16].decode().strip().rstrip("/"), int(data[offset + 48:offset + 58])
-                if name.startswith("data.tar"):
-                    tar = data[offset + 60:offset + 60 + size]
-                offset += 60 + size + size % 2
-            with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
-                archive.extractall(root, filter=inside)
-        for link in ("bin", "sbin", "lib"):
-            if not os.path.lexists(os.path.join(root, link)):
-                os.symlink(f"usr/{link}", os.path.join(root, link))
-        if not compileall.compile_dir(os.path.join(root, f"usr/lib/python{version}"), quiet=2, workers=0):
-            print("warning: some of the standard library did not precompile", file=sys.stderr)
-
-
-    if __name__ == "__main__":  # compileall's workers import this module again
-        main(*sys.argv[1:])
-    """
-)
+def rootfs_unpacker() -> dict[str, bytes]:
+    """The root file system's unpacker and the `.deb` reader it imports, by file name."""
+    return {
+        "unpack_rootfs.py": pkgutil.get_data("build_defs.wheels", "scripts/unpack_rootfs.py") or b"",
+        "deb_archive.py": pkgutil.get_data("build_defs.inputs", "deb_archive.py") or b"",
+    }
 
 
 @dataclass(frozen=True)
@@ -125,7 +91,9 @@ async def emulated_python(request: EmulatedPythonRequest) -> EmulatedPython:
     debs_digest = await Get(Digest, AddPrefix(await Get(Digest, MergeDigests(d.digest for d in debs)), DEBS_DIR))
     # Its wrapper under emulator/, apart from the wheel's own toolchain/.
     emulator_digest = await Get(Digest, AddPrefix(fingerprint.digest, EMULATOR_DIR))
-    script = await Get(Digest, CreateDigest([FileContent("unpack_rootfs.py", UNPACK_ROOTFS.encode())]))
+    script = await Get(
+        Digest, CreateDigest([FileContent(name, data) for name, data in sorted(rootfs_unpacker().items())])
+    )
     deb_args = " ".join(f'"$ROOT/{DEBS_DIR}/{p["filename"]}"' for p in cross.test_packages)
     # pip installs for the target by the wheel's own most specific platform tag.
     platform_tag = request.wheel[:-len(".whl")].rsplit("-", 1)[1].split(".")[-1]

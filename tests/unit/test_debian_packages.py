@@ -10,7 +10,8 @@ import tarfile
 import pytest
 
 from build_defs.bootstrap import debian
-from build_defs.inputs.debian_package import DebianPackageError, package_files
+from build_defs.inputs.deb_archive import DebArchiveError
+from build_defs.inputs.debian_package import package_files
 from build_defs.toolchains.interpreter import InterpreterError
 from build_defs.toolchains.target_interpreter import TARGET_PYTHON_DIR, target_python_files
 
@@ -39,7 +40,7 @@ def test_files_under_a_directory_and_single_files_land_where_asked() -> None:
 
 
 def test_a_file_that_is_not_a_deb_is_named() -> None:
-    with pytest.raises(DebianPackageError, match="wheel.whl is not a Debian package"):
+    with pytest.raises(DebArchiveError, match="wheel.whl is not a Debian package"):
         package_files(b"PK\x03\x04", "wheel.whl", {})
 
 

@@ -15,10 +15,10 @@ from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.toolchains.host import CcToolchain, FingerprintRequest
 from build_defs.toolchains.interpreter import CrossTarget
 from build_defs.wheels.emulation import (
-    UNPACK_ROOTFS,
     EmulatedPythonRequest,
     EmulationError,
     emulated_python,
+    rootfs_unpacker,
 )
 from pants.engine.addresses import Address
 from pants.engine.fs import EMPTY_DIGEST, AddPrefix, CreateDigest, Digest, MergeDigests
@@ -91,8 +91,9 @@ def test_no_root_file_system_is_an_error_naming_the_field() -> None:
 def test_the_root_file_system_is_unpacked_with_links_and_merged_usr(tmp_path) -> None:
     package = deb({"usr/lib/python3.13/os.py": b"x = 1\n", "usr/bin/python3.13": b"\x7fELF"})
     (tmp_path / "p.deb").write_bytes(package)
-    (tmp_path / "unpack.py").write_text(UNPACK_ROOTFS)
-    subprocess.run([sys.executable, str(tmp_path / "unpack.py"), str(tmp_path / "root"), "3.13",
+    for name, data in rootfs_unpacker().items():
+        (tmp_path / name).write_bytes(data)
+    subprocess.run([sys.executable, str(tmp_path / "unpack_rootfs.py"), str(tmp_path / "root"), "3.13",
                     str(tmp_path / "p.deb")], check=True)
     root = tmp_path / "root"
     assert (root / "usr/bin/python3.13").read_bytes() == b"\x7fELF"

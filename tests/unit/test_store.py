@@ -446,6 +446,6 @@ def test_a_host_fetches_what_it_cross_builds_with() -> None:
     arts = [store.Artifact.from_json(a) for a in manifest["artifacts"]]
     own = store.for_platforms(arts, [declared["linux_x86_64"]])
     assert [a.filename for a in own] == ["blas-1-py3-none-manylinux_2_28_x86_64.whl"]
-    extra = store.cross_build_inputs(manifest, own, declared, ["linux_x86_64"])
+    extra = store.cross_build_inputs(manifest["sets"], arts, own, declared, ["linux_x86_64"])
     assert [a.filename for a in extra] == ["blas-1-py3-none-manylinux_2_28_aarch64.whl"]
-    assert store.cross_build_inputs(manifest, own, declared, ["linux_arm64"]) == []
+    assert store.cross_build_inputs(manifest["sets"], arts, own, declared, ["linux_arm64"]) == []

@@ -1,0 +1,43 @@
+"""Unpack Debian packages into a root file system for an emulated interpreter.
+
+    python unpack_rootfs.py DEST VERSION DEB...
+
+Run in a sandbox with `deb_archive.py` beside it, by the host CPython of VERSION. Unpacks
+every package (symlinks too), adds the merged-/usr links Debian's installer would make, and
+precompiles the standard library with this host CPython of the same version, so that each
+emulated interpreter does not compile it again. Standard library only.
+"""
+
+import compileall
+import io
+import os
+import posixpath
+import sys
+import tarfile
+
+from deb_archive import data_tar  # pants: no-infer-dep (shipped beside this script)
+
+
+def inside(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo:
+    # An absolute link names a file of the root file system: make it relative to it.
+    if member.issym() and member.linkname.startswith("/"):
+        here = posixpath.dirname("/" + member.name.lstrip("./"))
+        member = member.replace(linkname=posixpath.relpath(member.linkname, here))
+    return tarfile.tar_filter(member, path)
+
+
+def main(root: str, version: str, *debs: str) -> None:
+    for deb in debs:
+        with open(deb, "rb") as f:
+            tar = data_tar(f.read(), deb)
+        with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+            archive.extractall(root, filter=inside)
+    for link in ("bin", "sbin", "lib"):
+        if not os.path.lexists(os.path.join(root, link)):
+            os.symlink(f"usr/{link}", os.path.join(root, link))
+    if not compileall.compile_dir(os.path.join(root, f"usr/lib/python{version}"), quiet=2, workers=0):
+        print("warning: some of the standard library did not precompile", file=sys.stderr)
+
+
+if __name__ == "__main__":  # compileall's workers import this module again
+    main(*sys.argv[1:])
