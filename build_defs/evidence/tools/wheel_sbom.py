@@ -75,6 +75,20 @@ def vendored_component(entry: dict) -> Component:
     )
 
 
+def _distribution(name: str, version: str, purl: PackageURL, bom_ref: str, filename: str, sha256: str) -> Component:
+    """The pinned distribution a file in the wheel came from: an SBOM pedigree ancestor."""
+    return Component(
+        type=ComponentType.LIBRARY,
+        name=name,
+        version=version,
+        purl=purl,
+        bom_ref=bom_ref,
+        external_references=[
+            ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(filename), hashes=[_sha256(sha256)])
+        ],
+    )
+
+
 def bundled_component(path: str, content: bytes, origins: list[dict]) -> Component:
     base = path.rsplit("/", 1)[-1]
     matching = [
@@ -87,20 +101,9 @@ def bundled_component(path: str, content: bytes, origins: list[dict]) -> Compone
             "in `bundled_libraries` (exactly one must)."
         )
     origin = matching[0]
-    purl = PackageURL("pypi", name=origin["project"], version=origin["version"])
-    ancestor = Component(
-        type=ComponentType.LIBRARY,
-        name=origin["project"],
-        version=origin["version"],
-        purl=purl,
-        bom_ref=f"origin:{path}",
-        external_references=[
-            ExternalReference(
-                type=ExternalReferenceType.DISTRIBUTION,
-                url=XsUri(origin["filename"]),
-                hashes=[_sha256(origin["sha256"])],
-            )
-        ],
+    ancestor = _distribution(
+        origin["project"], origin["version"], PackageURL("pypi", name=origin["project"], version=origin["version"]),
+        f"origin:{path}", origin["filename"], origin["sha256"],
     )
     return Component(
         type=ComponentType.FILE,
@@ -117,20 +120,9 @@ def linked_component(entry: dict) -> Component:
     """A toolchain archive statically linked into the extensions, with the Debian package
     (`name_version_arch.deb`) it was taken from as its ancestor."""
     package, version, arch = entry["package"][: -len(".deb")].split("_")
-    purl = PackageURL("deb", namespace="debian", name=package, version=version, qualifiers={"arch": arch})
-    ancestor = Component(
-        type=ComponentType.LIBRARY,
-        name=package,
-        version=version,
-        purl=purl,
-        bom_ref=f"origin:linked:{entry['name']}",
-        external_references=[
-            ExternalReference(
-                type=ExternalReferenceType.DISTRIBUTION,
-                url=XsUri(entry["package"]),
-                hashes=[_sha256(entry["sha256"])],
-            )
-        ],
+    ancestor = _distribution(
+        package, version, PackageURL("deb", namespace="debian", name=package, version=version, qualifiers={"arch": arch}),
+        f"origin:linked:{entry['name']}", entry["package"], entry["sha256"],
     )
     return Component(
         type=ComponentType.LIBRARY,
