@@ -1,8 +1,8 @@
 """`pants release-matrix //:`: the CI build matrix, read from the graph.
 
 One entry per `release_set` among the given targets: its address, the platform and runner
-its wheels declare (`meson_wheel` `platform` / `runner`), and the `wheel_test` targets of
-those wheels (their dependents), which the job runs after building. Printed as one line of
+its wheels declare (`meson_wheel` `platform` / `runner`), and the `wheel_test` targets whose
+`wheel` names those wheels, which the job runs after building. Printed as one line of
 JSON (`{"include": [...]}`) for GitHub's `fromJSON`, so the workflow never keeps its own
 copy of the platform list.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from pants.engine.addresses import Addresses
+from pants.engine.addresses import Address, Addresses
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.internals.selectors import Get, MultiGet
@@ -61,7 +61,9 @@ async def release_matrix(console: Console, targets: Targets) -> ReleaseMatrix:
         Get(TestedWheel, TestedWheelRequest(t.address, t[WheelTestWheelField].value, t[WheelTestPythonField].value))
         for t in wheel_tests
     )
-    tested_by = {t.address.spec: {w.address} for t, w in zip(wheel_tests, tested)}
+    tests_of: dict[Address, set[str]] = {}
+    for test, wheel in zip(wheel_tests, tested):
+        tests_of.setdefault(wheel.address, set()).add(test.address.spec)
     include = []
     for release in sorted((t for t in targets if t.has_field(ReleaseSetArtifactsField)), key=lambda t: t.address):
         inferred = await Get(
@@ -83,7 +85,7 @@ async def release_matrix(console: Console, targets: Targets) -> ReleaseMatrix:
         ((platform, runner),) = pairs
         tests = set()
         for wheel in (t for t in artifacts if t.has_field(MesonWheelPlatformField)):
-            covering = {spec for spec, tested in tested_by.items() if wheel.address in tested}
+            covering = tests_of.get(wheel.address, set())
             if not covering:
                 # CI publishes what it builds: an untested wheel would be published untested.
                 raise ReleaseMatrixError(
