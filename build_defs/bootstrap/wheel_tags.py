@@ -138,3 +138,18 @@ def host_platform_name() -> str:
             f"Pants 2.17 runs on Linux and macOS (x86_64, arm64), not on {_platform.system()} {_platform.machine()}"
         )
     return f"{system}_{arch}"
+
+
+def host_platform() -> Platform:
+    """This host as a `Platform`: its system, architecture and glibc or macOS version (a
+    ValueError where Pants does not run, or on a Linux without glibc)."""
+    name = host_platform_name()
+    system, arch = name.split("_", 1)
+    if system == "linux":
+        libc, version = _platform.libc_ver()
+        if libc != "glibc":
+            raise ValueError(f"this Linux host has no glibc ({libc or 'unknown libc'}); manylinux wheels need one")
+    else:
+        version = _platform.mac_ver()[0]
+    major, minor = (int(p) for p in (version.split(".") + ["0"])[:2])
+    return Platform(name, system, arch, (major, minor))

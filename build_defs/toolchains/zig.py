@@ -6,13 +6,13 @@ tree is kept once per pin so that zig's caches stay warm across runs.
 
 from __future__ import annotations
 
-import platform
 import shlex
 
 from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests, Snapshot
 from pants.util.frozendict import FrozenDict
 
+from build_defs.bootstrap import wheel_tags
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.target_types import (
     PinnedFilenameField,
@@ -126,30 +126,18 @@ def _double_quoted(text: str) -> str:
     return f'"{text}"'
 
 
-_WHEEL_OS = {"Linux": ("manylinux", "musllinux", "linux"), "Darwin": ("macosx",), "Windows": ("win",)}
-_MACHINE_ALIASES = {"amd64": "x86_64", "arm64": "aarch64"}
-
-
-def wheel_runs_here(filename: str, system: str, machine: str) -> bool:
-    """Whether a platform wheel (by its file name's platform tags) runs on this host."""
-    machine = _MACHINE_ALIASES.get(machine.lower(), machine.lower())
-    names = {machine} | {alias for alias, name in _MACHINE_ALIASES.items() if name == machine}
-    for tag in filename[: -len(".whl")].split("-")[-1].split("."):
-        if tag == "any" or (
-            tag.startswith(_WHEEL_OS.get(system, ("?",))) and any(tag.endswith("_" + n) for n in names)
-        ):
-            return True
-    return False
-
-
 async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
     filename = tgt[PinnedFilenameField].value
-    if not wheel_runs_here(filename, platform.system(), platform.machine()):
+    try:
+        host_platform = wheel_tags.host_platform()
+    except ValueError as e:
+        raise ToolchainError(f"{tgt.address}: {e}")
+    if not wheel_tags.runs_on(filename, host_platform):
         # The compiler cross-compiles for any target, but it is itself a host program.
         raise ToolchainError(
             f"{tgt.address}: the pinned zig ({filename}) runs on other hosts, not on this "
-            f"{platform.system()} {platform.machine()} one. Build on a host its wheel's tags name, or pin "
-            f"the ziglang wheel for this host in {tgt.address}."
+            f"{host_platform.name} one (glibc or macOS {'.'.join(map(str, host_platform.os_max))}). Build on a "
+            f"host its wheel's tags name, or pin the ziglang wheel for this host in {tgt.address}."
         )
     for name in ("cc", "cxx", "ar", "ranlib"):
         if name in tools:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from build_defs.toolchains.zig import _ZIG_TREE_SETUP, ZIG_CACHE, ZIG_DIR, ZIG_PINNED_DIR, wheel_runs_here
+from build_defs.bootstrap import wheel_tags
+from build_defs.toolchains.zig import _ZIG_TREE_SETUP, ZIG_CACHE, ZIG_DIR, ZIG_PINNED_DIR
 
 SHA = "ab" * 32
 
@@ -61,17 +62,34 @@ def test_a_kept_tree_that_differs_from_the_pin_stops_the_build(tmp_path: Path) -
 _ZIG_LINUX_X86_64 = "ziglang-0.17.1-py3-none-manylinux_2_12_x86_64.manylinux2010_x86_64.musllinux_1_1_x86_64.whl"
 
 
+def _host(monkeypatch, system: str, machine: str, version: str = "2.36") -> wheel_tags.Platform:
+    """`wheel_tags.host_platform()` as on another host."""
+    monkeypatch.setattr(wheel_tags._platform, "system", lambda: system)
+    monkeypatch.setattr(wheel_tags._platform, "machine", lambda: machine)
+    monkeypatch.setattr(wheel_tags._platform, "libc_ver", lambda: ("glibc", version))
+    monkeypatch.setattr(wheel_tags._platform, "mac_ver", lambda: (version, ("", "", ""), ""))
+    return wheel_tags.host_platform()
+
+
 @pytest.mark.parametrize(
-    "filename, system, machine, runs",
+    "filename, system, machine, version, runs",
     [
-        (_ZIG_LINUX_X86_64, "Linux", "x86_64", True),
-        (_ZIG_LINUX_X86_64, "Linux", "aarch64", False),
-        (_ZIG_LINUX_X86_64, "Darwin", "x86_64", False),
-        ("ziglang-0.17.1-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", "Linux", "aarch64", True),
-        ("ziglang-0.17.1-py3-none-macosx_11_0_arm64.whl", "Darwin", "arm64", True),
-        ("ziglang-0.17.1-py3-none-win_amd64.whl", "Windows", "AMD64", True),
+        (_ZIG_LINUX_X86_64, "Linux", "x86_64", "2.36", True),
+        (_ZIG_LINUX_X86_64, "Linux", "aarch64", "2.36", False),
+        (_ZIG_LINUX_X86_64, "Darwin", "x86_64", "14.5", False),
+        ("ziglang-0.17.1-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", "Linux", "aarch64", "2.36", True),
+        # A glibc older than the wheel's floor.
+        ("ziglang-0.17.1-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", "Linux", "aarch64", "2.12", False),
+        ("ziglang-0.17.1-py3-none-macosx_11_0_arm64.whl", "Darwin", "arm64", "14.5", True),
     ],
 )
-def test_a_zig_toolchain_runs_only_where_its_pinned_wheel_does(filename: str, system: str, machine: str, runs: bool) -> None:
+def test_a_zig_toolchain_runs_only_where_its_pinned_wheel_does(
+    monkeypatch, filename: str, system: str, machine: str, version: str, runs: bool
+) -> None:
     # The target of the compiled code is free; the compiler itself is a host program.
-    assert wheel_runs_here(filename, system, machine) is runs
+    assert wheel_tags.runs_on(filename, _host(monkeypatch, system, machine, version)) is runs
+
+
+def test_a_host_pants_does_not_run_on_is_named(monkeypatch) -> None:
+    with pytest.raises(ValueError, match="Pants 2.17 runs on Linux and macOS"):
+        _host(monkeypatch, "Windows", "AMD64")
