@@ -192,7 +192,7 @@ def main(buildroot_arg: str, *args: str) -> None:
     store = environ.get("NUMPY_RELEASE_STORE") or str(cache_dir / "store")
     env = pants_environment(environ, store)
     try:
-        platform_name = wheel_tags.host_platform_name()
+        platform_name = wheel_tags.host_store_platform_name()
     except ValueError as e:
         raise LauncherError(str(e))
     ensure = subprocess.run(

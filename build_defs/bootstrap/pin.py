@@ -160,7 +160,7 @@ def resolve_set(name: str, spec: dict, index: str, platforms: dict[str, wheel_ta
                 fetcher: store.Fetcher) -> list[dict]:
     """Resolve on this host (binary wheels, each CPython of the set), then complete the
     closure for every other platform the set is pinned for."""
-    host = wheel_tags.host_platform_name()
+    host = wheel_tags.host_store_platform_name()
     wanted = spec.get("platforms", [host])
     unknown = [p for p in wanted if p not in platforms]
     if unknown:

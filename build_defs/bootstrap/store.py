@@ -501,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     # A manifest that declares no platforms has every file for this host.
     if declared or args.platform:
         try:
-            names = args.platform or [wheel_tags.host_platform_name()]
+            names = args.platform or [wheel_tags.host_store_platform_name()]
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 3

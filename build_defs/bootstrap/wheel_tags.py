@@ -127,8 +127,9 @@ def is_platform_specific(filename: str) -> bool:
     return parsed is not None and parsed[2] != ["any"]
 
 
-def host_platform_name() -> str:
-    """The Pants platform name of this host, or a ValueError saying Pants does not run here."""
+def host_store_platform_name() -> str:
+    """The Pants platform name of this host, in the store's vocabulary (`linux_x86_64`), or a
+    ValueError saying Pants does not run here."""
     system = {"Linux": "linux", "Darwin": "macos"}.get(_platform.system())
     arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(
         _platform.machine().lower()
@@ -140,10 +141,10 @@ def host_platform_name() -> str:
     return f"{system}_{arch}"
 
 
-def host_platform() -> Platform:
+def host_store_platform() -> Platform:
     """This host as a `Platform`: its system, architecture and glibc or macOS version (a
     ValueError where Pants does not run, or on a Linux without glibc)."""
-    name = host_platform_name()
+    name = host_store_platform_name()
     system, arch = name.split("_", 1)
     if system == "linux":
         libc, version = _platform.libc_ver()

@@ -35,17 +35,8 @@ from pants.util.logging import LogLevel
 from pants.vcs.git import GitWorktreeRequest, MaybeGitWorktree
 
 from build_defs.evidence.subsystem import EvidenceSubsystem
-from build_defs.target_types import (
-    CPythonVersionField,
-    DebianPackagesField,
-    DebianTestPackagesField,
-    PinnedFilenameField,
-    PinnedSha256Field,
-    SourceVersionField,
-    UpstreamCommitField,
-    UpstreamRepositoryField,
-    UpstreamTagField,
-)
+from build_defs.toolchains.target_types import CPythonVersionField, DebianTestPackagesField
+from build_defs.inputs.target_types import DebianPackagesField, PinnedFilenameField, PinnedSha256Field, SourceVersionField, UpstreamCommitField, UpstreamRepositoryField, UpstreamTagField
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
 
 PINNED_FILE = "pinned-file"

@@ -26,9 +26,9 @@ from pants.util.logging import LogLevel
 
 from build_defs.evidence.tool import EvidenceProcessRequest
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
-from build_defs.target_types import VendoredComponentsField
-from build_defs.wheels.repair import REPAIR_OUT, RepairedWheel, RepairWheelRequest
-from build_defs.wheels.wheel import BuildWheelRequest, BuiltWheel, MesonWheelFieldSet
+from build_defs.inputs.target_types import VendoredComponentsField
+from build_defs.wheels.repair_wheel import REPAIR_OUT, RepairWheelRequest, RepairedWheel
+from build_defs.wheels.build_wheel import BuildWheelRequest, BuiltWheel, MesonWheelFieldSet
 
 SBOM_OUT = "with_sbom"
 

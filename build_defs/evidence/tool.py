@@ -25,12 +25,14 @@ from pants.util.logging import LogLevel
 from build_defs.evidence.subsystem import EvidenceSubsystem
 
 TOOLS_DIR = "evidence_tools"
-# The scripts, and the standard-library module they share with the plugin.
+# The scripts, and the standard-library modules they share with the plugin: file name in
+# the sandbox -> (package, path in it).
 _FILES = {
-    "wheel_sbom.py": "tools/wheel_sbom.py",
-    "intoto_statement.py": "tools/intoto_statement.py",
-    "validate_sbom.py": "tools/validate_sbom.py",
-    "wheel_record.py": "wheel_record.py",
+    "wheel_sbom.py": (__package__, "tools/wheel_sbom.py"),
+    "intoto_statement.py": (__package__, "tools/intoto_statement.py"),
+    "validate_sbom.py": (__package__, "tools/validate_sbom.py"),
+    "wheel_record.py": (__package__, "wheel_record.py"),
+    "bundled_libraries.py": ("build_defs.platforms", "bundled_libraries.py"),
 }
 
 
@@ -79,8 +81,8 @@ async def evidence_tool(evidence: EvidenceSubsystem, pex_env: PexEnvironment) ->
         Digest,
         CreateDigest(
             [
-                FileContent(f"{TOOLS_DIR}/{name}", pkgutil.get_data(__package__, path) or b"")
-                for name, path in sorted(_FILES.items())
+                FileContent(f"{TOOLS_DIR}/{name}", pkgutil.get_data(package, path) or b"")
+                for name, (package, path) in sorted(_FILES.items())
             ]
         ),
     )

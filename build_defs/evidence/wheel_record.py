@@ -1,5 +1,4 @@
-"""A wheel's RECORD and contents: check it, add files keeping it valid, and match the
-libraries a repair bundled against their declared patterns.
+"""A wheel's RECORD and contents: check it, and add files keeping it valid.
 
 Standard library only: the plugin imports it in the engine (`pants verify`), and the SBOM
 tool runs it in its sandbox. Adding files copies every existing entry's bytes as they are
@@ -11,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import fnmatch
 import hashlib
 import io
 import struct
@@ -32,34 +30,6 @@ def record_hash(data: bytes) -> str:
     """RECORD's hash notation: `sha256=` and the unpadded urlsafe base64 digest."""
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     return f"sha256={digest}"
-
-
-def in_libs_dir(path: str) -> bool:
-    """A library auditwheel (or delvewheel) bundled: in the top-level `<dist>.libs/`."""
-    top, sep, rest = path.partition("/")
-    return bool(sep and rest and not rest.endswith("/") and top.endswith(".libs"))
-
-
-def in_dylibs_dir(path: str) -> bool:
-    """A library delocate bundled: in a package's `.dylibs/`."""
-    head, sep, name = path.rpartition("/.dylibs/")
-    return bool(sep and head and name and "/" not in name)
-
-
-def is_bundled_library(path: str) -> bool:
-    """A library some repair tool bundled into the wheel, whichever tool ran."""
-    return in_libs_dir(path) or in_dylibs_dir(path)
-
-
-def bundled_library_matches(name: str, patterns) -> bool:
-    """Whether a file a repair bundled (e.g. `libfoo-1a2b3c4d.so`) is one of `patterns`
-    (e.g. `libfoo*.so`): auditwheel renames libfoo.so to libfoo-<hash>.so, so the name
-    before the hash is tried too."""
-    if name.endswith(".dylib"):  # delocate keeps the library's own name
-        return any(fnmatch.fnmatch(name, p) for p in patterns)
-    stem, dot, rest = name.partition(".so")
-    unhashed = (stem.rsplit("-", 1)[0] if "-" in stem else stem) + dot + rest
-    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(unhashed, p) for p in patterns)
 
 
 def dist_info_dir(names: list[str]) -> str:

@@ -19,15 +19,10 @@ from pants.engine.rules import collect_rules, goal_rule
 from pants.engine.target import AllTargets, InferredDependencies, Targets
 from pants.util.strutil import softwrap
 
-from build_defs.dependency_inference import AddressFieldsRequest
-from build_defs.target_types import (
-    MesonWheelPlatformField,
-    MesonWheelRunnerField,
-    ReleaseSetArtifactsField,
-    WheelTestPythonField,
-    WheelTestWheelField,
-)
-from build_defs.wheels.wheel_test import TestedWheel, TestedWheelRequest
+from build_defs.inputs.address_fields import AddressFieldsRequest
+from build_defs.wheels.target_types import MesonWheelPlatformField, MesonWheelRunnerField
+from build_defs.goals.target_types import ReleaseSetArtifactsField, WheelTestPythonField, WheelTestWheelField
+from build_defs.goals.wheel_test_runner import TestedWheel, TestedWheelRequest
 
 
 class ReleaseMatrixSubsystem(GoalSubsystem):

@@ -26,9 +26,9 @@ from pants.engine.target import Targets
 from pants.option.option_types import BoolOption
 from pants.util.logging import LogLevel
 
-from build_defs.goals.sdist import ReleaseSdistFieldSet
+from build_defs.goals.package_sdist import ReleaseSdistFieldSet
 from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
-from build_defs.wheels.wheel import MesonWheelFieldSet
+from build_defs.wheels.build_wheel import MesonWheelFieldSet
 
 
 class ReproCheckSubsystem(GoalSubsystem):

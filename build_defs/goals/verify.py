@@ -49,7 +49,7 @@ from build_defs.evidence.pinned_inputs import (
 )
 from build_defs.evidence.provenance import STATEMENT_SUFFIX
 from build_defs.evidence.tool import EvidenceProcessRequest
-from build_defs.target_types import PinnedFilenameField, PinnedSha256Field
+from build_defs.inputs.target_types import PinnedFilenameField, PinnedSha256Field
 
 
 class VerifySubsystem(GoalSubsystem):

@@ -13,19 +13,7 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.logging import LogLevel
 
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
-from build_defs.target_types import (
-    NativeLibraryBundledField,
-    NativeLibraryDescriptionField,
-    NativeLibraryLibDirField,
-    NativeLibraryLicenseExpressionField,
-    NativeLibraryLicenseFilesField,
-    NativeLibraryPkgConfigFileField,
-    NativeLibraryPkgConfigNameField,
-    NativeLibraryPkgConfigScriptField,
-    PinnedFilenameField,
-    PinnedSha256Field,
-    SourceVersionField,
-)
+from build_defs.inputs.target_types import NativeLibraryBundledField, NativeLibraryDescriptionField, NativeLibraryLibDirField, NativeLibraryLicenseExpressionField, NativeLibraryLicenseFilesField, NativeLibraryPkgConfigFileField, NativeLibraryPkgConfigNameField, NativeLibraryPkgConfigScriptField, PinnedFilenameField, PinnedSha256Field, SourceVersionField
 
 NATIVE_DIR = "native"
 

@@ -25,14 +25,7 @@ from pants.engine.unions import UnionMembership, UnionRule, union
 from pants.util.logging import LogLevel
 
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
-from build_defs.target_types import (
-    MesonProjectSourcesField,
-    PinnedFilenameField,
-    PinnedSha256Field,
-    PinnedSizeField,
-    SourceDateEpochField,
-    SourceReleaseDateEpochField,
-)
+from build_defs.inputs.target_types import MesonProjectSourcesField, PinnedFilenameField, PinnedSha256Field, PinnedSizeField, SourceDateEpochField, SourceReleaseDateEpochField
 
 SOURCE_DIR = "src"
 

@@ -14,8 +14,8 @@ from pants.util.logging import LogLevel
 
 from pants.engine.target import Target
 
-from build_defs.subsystems import ArtifactStore
-from build_defs.target_types import PinnedFilenameField, PinnedSha256Field, PinnedSizeField
+from build_defs.inputs.subsystem import ArtifactStore
+from build_defs.inputs.target_types import PinnedFilenameField, PinnedSha256Field, PinnedSizeField
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Mapping
 
 from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address
@@ -29,16 +27,12 @@ from pants.engine.fs import CreateDigest, Digest
 from pants.engine.internals.selectors import Get
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import collect_rules, rule
-from pants.engine.target import FieldSet, WrappedTarget, WrappedTargetRequest
+from pants.engine.target import FieldSet, Target, WrappedTarget, WrappedTargetRequest
 from pants.engine.unions import UnionMembership, UnionRule, union
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.target_types import (
-    CPythonExactVersionField,
-    CPythonSearchPathField,
-    CPythonVersionField,
-)
+from build_defs.toolchains.target_types import CPythonExactVersionField, CPythonSearchPathField, CPythonVersionField
 
 # Run by each candidate interpreter: what builds read from it, and hashes of what they use.
 FINGERPRINT_CODE = r"""
@@ -150,40 +144,6 @@ def probe_error(address: Address, version: str, exact: str | None, exit_code: in
     return f"{address}: fingerprinting CPython {version} failed: {stderr.strip()}"
 
 
-class HostCPythonProbe:
-    """The live fingerprint a `host_cpython` target shows in `pants peek`.
-
-    Computed when it is displayed, by the same script the build runs, so what `peek` shows
-    is what the next build keys on. Builds never read this value: they run the probe as a
-    Pants process (see `host_cpython_interpreter`).
-    """
-
-    def __init__(self, version: str, exact: str | None, search_path: tuple[str, ...]) -> None:
-        self.spec = (version, exact, tuple(search_path))
-
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, HostCPythonProbe) and other.spec == self.spec
-
-    def __hash__(self) -> int:
-        return hash(self.spec)
-
-    def __repr__(self) -> str:
-        return f"HostCPythonProbe{self.spec}"
-
-    def asdict(self) -> Mapping[str, Any]:
-        version, exact, search_path = self.spec
-        result = subprocess.run(
-            ["/bin/bash", *probe_command(version, exact, search_path)],
-            env=probe_env(os.environ),
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            return {"error": result.stderr.strip()}
-        facts = json.loads(result.stdout)
-        return {**facts, "fingerprint": fingerprint_of(facts)}
-
-
 def fingerprint_of(facts: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(dict(facts), sort_keys=True).encode()).hexdigest()
 
@@ -287,6 +247,11 @@ class HostCPythonFieldSet(InterpreterFieldSet):
     version: CPythonVersionField
     exact_version: CPythonExactVersionField
     search_path: CPythonSearchPathField
+
+
+def is_interpreter(target: Target) -> bool:
+    """Whether a target supplies an interpreter (a `host_cpython` or `debian_cpython`)."""
+    return target.has_field(CPythonVersionField)
 
 
 @rule(desc="Find and fingerprint an interpreter", level=LogLevel.DEBUG)

@@ -25,14 +25,8 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from build_defs.inputs.debian_package import DebianFilesRequest
-from build_defs.target_types import (
-    CPythonVersionField,
-    DebianPackagesField,
-    DebianTestPackagesField,
-    TargetCPythonBuildInterpreterField,
-    TargetCPythonPlatformField,
-    TargetCPythonTripletField,
-)
+from build_defs.toolchains.target_types import CPythonVersionField, DebianTestPackagesField, TargetCPythonBuildInterpreterField, TargetCPythonPlatformField, TargetCPythonTripletField
+from build_defs.inputs.target_types import DebianPackagesField
 from build_defs.toolchains.interpreter import (
     CrossTarget,
     Interpreter,

@@ -14,19 +14,10 @@ from pants.util.frozendict import FrozenDict
 
 from build_defs.bootstrap import wheel_tags
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
-from build_defs.target_types import (
-    PinnedFilenameField,
-    PinnedSha256Field,
-    SourceVersionField,
-    ZigCompileFlagsField,
-    ZigLinkFlagsField,
-    ZigRuntimeFilesField,
-    ZigRuntimeLicenseField,
-    ZigRuntimePackagesField,
-    ZigTargetField,
-)
+from build_defs.inputs.target_types import PinnedFilenameField, PinnedSha256Field, SourceVersionField
+from build_defs.toolchains.target_types import ZigCompileFlagsField, ZigLinkFlagsField, ZigRuntimeFilesField, ZigRuntimeLicenseField, ZigRuntimePackagesField, ZigTargetField
 from build_defs.inputs.debian_package import DebianFilesRequest
-from build_defs.toolchains.host import TOOLCHAIN_DIR, CcToolchain, FingerprintRequest, ToolchainError
+from build_defs.toolchains.host_programs import CcToolchain, FingerprintRequest, TOOLCHAIN_DIR, ToolchainError
 
 ZIG_DIR = "zig"
 # Where the pinned zig tree arrives (an immutable input, new inodes every Pants run).
@@ -129,7 +120,7 @@ def _double_quoted(text: str) -> str:
 async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
     filename = tgt[PinnedFilenameField].value
     try:
-        host_platform = wheel_tags.host_platform()
+        host_platform = wheel_tags.host_store_platform()
     except ValueError as e:
         raise ToolchainError(f"{tgt.address}: {e}")
     if not wheel_tags.runs_on(filename, host_platform):

@@ -22,7 +22,7 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
-from build_defs.toolchains.host import CcToolchain, FingerprintRequest
+from build_defs.toolchains.host_programs import CcToolchain, FingerprintRequest
 from build_defs.toolchains.interpreter import CrossTarget
 
 ROOTFS = "rootfs"

@@ -21,7 +21,7 @@ from pants.engine.process import FallibleProcessResult, Process, ProcessCacheSco
 from pants.engine.rules import collect_rules, rule
 from pants.util.logging import LogLevel
 
-from build_defs.subsystems import MesonWheelSubsystem
+from build_defs.wheels.subsystem import MesonWheelSubsystem
 
 ISOLATED = "isolated"
 BEST_EFFORT = "best-effort"

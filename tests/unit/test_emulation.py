@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
-from build_defs.toolchains.host import CcToolchain, FingerprintRequest
+from build_defs.toolchains.host_programs import CcToolchain, FingerprintRequest
 from build_defs.toolchains.interpreter import CrossTarget
 from build_defs.wheels.emulation import (
     EmulatedPythonRequest,

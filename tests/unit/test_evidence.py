@@ -24,13 +24,8 @@ from build_defs.evidence.sbom import VendoredComponents, VendoredComponentsReque
 from build_defs.evidence.wheel_record import add_files, check_record, record_hash
 from build_defs.inputs import native_library, project_source, store_artifact
 from build_defs.toolchains import interpreter
-from build_defs.target_types import (
-    DebianCPythonTarget,
-    MesonProjectTarget,
-    NativeLibraryTarget,
-    SourceReleaseTarget,
-    ZigToolchainTarget,
-)
+from build_defs.toolchains.target_types import DebianCPythonTarget, ZigToolchainTarget
+from build_defs.inputs.target_types import MesonProjectTarget, NativeLibraryTarget, SourceReleaseTarget
 from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address
 from pants.engine.internals.scheduler import ExecutionError

@@ -7,7 +7,7 @@ import json
 import tarfile
 import zipfile
 
-from build_defs.goals.release import manifest_files
+from build_defs.goals.package_release_set import manifest_files
 from build_defs.goals.repro_check import differing_members
 
 
@@ -78,7 +78,7 @@ def test_manifest_is_sorted_and_in_sha256sum_format() -> None:
 
 def test_release_sets_refuse_a_remote_cache() -> None:
     import pytest
-    from build_defs.goals.release import ReleaseSetError, refuse_remote_cache
+    from build_defs.goals.package_release_set import ReleaseSetError, refuse_remote_cache
 
     refuse_remote_cache("//:release", False, False)
     for read, write in ((True, False), (False, True), (True, True)):

@@ -15,13 +15,13 @@ from types import SimpleNamespace
 import pytest
 
 from build_defs.inputs.native_library import NativeLibrary
-from build_defs.platforms import auditwheel as auditwheel_rules
-from build_defs.platforms.repair_tool import UnsupportedPlatformError, repair_tool_for
-from build_defs.target_types import MesonWheelTarget
+from build_defs.platforms import linux as auditwheel_rules
+from build_defs.platforms import registry
+from build_defs.platforms.registry import UnsupportedPlatformError, repair_tool_for
+from build_defs.wheels.target_types import MesonWheelTarget
 from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
-from build_defs.wheels import wheel as wheel_rules
-from build_defs.wheels.repair import RepairWheelRequest, check_bundled_libraries, repair_wheel
-from build_defs.wheels.wheel import BuiltWheel, MesonWheelFieldSet, WrongPlatformError, check_buildable_here
+from build_defs.wheels.repair_wheel import RepairWheelRequest, check_bundled_libraries, repair_wheel
+from build_defs.wheels.build_wheel import BuiltWheel, MesonWheelFieldSet, WrongPlatformError, check_buildable_here
 from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address
 from pants.engine.fs import EMPTY_DIGEST, AddPrefix, CreateDigest, RemovePrefix, Digest, DigestContents, MergeDigests, Snapshot
@@ -52,7 +52,7 @@ def _native(patterns: tuple[str, ...]) -> NativeLibrary:
 
 def _field_set(platform: str, plat: str | None = None) -> MesonWheelFieldSet:
     tgt = MesonWheelTarget(
-        {"source": ":src", "python": "3.12", "toolchain": ":tc", "platform": platform, "plat": plat,
+        {"source": ":src", "python": "3.12", "toolchain": ":tc", "platform": platform, "repair_policy": plat,
          "build_requirements": [], "repair_requirements": ["3rdparty/python:repair"]},
         Address("proj", target_name="wheel", parameters={"python": "3.12"}),
     )
@@ -217,20 +217,20 @@ def test_the_tool_follows_the_wheel_platform() -> None:
 def test_a_cross_built_wheel_passes_the_guard_only_with_its_target_interpreter(monkeypatch) -> None:
     """An aarch64 wheel builds on an x86_64 Linux host when its interpreter is a target
     interpreter of that platform, and is refused on another platform's host."""
-    monkeypatch.setattr(wheel_rules, "host_platform", lambda: "manylinux_x86_64")
+    monkeypatch.setattr(registry, "host_wheel_platform", lambda: "manylinux_x86_64")
     check_buildable_here(_field_set("manylinux_aarch64"), cross_platform="manylinux_aarch64")
     with pytest.raises(WrongPlatformError, match="is a manylinux_aarch64 wheel"):
         check_buildable_here(_field_set("manylinux_aarch64"))
     with pytest.raises(WrongPlatformError, match="is a musllinux_aarch64 wheel"):
         check_buildable_here(_field_set("musllinux_aarch64"), cross_platform="manylinux_aarch64")
-    monkeypatch.setattr(wheel_rules, "host_platform", lambda: "macosx_arm64")
+    monkeypatch.setattr(registry, "host_wheel_platform", lambda: "macosx_arm64")
     with pytest.raises(WrongPlatformError, match="this machine is macosx_arm64"):
         check_buildable_here(_field_set("manylinux_aarch64"), cross_platform="manylinux_aarch64")
 
 
 def test_a_macos_target_builds_where_the_host_is_macos(monkeypatch) -> None:
     """With the host platform forced, the macOS targets pass the platform guard."""
-    monkeypatch.setattr(wheel_rules, "host_platform", lambda: "macosx_arm64")
+    monkeypatch.setattr(registry, "host_wheel_platform", lambda: "macosx_arm64")
     check_buildable_here(_field_set("macosx_arm64"))
     with pytest.raises(WrongPlatformError, match="is a manylinux_x86_64 wheel and this machine is macosx_arm64"):
         check_buildable_here(_field_set("manylinux_x86_64"))

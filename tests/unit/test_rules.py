@@ -13,15 +13,10 @@ from build_defs.toolchains import host, interpreter, toolchain
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
 from build_defs.dependency_inference import InferMesonWheelDependencies, MesonWheelInputsFieldSet
 from build_defs.inputs.project_source import ProjectTree, ProjectTreeRequest
-from build_defs.target_types import (
-    CcToolchainTarget,
-    HostCPythonTarget,
-    MesonProjectTarget,
-    MesonWheelPythonField,
-    MesonWheelTarget,
-    ZigToolchainTarget,
-)
-from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
+from build_defs.toolchains.target_types import CcToolchainTarget, HostCPythonTarget, ZigToolchainTarget
+from build_defs.inputs.target_types import MesonProjectTarget
+from build_defs.wheels.target_types import MesonWheelPythonField, MesonWheelTarget
+from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
 from pants.backend.python.target_types import PythonRequirementTarget
 from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address

@@ -367,7 +367,7 @@ def test_ensure_fetches_only_what_the_host_platform_uses(index: _Index, tmp_path
     """Wheels tagged for another platform stay on the index; `--platform all` brings them."""
     from build_defs.bootstrap import wheel_tags
 
-    host = wheel_tags.host_platform_name()
+    host = wheel_tags.host_store_platform_name()
     other = "macos_arm64" if host != "macos_arm64" else "linux_x86_64"
     wheels = {
         "linux_x86_64": "demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",

@@ -11,13 +11,10 @@ import pytest
 from build_defs.inputs import project_source, store_artifact
 from build_defs.inputs.project_source import ProjectTree, ProjectTreeRequest
 from build_defs.inputs.store_artifact import MissingArtifactError
-from build_defs.target_types import MesonWheelTarget, SourceReleaseTarget
-from build_defs.wheels.wheel import (
-    MesonWheelFieldSet,
-    WrongPlatformError,
-    check_buildable_here,
-    host_platform,
-)
+from build_defs.wheels.target_types import MesonWheelTarget
+from build_defs.inputs.target_types import SourceReleaseTarget
+from build_defs.wheels.build_wheel import MesonWheelFieldSet, WrongPlatformError, check_buildable_here
+from build_defs.platforms.registry import host_wheel_platform
 from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents

@@ -63,12 +63,12 @@ _ZIG_LINUX_X86_64 = "ziglang-0.17.1-py3-none-manylinux_2_12_x86_64.manylinux2010
 
 
 def _host(monkeypatch, system: str, machine: str, version: str = "2.36") -> wheel_tags.Platform:
-    """`wheel_tags.host_platform()` as on another host."""
+    """`wheel_tags.host_store_platform()` as on another host."""
     monkeypatch.setattr(wheel_tags._platform, "system", lambda: system)
     monkeypatch.setattr(wheel_tags._platform, "machine", lambda: machine)
     monkeypatch.setattr(wheel_tags._platform, "libc_ver", lambda: ("glibc", version))
     monkeypatch.setattr(wheel_tags._platform, "mac_ver", lambda: (version, ("", "", ""), ""))
-    return wheel_tags.host_platform()
+    return wheel_tags.host_store_platform()
 
 
 @pytest.mark.parametrize(

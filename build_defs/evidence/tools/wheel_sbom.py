@@ -33,11 +33,13 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
-# wheel_record.py (standard library only, shared with the plugin) is shipped beside this
-# script in the sandbox; in the repository it is one directory up.
+# wheel_record.py and bundled_libraries.py (standard library only, shared with the plugin)
+# are shipped beside this script in the sandbox; in the repository they are in
+# build_defs/evidence/ and build_defs/platforms/.
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [_HERE, os.path.dirname(_HERE)]
-from wheel_record import add_files, bundled_library_matches, dist_info_dir, is_bundled_library  # noqa: E402  # pants: no-infer-dep
+sys.path[:0] = [_HERE, os.path.dirname(_HERE), os.path.join(os.path.dirname(os.path.dirname(_HERE)), "platforms")]
+from bundled_libraries import bundled_library_matches, is_bundled_library  # noqa: E402  # pants: no-infer-dep
+from wheel_record import add_files, dist_info_dir  # noqa: E402  # pants: no-infer-dep
 
 PROPERTY_PREFIX = "meson-wheel"
 

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from build_defs.evidence.wheel_record import in_dylibs_dir
-from build_defs.platforms.repair_tool import RepairCommand, RepairTool
+from build_defs.platforms.bundled_libraries import in_dylibs_dir
+from build_defs.platforms.wheel_platform import RepairCommand, RepairTool, WheelPlatform
 
 # delocate's names for the architecture of each macOS wheel platform.
 _ARCHS = {"macosx_arm64": "arm64", "macosx_x86_64": "x86_64"}
@@ -15,7 +15,7 @@ def delocate_script(cmd: RepairCommand) -> str:
         raise ValueError(f"delocate repairs macOS wheels only, not {cmd.platform}")
     if cmd.policy:
         raise ValueError(
-            f"`plat` ({cmd.policy}) is an auditwheel policy; a macOS wheel's tag comes from "
+            f"`repair_policy` ({cmd.policy}) is an auditwheel policy; a macOS wheel's tag comes from "
             "MACOSX_DEPLOYMENT_TARGET in its `build_env`."
         )
     return (
@@ -26,3 +26,11 @@ def delocate_script(cmd: RepairCommand) -> str:
 
 
 DELOCATE = RepairTool(name="delocate", script=delocate_script, is_bundled=in_dylibs_dir)
+
+PLATFORMS = tuple(
+    WheelPlatform(name=name, system="Darwin", machine=arch, repair_tool=DELOCATE) for name, arch in _ARCHS.items()
+)
+
+
+def host_platform_name(machine: str) -> str:
+    return f"macosx_{'arm64' if machine in ('arm64', 'aarch64') else machine}"

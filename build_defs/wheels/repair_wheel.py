@@ -18,21 +18,13 @@ from pants.engine.rules import collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.evidence.wheel_record import bundled_library_matches
+from build_defs.platforms.bundled_libraries import bundled_library_matches
 from build_defs.inputs.native_library import NativeLibrary
-from build_defs.platforms.repair_tool import RepairCommand, RepairTool, repair_tool_for
+from build_defs.platforms.wheel_platform import RepairCommand, RepairTool
+from build_defs.platforms import registry
 from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
 from build_defs.wheels.archive_modes import normalize_zip_modes
-from build_defs.wheels.wheel import (
-    BUILD_OUT,
-    BuiltWheel,
-    MesonWheelFieldSet,
-    process_extras,
-    single_wheel,
-    host_platform,
-    keyed_env,
-    process_script,
-)
+from build_defs.wheels.build_wheel import BUILD_OUT, BuiltWheel, MesonWheelFieldSet, keyed_env, process_extras, process_script, single_wheel
 
 REPAIR_OUT = "repaired"
 
@@ -54,7 +46,7 @@ class RepairedWheel:
 
 def wheel_platform(fs: MesonWheelFieldSet) -> str:
     """The platform the wheel is for: its `platform` field, else this machine's."""
-    return fs.platform.value or host_platform()
+    return fs.platform.value or registry.host_wheel_platform()
 
 
 @rule(desc="Repair a wheel for its platform", level=LogLevel.DEBUG)
@@ -67,7 +59,7 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
         name = request.wheel.filename.split("/", 1)[1]
         return await _with_normal_modes(RepairedWheel(moved, f"{REPAIR_OUT}/{name}"))
     platform = wheel_platform(fs)
-    tool = repair_tool_for(platform)
+    tool = registry.repair_tool_for(platform)
     interpreter, isolation = request.wheel.interpreter, request.wheel.isolation
     env = await Get(
         ToolEnv,
@@ -79,7 +71,7 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
         wheel=request.wheel.filename,
         out_dir=REPAIR_OUT,
         platform=platform,
-        policy=fs.plat.value,
+        policy=fs.repair_policy.value,
         library_dirs=tuple(n.library_dir for n in request.wheel.native_libraries),
     )
     script = process_script(

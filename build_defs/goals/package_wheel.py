@@ -18,18 +18,13 @@ from pants.engine.unions import UnionRule
 from pants.option.options_bootstrapper import OptionsBootstrapper
 from pants.util.logging import LogLevel
 
-from build_defs.dependency_inference import AddressFieldsRequest
+from build_defs.inputs.address_fields import AddressFieldsRequest
 from build_defs.evidence.provenance import ArtifactProvenance, ProvenanceRequest
 from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
 from build_defs.toolchains.interpreter import InterpreterError
-from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
-from build_defs.wheels.wheel import (
-    MesonWheelFieldSet,
-    WrongPlatformError,
-    check_buildable,
-    host_platform,
-    interpreter_for,
-)
+from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
+from build_defs.wheels.build_wheel import MesonWheelFieldSet, WrongPlatformError, check_buildable, interpreter_for
+from build_defs.platforms import registry
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +93,7 @@ async def package_meson_wheel(
         "configSettings": dict(field_set.config_settings.value or {}),
         "nativeDeps": [n.address.spec for n in built.native_libraries],
         "platform": field_set.platform.value or "",
-        "plat": field_set.plat.value or "",
+        "repairPolicy": field_set.repair_policy.value or "",
     }
     internal = {
         "isolation": built.isolation.effective,
@@ -107,7 +102,7 @@ async def package_meson_wheel(
         "sourceDateEpoch": str(built.source_date_epoch),
     }
     host = {
-        "platform": host_platform(),
+        "platform": registry.host_wheel_platform(),
         "toolchain": {"address": toolchain.address.spec, "programs": dict(toolchain.programs)},
         "interpreter": {"address": built.interpreter.address.spec, **built.interpreter.host_facts},
     }

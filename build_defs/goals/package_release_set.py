@@ -26,12 +26,12 @@ from pants.engine.unions import UnionRule
 from pants.option.global_options import GlobalOptions
 from pants.util.logging import LogLevel
 
-from build_defs.dependency_inference import AddressFieldsRequest
+from build_defs.inputs.address_fields import AddressFieldsRequest
 from build_defs.evidence.provenance import HOST_SUFFIX, STATEMENT_SUFFIX
-from build_defs.goals.package import logged_artifact
+from build_defs.goals.package_wheel import logged_artifact
 from build_defs.wheels.isolation import Isolation
-from build_defs.target_types import ReleaseSetArtifactsField
-from build_defs.wheels.wheel import MesonWheelFieldSet, check_buildable
+from build_defs.goals.target_types import ReleaseSetArtifactsField
+from build_defs.wheels.build_wheel import MesonWheelFieldSet, check_buildable
 
 
 @dataclass(frozen=True)

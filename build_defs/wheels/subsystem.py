@@ -1,10 +1,10 @@
-"""Options of the build_defs plugin."""
+"""Options of how wheels are built: the fixed build root and the isolation mode."""
 
 from __future__ import annotations
 
 from enum import Enum
 
-from pants.option.option_types import EnumOption, SkipOption, StrOption
+from pants.option.option_types import EnumOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
@@ -12,31 +12,6 @@ from pants.util.strutil import softwrap
 class IsolationMode(Enum):
     strict = "strict"
     best_effort = "best-effort"
-
-
-class ArtifactStore(Subsystem):
-    options_scope = "artifact-store"
-    help = softwrap(
-        """
-        The content-addressed store that `./pants` fills and verifies before Pants starts
-        (see `build_defs/bootstrap/store.py`). Rules read pinned files (source archives,
-        native library wheels) from its `files/` directory and Pants checks each one's
-        sha256 and size again as it enters the build.
-        """
-    )
-
-    root = StrOption(
-        default=None,
-        help="Directory of the store; `./pants` exports it as NUMPY_RELEASE_STORE.",
-    )
-
-
-class WheelTestSubsystem(Subsystem):
-    options_scope = "wheel-tests"
-    name = "wheel tests"
-    help = "Tests that install a built wheel into a fresh virtualenv and run checks against it."
-
-    skip = SkipOption("test")
 
 
 class MesonWheelSubsystem(Subsystem):

@@ -1,12 +1,14 @@
 """Linux wheels (manylinux, musllinux): `auditwheel repair`, which bundles the libraries
-an extension links into the top-level `<dist>.libs/` directory, renamed with a hash."""
+an extension links into the top-level `<dist>.libs/` directory, renamed with a hash.
+
+Adding a Linux platform (a libc or a machine) is one entry in `PLATFORMS`."""
 
 from __future__ import annotations
 
 import shlex
 
-from build_defs.evidence.wheel_record import in_libs_dir
-from build_defs.platforms.repair_tool import RepairCommand, RepairTool
+from build_defs.platforms.bundled_libraries import in_libs_dir
+from build_defs.platforms.wheel_platform import RepairCommand, RepairTool, WheelPlatform
 
 
 # auditwheel reads the architecture from the wheel, except for the list of `--plat` values
@@ -35,3 +37,15 @@ def auditwheel_script(cmd: RepairCommand) -> str:
 
 
 AUDITWHEEL = RepairTool(name="auditwheel", script=auditwheel_script, is_bundled=in_libs_dir)
+
+PLATFORMS = tuple(
+    WheelPlatform(name=f"{libc}_{machine}", system="Linux", machine=machine, repair_tool=AUDITWHEEL)
+    for libc in ("manylinux", "musllinux")
+    for machine in ("x86_64", "aarch64")
+)
+
+
+def host_platform_name(machine: str, libc: str) -> str:
+    """The wheel platform of a Linux host: its libc family and machine."""
+    family = "manylinux" if libc == "glibc" else "musllinux"
+    return f"{family}_{'aarch64' if machine in ('aarch64', 'arm64') else machine}"

@@ -12,8 +12,8 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.target_types import CcToolchainCcField, CcToolchainCxxField, CcToolchainToolsField, ZigTargetField
-from build_defs.toolchains.host import CcToolchain, FingerprintRequest, ToolchainError
+from build_defs.toolchains.target_types import CcToolchainCcField, CcToolchainCxxField, CcToolchainToolsField, ZigTargetField
+from build_defs.toolchains.host_programs import CcToolchain, FingerprintRequest, ToolchainError
 from build_defs.toolchains.zig import zig_toolchain
 
 __all__ = ["CcToolchain", "CcToolchainRequest", "ToolchainError"]

@@ -17,9 +17,10 @@ from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
 from build_defs.evidence.provenance import ArtifactProvenance, ProvenanceRequest
-from build_defs.goals.package import logged_artifact
+from build_defs.goals.package_wheel import logged_artifact
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
-from build_defs.target_types import ReleaseSdistSourceField, SourceReleaseDateEpochField
+from build_defs.goals.target_types import ReleaseSdistSourceField
+from build_defs.inputs.target_types import SourceReleaseDateEpochField
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import re
 import shlex
 from dataclasses import dataclass
@@ -28,32 +27,16 @@ from pants.engine.target import FieldSet, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from build_defs.platforms import registry
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
 from build_defs.wheels.cross_file import CROSS_FILE, CrossBuildError, meson_cross_file, toolchain_cpu
 from build_defs.wheels.isolation import Isolation
 from build_defs.inputs.native_library import NativeLibrary, NativeLibraryRequest
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
-from build_defs.target_types import (
-    MesonWheelBuildEnvField,
-    MesonWheelBuildRequirementsField,
-    MesonWheelConfigSettingsField,
-    MesonWheelCrossPropertiesField,
-    MesonWheelInterpreterField,
-    MesonWheelLicenseFileField,
-    MesonWheelLicenseIntroField,
-    MesonWheelNativeDepsField,
-    MesonWheelPlatField,
-    MesonWheelPlatformField,
-    MesonWheelRunnerField,
-    MesonWheelPythonField,
-    MesonWheelRepairRequirementsField,
-    MesonWheelSetupArgsField,
-    MesonWheelSourceField,
-    MesonWheelToolchainField,
-    TargetCPythonPlatformField,
-)
+from build_defs.wheels.target_types import MesonWheelBuildEnvField, MesonWheelBuildRequirementsField, MesonWheelConfigSettingsField, MesonWheelCrossPropertiesField, MesonWheelInterpreterField, MesonWheelLicenseFileField, MesonWheelLicenseIntroField, MesonWheelNativeDepsField, MesonWheelRepairPolicyField, MesonWheelPlatformField, MesonWheelPythonField, MesonWheelRepairRequirementsField, MesonWheelRunnerField, MesonWheelSetupArgsField, MesonWheelSourceField, MesonWheelToolchainField
+from build_defs.toolchains.target_types import TargetCPythonPlatformField
 from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
-from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
+from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
 
 BUILD_OUT = "built"
 # The build tools' venv, as the build sees it (a symlink in the sandbox).
@@ -75,7 +58,7 @@ class MesonWheelFieldSet(FieldSet):
     setup_args: MesonWheelSetupArgsField
     config_settings: MesonWheelConfigSettingsField
     build_env: MesonWheelBuildEnvField
-    plat: MesonWheelPlatField
+    repair_policy: MesonWheelRepairPolicyField
     native_deps: MesonWheelNativeDepsField
     license_file: MesonWheelLicenseFileField
     license_bundle_intro: MesonWheelLicenseIntroField
@@ -109,32 +92,20 @@ class WrongPlatformError(Exception):
     pass
 
 
-def host_platform() -> str:
-    """This machine's platform, in the terms of `MesonWheelPlatformField`."""
-    system, machine = platform.system(), platform.machine().lower()
-    if system == "Linux":
-        libc = "musllinux" if platform.libc_ver()[0] != "glibc" else "manylinux"
-        return f"{libc}_{'aarch64' if machine in ('aarch64', 'arm64') else machine}"
-    if system == "Darwin":
-        return f"macosx_{'arm64' if machine in ('arm64', 'aarch64') else machine}"
-    if system == "Windows":
-        return "win_arm64" if machine in ("arm64", "aarch64") else "win_amd64"
-    return f"{system.lower()}_{machine}"
-
-
 def check_buildable_here(fs: "MesonWheelFieldSet", cross_platform: str | None = None) -> None:
     """Stop before any work when the wheel is for another platform or interpreter kind.
     `cross_platform`: the platform of the wheel's target interpreter, when it is a target
     interpreter of another architecture (then this host cross-builds for it)."""
     wanted = fs.platform.value
-    here = host_platform()
+    here = registry.host_wheel_platform()
     if cross_platform and wanted == cross_platform and here.startswith("manylinux"):
         return
     runner = f" on a `{fs.runner.value}` runner" if fs.runner.value else ""
-    if wanted and wanted.startswith("win"):
+    unsupported = registry.wheel_platform(wanted).unsupported if wanted else None
+    if unsupported:
         raise WrongPlatformError(
-            f"{fs.address} is a {wanted} wheel: Pants 2.17 does not run on Windows and this graph "
-            f"cannot cross-build for it yet, so Windows wheels are declared but unsupported (upstream builds it{runner})."
+            f"{fs.address} is a {wanted} wheel: {unsupported}, so these wheels are declared "
+            f"but unsupported (upstream builds it{runner})."
         )
     if wanted and wanted != here:
         raise WrongPlatformError(

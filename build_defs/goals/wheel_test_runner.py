@@ -38,26 +38,16 @@ from pants.engine.target import (
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.dependency_inference import AddressFieldsRequest
+from build_defs.inputs.address_fields import AddressFieldsRequest
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
-from build_defs.subsystems import WheelTestSubsystem
-from build_defs.target_types import (
-    MesonWheelPythonField,
-    WheelTestEmulatedCpuField,
-    WheelTestEmulatorField,
-    WheelTestPytestSelectionsField,
-    WheelTestPythonField,
-    WheelTestRequirementsField,
-    WheelTestSourceTestsField,
-    WheelTestSourcesField,
-    WheelTestTimeoutField,
-    WheelTestWheelField,
-)
+from build_defs.goals.subsystem import WheelTestSubsystem
+from build_defs.wheels.target_types import MesonWheelPythonField
+from build_defs.goals.target_types import WheelTestEmulatedCpuField, WheelTestEmulatorField, WheelTestPytestSelectionsField, WheelTestPythonField, WheelTestRequirementsField, WheelTestSourceTestsField, WheelTestSourcesField, WheelTestTimeoutField, WheelTestWheelField
 from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
-from build_defs.toolchains.toolchain import CcToolchain, CcToolchainRequest
+from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
 from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
 from build_defs.wheels.emulation import EmulatedPython, EmulatedPythonRequest
-from build_defs.wheels.wheel import MesonWheelFieldSet, keyed_env, process_script
+from build_defs.wheels.build_wheel import MesonWheelFieldSet, keyed_env, process_script
 
 
 # Runs `"$PYTHON" -m pytest` once per selection, one per core at a time, each logged to

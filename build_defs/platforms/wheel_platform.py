@@ -1,8 +1,5 @@
-"""Which tool repairs a wheel, chosen by the wheel's platform (never by the host's).
-
-Each platform family is one small module (`auditwheel.py`, `delocate.py`) that says how
-its tool is called and where it puts the libraries it bundles; this module only picks.
-"""
+"""The typed interface every wheel platform module (`linux.py`, `macos.py`, `windows.py`)
+fills in: what a platform is called, what it runs on, and which tool repairs its wheels."""
 
 from __future__ import annotations
 
@@ -36,20 +33,14 @@ class RepairTool:
     is_bundled: Callable[[str], bool]
 
 
-class UnsupportedPlatformError(Exception):
-    pass
+@dataclass(frozen=True)
+class WheelPlatform:
+    """One wheel platform, as `meson_wheel.platform` names it (e.g. `manylinux_x86_64`)."""
 
-
-def repair_tool_for(platform: str) -> RepairTool:
-    """The repair tool for wheels of `platform` (a `meson_wheel` `platform` value)."""
-    from build_defs.platforms import auditwheel, delocate
-
-    if platform.startswith(("manylinux", "musllinux")):
-        return auditwheel.AUDITWHEEL
-    if platform.startswith("macosx"):
-        return delocate.DELOCATE
-    raise UnsupportedPlatformError(
-        f"no repair tool is declared for {platform} wheels (Windows would need delvewheel, "
-        "which this graph does not pin: Pants 2.17 does not run there)."
-    )
-
+    name: str
+    system: str  # what `platform.system()` says on a host of this platform
+    machine: str  # the machine part of the name (`x86_64`, `aarch64`, `arm64`, `amd64`)
+    # None where this graph pins no repair tool; `unsupported` then says why.
+    repair_tool: RepairTool | None
+    # Why wheels of this platform are declared but cannot be built by this repository.
+    unsupported: str | None = None

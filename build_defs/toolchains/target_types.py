@@ -1,0 +1,352 @@
+"""Target types of what compiles and runs a build: C/C++ toolchains (`cc_toolchain`,
+`zig_toolchain`) and interpreters (`host_cpython`, `debian_cpython`).
+
+A runtime archive a zig toolchain links in is a registered BUILD object,
+`runtime_file(path=..., name=...)`; the field hands rules a frozen `{path: name}` mapping.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from pants.engine.addresses import Address
+from pants.engine.internals.selectors import Get
+from pants.engine.target import (
+    COMMON_TARGET_FIELDS,
+    DictStringToStringField,
+    Field,
+    InvalidFieldException,
+    StringField,
+    StringSequenceField,
+    Target,
+)
+from pants.engine.rules import collect_rules, rule
+from pants.engine.target import FieldSet, InferDependenciesRequest, InferredDependencies
+from pants.engine.unions import UnionRule
+from pants.util.frozendict import FrozenDict
+from pants.util.strutil import help_text
+
+from build_defs.inputs.address_fields import AddressFieldsRequest
+from build_defs.inputs.target_types import (
+    BuildObjectError,
+    DebianPackagesField,
+    PinnedFilenameField,
+    PinnedSha256Field,
+    PinnedSizeField,
+    SourceVersionField,
+)
+from build_defs.platforms.registry import KNOWN_PLATFORMS
+
+
+class CcToolchainCcField(StringField):
+    alias = "cc"
+    required = True
+    help = help_text("Absolute path (or bare name, looked up on the host PATH) of the C compiler.")
+
+class CcToolchainCxxField(StringField):
+    alias = "cxx"
+    required = True
+    help = help_text("Absolute path (or bare name) of the C++ compiler.")
+
+class CcToolchainToolsField(DictStringToStringField):
+    alias = "tools"
+    default = {}
+    help = help_text(
+        """
+        Further programs the build may run, by the name it will see on its PATH, e.g.
+        `{"ar": "/usr/bin/ar", "pkg-config": "/usr/bin/pkg-config"}`. Each is
+        fingerprinted like the compilers.
+        """
+    )
+
+class CcToolchainTarget(Target):
+    alias = "cc_toolchain"
+    core_fields = (*COMMON_TARGET_FIELDS, CcToolchainCcField, CcToolchainCxxField, CcToolchainToolsField)
+    help = help_text(
+        """
+        A C/C++ toolchain of the host. Every build that uses it is keyed on each program's
+        resolved path, `--version` output and sha256, re-read on every Pants run: an upgraded
+        compiler rebuilds everything, an unchanged one rebuilds nothing.
+        """
+    )
+
+class ZigTargetField(StringField):
+    alias = "zig_target"
+    default = "x86_64-linux-gnu.2.28"
+    help = help_text(
+        "The `-target` zig compiles for; the glibc version in it is the floor of the wheels' "
+        "manylinux tag (`x86_64-linux-gnu.2.28` gives manylinux_2_28)."
+    )
+
+class ZigCompileFlagsField(StringSequenceField):
+    alias = "compile_flags"
+    default = ("-g0",)
+    help = help_text(
+        "Flags added to every `zig cc`/`zig c++` call. `-g0`: zig writes DWARF (with absolute "
+        "paths) even for release builds otherwise."
+    )
+
+class ZigRuntimePackagesField(DebianPackagesField):
+    alias = "runtime_packages"
+    required = False
+    default = ()
+    help = help_text(
+        """
+        Pinned Debian packages of the target that hold runtime archives to link with (same
+        form as `debian_packages`); `runtime_files` says which files to take from them.
+        """
+    )
+
+class RuntimeFile:
+    """`runtime_file(path=..., name=...)`: a file of a zig toolchain's `runtime_packages`
+    (its path inside the package) taken into the toolchain's `runtime/` directory as `name`."""
+
+    def __init__(self, *, path: str, name: str) -> None:
+        if not isinstance(path, str) or not path or path.startswith("/"):
+            raise BuildObjectError(f"runtime_file(): `path` must be a relative path inside the package, got {path!r}")
+        if not isinstance(name, str) or not name or "/" in name:
+            raise BuildObjectError(f"runtime_file({path}): `name` must be a plain file name, got {name!r}")
+        self.path, self.name = path, name
+
+    def __repr__(self) -> str:
+        return f"runtime_file({self.path} -> {self.name})"
+
+
+class ZigRuntimeFilesField(Field):
+    alias = "runtime_files"
+    default = None
+    help = help_text(
+        """
+        Files taken from `runtime_packages` into the toolchain's `runtime/` directory: a list
+        of `runtime_file(path=..., name=...)`, e.g.
+        `runtime_file(path="usr/lib/gcc/aarch64-linux-gnu/14/libgcc.a", name="libgcc.a")`.
+        Link flags name them as `{toolchain_dir}/runtime/<name>`; an archive named before the
+        objects provides the symbols it has ahead of zig's compiler_rt.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[Any], address: Address) -> Optional[FrozenDict[str, str]]:
+        value = super().compute_value(raw_value, address)
+        if value is None:
+            return None
+        if not all(isinstance(entry, RuntimeFile) for entry in value):
+            raise InvalidFieldException(
+                f"the `runtime_files` field of {address} must be a list of `runtime_file(path=..., name=...)`."
+            )
+        return FrozenDict({entry.path: entry.name for entry in value})
+
+
+class ZigRuntimeLicenseField(StringField):
+    alias = "runtime_license"
+    help = help_text(
+        """
+        The SPDX license expression of the `runtime_files` (required with them): they are linked
+        into every wheel built with this toolchain, so each wheel's SBOM lists them with it,
+        e.g. `GPL-3.0-or-later WITH GCC-exception-3.1` for libgcc.
+        """
+    )
+
+class ZigLinkFlagsField(StringSequenceField):
+    alias = "link_flags"
+    default = ("-Wl,--version-script={toolchain_dir}/hide-cxx-runtime.map", "-Wl,--strip-debug")
+    help = help_text(
+        """
+        Flags added to link calls only (calls without `-c`); `{toolchain_dir}` is replaced by
+        the toolchain's directory in the sandbox. The default version script makes the
+        libc++/libc++abi/libunwind symbols that zig links statically into C++ extensions
+        local (zig's linker does not accept `--exclude-libs`). `--strip-debug` drops the
+        debug info zig compiles into that runtime whatever `-g0` says: it records the
+        directory of whichever compile first built zig's cached runtime, so it varies.
+        """
+    )
+
+class ZigVersionField(SourceVersionField):
+    help = help_text("The version of the pinned `ziglang` wheel (zig's own version), e.g. `0.17.1`.")
+
+
+class ZigToolchainTarget(Target):
+    alias = "zig_toolchain"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        ZigVersionField,
+        PinnedFilenameField,
+        PinnedSha256Field,
+        PinnedSizeField,
+        ZigTargetField,
+        ZigCompileFlagsField,
+        ZigLinkFlagsField,
+        ZigRuntimePackagesField,
+        ZigRuntimeFilesField,
+        ZigRuntimeLicenseField,
+        CcToolchainToolsField,
+    )
+    help = help_text(
+        """
+        A hermetic C/C++ toolchain from the pinned `ziglang` wheel: `cc`, `cxx`, `ar` and
+        `ranlib` wrappers around `zig cc`/`zig c++`/`zig ar` for one `-target`, so the glibc
+        floor and the compiler come from the pin, not the host. `tools` (host utilities
+        such as `pkg-config` or `rm`) are fingerprinted like a `cc_toolchain`'s.
+        """
+    )
+
+class PythonVersionField(StringField):
+    """A CPython version as `MAJOR.MINOR[t]`: the base of every field that names one."""
+
+    alias = "python"
+    required = True
+    help = help_text("A CPython version, as `MAJOR.MINOR` (e.g. `\"3.12\"`; `t` suffix: free-threaded).")
+    valid_version = re.compile(r"^3\.[0-9]{1,2}t?$")
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
+        value = super().compute_value(raw_value, address)
+        if value is not None and not cls.valid_version.match(value):
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} must look like '3.12', got {value!r}."
+            )
+        return value
+
+
+class CPythonVersionField(PythonVersionField):
+    alias = "version"
+    help = help_text(
+        "The CPython this target stands for, as `MAJOR.MINOR` (`t` suffix: free-threaded), "
+        "e.g. `\"3.12\"`; the host program searched for is `python<version>`."
+    )
+
+
+class CPythonExactVersionField(StringField):
+    alias = "exact_version"
+    default = None
+    help = help_text(
+        """
+        Pin the patch version, e.g. `"3.12.11"`: a build on a host whose CPython is any other
+        version stops before doing anything, naming both versions. Unset: the newest patch
+        version found.
+        """
+    )
+
+class CPythonSearchPathField(StringSequenceField):
+    alias = "search_path"
+    default = ("<PYENV>", "<PATH>")
+    help = help_text(
+        """
+        Where to look for `python<version>`, in order: `<PYENV>` (every
+        `$PYENV_ROOT/versions/*/bin`), `<PATH>` (the PATH Pants was started with), or
+        absolute directories.
+        """
+    )
+
+class HostCPythonTarget(Target):
+    alias = "host_cpython"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        CPythonVersionField,
+        CPythonExactVersionField,
+        CPythonSearchPathField,
+    )
+    help = help_text(
+        """
+        A CPython installed on the host, as a fingerprinted input: every wheel built for it
+        depends on this target, and every process that uses it is keyed on its fingerprint
+        (exact version, sysconfig values, sha256 of binary and headers), read anew on each
+        Pants run. `pants peek` shows the fingerprint; `pants dependents --transitive` what
+        an upgrade rebuilds. `pants fingerprint` shows the fingerprint builds key on.
+        """
+    )
+
+
+class DebianTestPackagesField(DebianPackagesField):
+    alias = "test_packages"
+    required = False
+    default = ()
+    help = help_text(
+        """
+        The Debian packages of a root file system holding the interpreter itself and what it
+        needs (e.g. `python3.13` and its dependency closure), for running tests of the wheels
+        built for it under emulation (`wheel_test.emulated_cpu`). Same form as
+        `debian_packages`.
+        """
+    )
+
+class TargetCPythonTripletField(StringField):
+    alias = "triplet"
+    required = True
+    help = help_text(
+        "The multiarch triplet of the target (e.g. `aarch64-linux-gnu`): it names the "
+        "interpreter's `pyconfig.h` and sysconfig data in the packages."
+    )
+
+class TargetCPythonPlatformField(StringField):
+    alias = "platform"
+    required = True
+    valid_choices = KNOWN_PLATFORMS
+    help = help_text(
+        "The wheel platform this interpreter is for (as in `meson_wheel.platform`): a wheel "
+        "of that platform may be built on another host with it."
+    )
+
+class TargetCPythonBuildInterpreterField(StringField):
+    alias = "build_interpreter"
+    required = True
+    help = help_text(
+        """
+        The host CPython of the same version that runs the build tools (meson-python takes the
+        wheel's tag from the interpreter that runs it; it is shown the target's sysconfig data).
+        An address of a `host_cpython` target.
+        """
+    )
+
+class DebianCPythonTarget(Target):
+    alias = "debian_cpython"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        CPythonVersionField,
+        TargetCPythonTripletField,
+        TargetCPythonPlatformField,
+        TargetCPythonBuildInterpreterField,
+        DebianPackagesField,
+        DebianTestPackagesField,
+    )
+    help = help_text(
+        """
+        A CPython of another architecture, as a target interpreter for cross-compiled wheels:
+        its headers, `pyconfig.h` and sysconfig data come from pinned Debian packages, and the
+        host CPython of the same version (`build_interpreter`) runs the build with them. Its
+        fingerprint covers the packages, the target's ABI facts and the build interpreter.
+        """
+    )
+
+
+@dataclass(frozen=True)
+class TargetCPythonInputsFieldSet(FieldSet):
+    required_fields = (TargetCPythonBuildInterpreterField,)
+
+    build_interpreter: TargetCPythonBuildInterpreterField
+
+
+class InferTargetCPythonDependencies(InferDependenciesRequest):
+    infer_from = TargetCPythonInputsFieldSet
+
+
+@rule(desc="Infer the build interpreter of a target interpreter")
+async def infer_target_cpython_dependencies(request: InferTargetCPythonDependencies) -> InferredDependencies:
+    fs = request.field_set
+    return await Get(
+        InferredDependencies, AddressFieldsRequest, AddressFieldsRequest.of(fs.address, fs.build_interpreter.value)
+    )
+
+
+def target_types():
+    return [CcToolchainTarget, ZigToolchainTarget, HostCPythonTarget, DebianCPythonTarget]
+
+
+def build_file_objects():
+    return {"runtime_file": RuntimeFile}
+
+
+def rules():
+    return [*collect_rules(), UnionRule(InferDependenciesRequest, InferTargetCPythonDependencies)]
