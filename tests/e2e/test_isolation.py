@@ -150,10 +150,11 @@ def _host_version(python: str) -> str:
     ).stdout.strip()
 
 
-def test_peek_shows_the_interpreter_fingerprint(clone: Path) -> None:
-    result = run_pants(clone, "peek", "3rdparty/python:cpython-3.12")
-    assert result.returncode == 0
-    (target,) = json.loads(result.stdout)
+def test_fingerprint_shows_what_builds_key_on(clone: Path) -> None:
+    result = run_pants(clone, "fingerprint", "3rdparty/python:cpython-3.12", "numpy_src:numpy")
+    assert result.returncode == 0, result.stderr
+    (target,) = json.loads(result.stdout)  # the source_release is not an interpreter: skipped
+    assert target["address"] == "3rdparty/python:cpython-3.12" and target["target_type"] == "host_cpython"
     facts = target["fingerprint"]
     python = cpython("3.12")
     assert facts["version"] == _host_version(python)
@@ -161,6 +162,10 @@ def test_peek_shows_the_interpreter_fingerprint(clone: Path) -> None:
     assert facts["binary_sha256"] == hashlib.sha256(Path(python).resolve().read_bytes()).hexdigest()
     assert facts["EXT_SUFFIX"].startswith(".cpython-312-") and facts["Py_GIL_DISABLED"] == "0"
     assert re.fullmatch(r"[0-9a-f]{64}", facts["include_sha256"])
+    # The fingerprint over the facts is the one every build process carries.
+    listed = {k: v for k, v in facts.items() if k != "fingerprint"}
+    assert facts["fingerprint"] == hashlib.sha256(json.dumps(listed, sort_keys=True).encode()).hexdigest()
+    assert run_pants(clone, "fingerprint", "numpy_src:numpy").returncode == 1
     dependents = run_pants(clone, "dependents", "--transitive", "3rdparty/python:cpython-3.12")
     assert {MINI, "numpy_src:wheel@python=3.12", "numpy_src:wheel-test@python=3.12"} <= set(
         dependents.stdout.split()

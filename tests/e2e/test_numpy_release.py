@@ -73,6 +73,12 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(clone: P
         assert listed.returncode == 0
         deps[target] = listed.stdout.split()
     peeked = {t["address"]: t for t in _peek(clone, *sorted({d for ds in deps.values() for d in ds}))}
+    # A host interpreter's exact version is a host fact, shown by `fingerprint`, not by `peek`.
+    host_pythons = sorted(a for a, t in peeked.items() if t["target_type"] == "host_cpython")
+    fingerprinted = run_pants(clone, "fingerprint", *host_pythons)
+    assert fingerprinted.returncode == 0, fingerprinted.stderr
+    for row in json.loads(fingerprinted.stdout):
+        peeked[row["address"]]["fingerprint"] = row["fingerprint"]
     source = peeked["numpy_src:numpy"]
     vendored = {c["name"]: c for c in source["vendored_components"]}
     assert {"highway", "pocketfft", "x86-simd-sort", "SVML", "pythoncapi-compat"} <= set(vendored)

@@ -25,7 +25,9 @@ from build_defs.evidence.wheel_record import add_files, check_record, record_has
 from build_defs.inputs import native_library, project_source, store_artifact
 from build_defs.toolchains import interpreter
 from build_defs.toolchains.target_types import DebianCPythonTarget, ZigToolchainTarget
-from build_defs.inputs.target_types import MesonProjectTarget, NativeLibraryTarget, SourceReleaseTarget
+from build_defs.inputs import target_types as input_targets
+from build_defs.inputs.target_types import DebianPackage, MesonProjectTarget, NativeLibraryTarget, SourceReleaseTarget
+from build_defs.toolchains import target_types as toolchain_targets
 from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address
 from pants.engine.internals.scheduler import ExecutionError
@@ -169,10 +171,12 @@ def rule_runner() -> RuleRunner:
             QueryRule(PinnedInputs, [PinnedInputsRequest]),
         ],
         target_types=[SourceReleaseTarget, NativeLibraryTarget, MesonProjectTarget, ZigToolchainTarget],
+        objects={**input_targets.build_file_objects(), **toolchain_targets.build_file_objects()},
     )
 
 
-def _source(rule_runner: RuleRunner, tmp_path: Path, vendored: str) -> None:
+def _source(rule_runner: RuleRunner, tmp_path: Path, vendored: str) -> str:
+    """Declare the pinned sdist `src:demo`; return its sha256, computed from its bytes."""
     data = sdist_bytes({"demo-1.0/vendor/lib/version.h": b"#define LIB_MAJOR 4\n#define LIB_MINOR 2\n", "demo-1.0/vendor/other/a.c": b""})
     store = tmp_path / "store"
     (store / "files").mkdir(parents=True, exist_ok=True)
@@ -192,6 +196,7 @@ def _source(rule_runner: RuleRunner, tmp_path: Path, vendored: str) -> None:
         [f"--artifact-store-root={store}", '--evidence-engine-requirements={"pins.txt": "pantsbuild.pants"}'],
         env_inherit={"PATH"},
     )
+    return hashlib.sha256(data).hexdigest()
 
 
 def test_vendored_components_are_checked_against_the_source(rule_runner: RuleRunner, tmp_path: Path) -> None:
@@ -199,9 +204,9 @@ def test_vendored_components_are_checked_against_the_source(rule_runner: RuleRun
         rule_runner,
         tmp_path,
         """[
-            {"name": "lib", "path": "vendor/lib", "license": "MIT", "version_file": "version.h",
-             "version_pattern": r"LIB_MAJOR (\\d+)\\s+#define LIB_MINOR (\\d+)"},
-            {"name": "other", "path": "vendor/other/a.c", "license": "0BSD", "note": "no version"},
+            vendored_component(name="lib", path="vendor/lib", license="MIT", version_file="version.h",
+                               version_pattern=r"LIB_MAJOR (\\d+)\\s+#define LIB_MINOR (\\d+)"),
+            vendored_component(name="other", path="vendor/other/a.c", license="0BSD", note="no version"),
         ]""",
     )
     result = rule_runner.request(VendoredComponents, [VendoredComponentsRequest(Address("src", target_name="demo"))])
@@ -214,9 +219,9 @@ def test_vendored_components_are_checked_against_the_source(rule_runner: RuleRun
 @pytest.mark.parametrize(
     "entry, message",
     [
-        ('{"name": "gone", "path": "vendor/gone", "license": "MIT", "version": "1"}',
+        ('vendored_component(name="gone", path="vendor/gone", license="MIT", version="1")',
          "vendored component gone is declared at vendor/gone, which is not in the source"),
-        ('{"name": "lib", "path": "vendor/lib", "license": "MIT", "version_file": "version.h", "version_pattern": "NOPE (\\\\d+)"}',
+        ('vendored_component(name="lib", path="vendor/lib", license="MIT", version_file="version.h", version_pattern="NOPE (\\\\d+)")',
          "matches nothing in vendor/lib/version.h"),
     ],
 )
@@ -227,16 +232,15 @@ def test_a_wrong_vendored_declaration_stops_the_build(rule_runner: RuleRunner, t
 
 
 def test_a_declaration_without_version_or_note_is_refused(rule_runner: RuleRunner, tmp_path: Path) -> None:
-    _source(rule_runner, tmp_path, '[{"name": "lib", "path": "vendor/lib", "license": "MIT"}]')
-    with pytest.raises(ExecutionError, match="needs exactly one of `version`"):
+    _source(rule_runner, tmp_path, '[vendored_component(name="lib", path="vendor/lib", license="MIT")]')
+    with pytest.raises(ExecutionError, match=r"vendored_component\(lib\) needs exactly one of `version`"):
         rule_runner.request(VendoredComponents, [VendoredComponentsRequest(Address("src", target_name="demo"))])
 
 
 def test_pinned_inputs_come_from_the_graph_and_the_engine_pins(rule_runner: RuleRunner, tmp_path: Path) -> None:
-    _source(rule_runner, tmp_path, "[]")
+    sha = _source(rule_runner, tmp_path, "[]")
     result = rule_runner.request(PinnedInputs, [PinnedInputsRequest(Address("src", target_name="demo"))])
     descriptors = [i.as_descriptor() for i in result.inputs]
-    sha = json.loads(json.dumps(descriptors))[1]["digest"]["sha256"]
     assert descriptors == [
         {"name": "pantsbuild-pants==2.17.1", "digest": {"sha256": "a" * 64},
          "annotations": {"kind": "engine", "pinnedBy": "pins.txt"}},
@@ -245,8 +249,8 @@ def test_pinned_inputs_come_from_the_graph_and_the_engine_pins(rule_runner: Rule
     ]
 
 
-def _deb(name: str) -> dict:
-    return {"filename": f"{name}_1.0_arm64.deb", "sha256": hashlib.sha256(name.encode()).hexdigest(), "size": 1}
+def _deb(name: str) -> DebianPackage:
+    return DebianPackage(filename=f"{name}_1.0_arm64.deb", sha256=hashlib.sha256(name.encode()).hexdigest(), size=1)
 
 
 def test_debian_packages_a_target_builds_from_are_inputs_and_its_test_packages_are_not() -> None:
@@ -261,12 +265,13 @@ def test_debian_packages_a_target_builds_from_are_inputs_and_its_test_packages_a
 
 def test_a_toolchains_runtime_packages_are_recorded_and_verified(rule_runner: RuleRunner, tmp_path: Path) -> None:
     _source(rule_runner, tmp_path, "[]")
-    libgcc = _deb("libgcc-dev")
+    libgcc = _deb("libgcc-dev").entry
     rule_runner.write_files(
         {
             "tc/BUILD": (
                 'zig_toolchain(name="zig", version="0.1", filename="zig.whl", sha256="' + "c" * 64 + '", size=1, '
-                f"runtime_packages=[{libgcc!r}], runtime_files={{'usr/lib/libgcc.a': 'libgcc.a'}})\n"
+                f"runtime_packages=[debian_package(**{dict(libgcc)!r})], "
+                "runtime_files=[runtime_file(path='usr/lib/libgcc.a', name='libgcc.a')])\n"
             )
         }
     )

@@ -1,4 +1,5 @@
-"""Rule tests for the build_defs plugin, with Pants' own RuleRunner."""
+"""Rule tests of toolchains, interpreters, project sources and wheel dependency inference,
+with Pants' own RuleRunner."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ from textwrap import dedent
 
 import pytest
 
-from build_defs import dependency_inference
-from build_defs.inputs import debian_package, project_source, store_artifact
-from build_defs.toolchains import host, interpreter, toolchain
+from build_defs.inputs import address_fields, debian_package, project_source, store_artifact
+from build_defs.inputs import target_types as input_targets
+from build_defs.toolchains import cc_toolchain as toolchain
+from build_defs.toolchains import host_programs as host
+from build_defs.toolchains import interpreter
+from build_defs.toolchains import target_types as toolchain_targets
+from build_defs.wheels import target_types as wheel_targets
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
-from build_defs.dependency_inference import InferMesonWheelDependencies, MesonWheelInputsFieldSet
+from build_defs.wheels.target_types import InferMesonWheelDependencies, MesonWheelInputsFieldSet
 from build_defs.inputs.project_source import ProjectTree, ProjectTreeRequest
 from build_defs.toolchains.target_types import CcToolchainTarget, HostCPythonTarget, ZigToolchainTarget
 from build_defs.inputs.target_types import MesonProjectTarget
@@ -36,7 +41,9 @@ def rule_runner() -> RuleRunner:
             *project_source.rules(),
             *store_artifact.rules(),
             *archive.rules(),
-            *dependency_inference.rules(),
+            *address_fields.rules(),
+            *wheel_targets.rules(),
+            *toolchain_targets.rules(),
             *system_binaries.rules(),
             *interpreter.rules(),
             QueryRule(CcToolchain, [CcToolchainRequest]),
@@ -52,6 +59,7 @@ def rule_runner() -> RuleRunner:
             PythonRequirementTarget,
             HostCPythonTarget,
         ],
+        objects={**input_targets.build_file_objects(), **toolchain_targets.build_file_objects()},
     )
 
 
@@ -346,7 +354,7 @@ def test_host_cpython_exact_pin_and_missing_version(rule_runner: RuleRunner) -> 
 def test_zig_toolchain_runtime_archives_name_their_package_and_need_a_license(rule_runner: RuleRunner, tmp_path) -> None:
     import hashlib
 
-    from tests.unit.test_debian_packages import deb
+    from tests.unit.inputs.test_debian_packages import deb
 
     wheel = _fake_zig_wheel()
     packages = {
@@ -359,6 +367,7 @@ def test_zig_toolchain_runtime_archives_name_their_package_and_need_a_license(ru
     for name, data in packages.items():
         (store / "files" / name).write_bytes(data)
     listed = [{"filename": n, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for n, d in packages.items()]
+    declared = ", ".join(f"debian_package(**{entry!r})" for entry in listed)
 
     def toolchain_build(license_line: str) -> str:
         return dedent(
@@ -367,8 +376,8 @@ def test_zig_toolchain_runtime_archives_name_their_package_and_need_a_license(ru
                 name="zig", version="0.0", filename="ziglang-0.0-py3-none-any.whl",
                 sha256="{hashlib.sha256(wheel).hexdigest()}", size={len(wheel)},
                 zig_target="aarch64-linux-gnu.2.28",
-                runtime_packages={listed!r},
-                runtime_files={{"usr/lib/gcc/aarch64-linux-gnu/14/libgcc.a": "libgcc.a"}},
+                runtime_packages=[{declared}],
+                runtime_files=[runtime_file(path="usr/lib/gcc/aarch64-linux-gnu/14/libgcc.a", name="libgcc.a")],
                 {license_line}
             )
             """

@@ -101,9 +101,9 @@ def _wheel_field_set(platform: str | None, python: str = "3.12") -> MesonWheelFi
 
 
 def test_other_platforms_stop_with_the_runner_they_need() -> None:
-    check_buildable_here(_wheel_field_set(host_platform()))
+    check_buildable_here(_wheel_field_set(host_wheel_platform()))
     check_buildable_here(_wheel_field_set(None))
-    other = "macosx_arm64" if host_platform() != "macosx_arm64" else "manylinux_x86_64"
+    other = "macosx_arm64" if host_wheel_platform() != "macosx_arm64" else "manylinux_x86_64"
     with pytest.raises(WrongPlatformError, match=f"is a {other} wheel and this machine is .*`macos-14` runner"):
         check_buildable_here(_wheel_field_set(other))
     with pytest.raises(WrongPlatformError, match="free-threaded CPython 3.14t"):

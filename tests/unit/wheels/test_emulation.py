@@ -24,7 +24,7 @@ from pants.engine.addresses import Address
 from pants.engine.fs import EMPTY_DIGEST, AddPrefix, CreateDigest, Digest, MergeDigests
 from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
 from pants.util.frozendict import FrozenDict
-from tests.unit.test_debian_packages import deb
+from tests.unit.inputs.test_debian_packages import deb
 
 _PACKAGES = (
     FrozenDict({"filename": "libc6_2.41_arm64.deb", "sha256": "aa" * 32, "size": 1}),
