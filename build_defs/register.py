@@ -24,14 +24,30 @@ from build_defs.goals import (
     package_wheel,
     release_matrix,
     repro_check,
+)
+from build_defs.goals import target_types as goal_targets
+from build_defs.goals import (
     verify,
     wheel_test_runner,
 )
-from build_defs.goals import target_types as goal_targets
-from build_defs.inputs import address_fields, debian_package, native_library, project_source, store_artifact
+from build_defs.inputs import (
+    address_fields,
+    debian_package,
+    native_library,
+    project_source,
+    store_artifact,
+)
 from build_defs.inputs import target_types as input_targets
-from build_defs.toolchains import cc_toolchain, host_programs, interpreter, target_interpreter, tool_env
+from build_defs.toolchains import (
+    cc_toolchain,
+    host_programs,
+    interpreter,
+    target_interpreter,
+)
 from build_defs.toolchains import target_types as toolchain_targets
+from build_defs.toolchains import (
+    tool_env,
+)
 from build_defs.wheels import build_wheel, emulation, isolation, repair_wheel
 from build_defs.wheels import target_types as wheel_targets
 

@@ -73,32 +73,52 @@ def _running_pid() -> int | None:
 
 def start(port: int, data: Path, python: str | None, timeout: float) -> str:
     if _running_pid():
-        raise CacheServerError(f"a cache server is already running ({(state_dir() / 'address').read_text().strip()}); stop it first.")
+        raise CacheServerError(
+            f"a cache server is already running ({(state_dir() / 'address').read_text().strip()}); stop it first."
+        )
     if _answers(port):
         raise CacheServerError(f"127.0.0.1:{port} is already in use; pick another --port.")
     store_dir = store.default_store_dir()
     arts = [a for a in store.load_manifest(ROOT / "3rdparty" / "artifacts.json") if SET in a.sets]
     store.Store(store_dir).ensure(arts, log=lambda m: print(f"cache-server: {m}", file=sys.stderr))
-    venv = launcher.hashed_venv(find_python313(python), state_dir().parent / "buildgrid-venv", str(store_dir),
-                                REQUIREMENTS, "BuildGrid", log=lambda m: print(f"cache-server: {m}", file=sys.stderr))
+    venv = launcher.hashed_venv(
+        find_python313(python),
+        state_dir().parent / "buildgrid-venv",
+        str(store_dir),
+        REQUIREMENTS,
+        "BuildGrid",
+        log=lambda m: print(f"cache-server: {m}", file=sys.stderr),
+    )
     bgd = venv / "bin" / "bgd"
     state = state_dir()
     (data / "cas").mkdir(parents=True, exist_ok=True)
     state.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "BUILDGRID_ADDRESS": f"127.0.0.1:{port}", "BUILDGRID_DATA": str(data)}
-    lint = subprocess.run([str(bgd), "server", "lint", str(CONFIG)], env=env, capture_output=True, text=True)
+    lint = subprocess.run(
+        [str(bgd), "server", "lint", str(CONFIG)], env=env, capture_output=True, text=True
+    )
     if lint.returncode != 0:
         raise CacheServerError(f"bgd server lint {CONFIG} failed:\n{lint.stdout}{lint.stderr}")
     log = open(state / "server.log", "ab")
-    server = subprocess.Popen([str(bgd), "server", "start", str(CONFIG)], env=env, stdout=log,
-                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [str(bgd), "server", "start", str(CONFIG)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + timeout
     while not _answers(port):
         if server.poll() is not None:
-            raise CacheServerError(f"BuildGrid exited with {server.returncode}; see {state / 'server.log'}")
+            raise CacheServerError(
+                f"BuildGrid exited with {server.returncode}; see {state / 'server.log'}"
+            )
         if time.monotonic() > deadline:
             server.terminate()
-            raise CacheServerError(f"BuildGrid did not answer on 127.0.0.1:{port} within {timeout:.0f} s; see {state / 'server.log'}")
+            raise CacheServerError(
+                f"BuildGrid did not answer on 127.0.0.1:{port} within {timeout:.0f} s; see {state / 'server.log'}"
+            )
         time.sleep(0.2)
     address = f"grpc://127.0.0.1:{port}"
     (state / "server.pid").write_text(str(server.pid))
@@ -127,17 +147,27 @@ def stop(timeout: float = 20) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["start", "stop", "status"])
-    parser.add_argument("--port", type=int, default=50051, help="loopback port to serve on (default 50051)")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="directory for the CAS (default: numpy-release/buildgrid/ under the user's cache)")
+    parser.add_argument(
+        "--port", type=int, default=50051, help="loopback port to serve on (default 50051)"
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="directory for the CAS (default: numpy-release/buildgrid/ under the user's cache)",
+    )
     parser.add_argument("--python", default=None, help="a CPython 3.13 to run BuildGrid with")
-    parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for the server to answer")
+    parser.add_argument(
+        "--timeout", type=float, default=120, help="seconds to wait for the server to answer"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "start":
             print(start(args.port, args.data or state_dir(), args.python, args.timeout))
         elif args.command == "stop":
-            print("cache-server: stopped" if stop() else "cache-server: not running", file=sys.stderr)
+            print(
+                "cache-server: stopped" if stop() else "cache-server: not running", file=sys.stderr
+            )
         else:
             pid = _running_pid()
             if pid is None:

@@ -35,7 +35,9 @@ class DebianError(Exception):
 
 
 def _deb822_uris(text: str) -> list[str]:
-    return [line.split(":", 1)[1].split()[0] for line in text.splitlines() if line.startswith("URIs:")]
+    return [
+        line.split(":", 1)[1].split()[0] for line in text.splitlines() if line.startswith("URIs:")
+    ]
 
 
 def _one_line_uris(text: str) -> list[str]:
@@ -94,8 +96,12 @@ def parse_packages(text: str) -> dict[str, Package]:
         if "Package" not in fields or "Filename" not in fields:
             continue
         out[fields["Package"]] = Package(
-            name=fields["Package"], version=fields["Version"], architecture=fields["Architecture"],
-            filename=fields["Filename"], sha256=fields["SHA256"], size=int(fields["Size"]),
+            name=fields["Package"],
+            version=fields["Version"],
+            architecture=fields["Architecture"],
+            filename=fields["Filename"],
+            sha256=fields["SHA256"],
+            size=int(fields["Size"]),
             depends=", ".join(v for v in (fields.get("Pre-Depends"), fields.get("Depends")) if v),
             provides=fields.get("Provides", ""),
         )
@@ -107,7 +113,10 @@ def _names(relation: str) -> list[list[str]]:
     one suite holds one version of each package."""
     groups = []
     for group in relation.split(","):
-        alts = [re.sub(r"\s*\(.*?\)|\s*\[.*?\]|\s*<.*?>", "", alt).strip().split(":")[0] for alt in group.split("|")]
+        alts = [
+            re.sub(r"\s*\(.*?\)|\s*\[.*?\]|\s*<.*?>", "", alt).strip().split(":")[0]
+            for alt in group.split("|")
+        ]
         alts = [a for a in alts if a]
         if alts:
             groups.append(alts)
@@ -134,20 +143,27 @@ def closure(index: dict[str, Package], roots: list[str], exclude: list[str]) -> 
             if any(a in chosen or a in exclude for a in alts):
                 continue
             pick = next((a for a in alts if a in index), None) or next(
-                (provided[a] for a in alts if a in provided), None)
+                (provided[a] for a in alts if a in provided), None
+            )
             if pick is None:
-                raise DebianError(f"{name} depends on {' | '.join(alts)}, which the suite's index does not hold")
+                raise DebianError(
+                    f"{name} depends on {' | '.join(alts)}, which the suite's index does not hold"
+                )
             todo.append(pick)
     return sorted(chosen.values(), key=lambda p: p.name)
 
 
-def fetch_index(base: str, suite: str, architecture: str, component: str = "main") -> dict[str, Package]:
+def fetch_index(
+    base: str, suite: str, architecture: str, component: str = "main"
+) -> dict[str, Package]:
     url = f"{base}dists/{suite}/{component}/binary-{architecture}/Packages.xz"
     try:
         with urllib.request.urlopen(url, timeout=120) as resp:
             return parse_packages(lzma.decompress(resp.read()).decode("utf-8"))
     except OSError as e:
-        raise DebianError(f"reading the {suite}/{architecture} package index from apt's mirror failed: {e}") from e
+        raise DebianError(
+            f"reading the {suite}/{architecture} package index from apt's mirror failed: {e}"
+        ) from e
 
 
 def resolve_set(name: str, spec: dict) -> list[dict]:
@@ -162,8 +178,15 @@ def resolve_set(name: str, spec: dict) -> list[dict]:
             raise DebianError(f"{name}: {missing} not in {deb['suite']}/{deb['architecture']}")
         packages = [index[p] for p in deb["packages"]]
     return [
-        {"project": p.name, "filename": p.filename.rsplit("/", 1)[1], "sha256": p.sha256, "size": p.size,
-         "sets": [name], "platforms": list(spec["platforms"]), "debian_path": p.filename,
-         "debian_version": p.version}
+        {
+            "project": p.name,
+            "filename": p.filename.rsplit("/", 1)[1],
+            "sha256": p.sha256,
+            "size": p.size,
+            "sets": [name],
+            "platforms": list(spec["platforms"]),
+            "debian_path": p.filename,
+            "debian_version": p.version,
+        }
         for p in packages
     ]

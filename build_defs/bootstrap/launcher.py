@@ -34,13 +34,31 @@ import wheel_tags  # noqa: E402
 
 # Display and test-running switches; nothing that changes a build's inputs.
 HONOURED_PANTS_VARS = (
-    "PANTS_LEVEL", "PANTS_COLORS", "PANTS_DYNAMIC_UI", "PANTS_PANTSD",
-    "PANTS_TEST_FORCE", "PANTS_TEST_OUTPUT", "PANTS_KEEP_SANDBOXES",
+    "PANTS_LEVEL",
+    "PANTS_COLORS",
+    "PANTS_DYNAMIC_UI",
+    "PANTS_PANTSD",
+    "PANTS_TEST_FORCE",
+    "PANTS_TEST_OUTPUT",
+    "PANTS_KEEP_SANDBOXES",
 )
 LAUNCHER_VARS = ("PANTS_PYTHON", "PANTS_BOOTSTRAP_ONLY")
 PASSED_VARS = (
-    "HOME", "PATH", "TERM", "COLORTERM", "NO_COLOR", "COLUMNS", "LINES", "LANG", "LC_ALL",
-    "LC_CTYPE", "TMPDIR", "USER", "LOGNAME", "PYENV_ROOT", "XDG_CACHE_HOME",
+    "HOME",
+    "PATH",
+    "TERM",
+    "COLORTERM",
+    "NO_COLOR",
+    "COLUMNS",
+    "LINES",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TMPDIR",
+    "USER",
+    "LOGNAME",
+    "PYENV_ROOT",
+    "XDG_CACHE_HOME",
 )
 
 # Run by the Pants venv's interpreter, which has `toml`: the pex tool pin for a platform.
@@ -75,7 +93,7 @@ def pants_environment(environ: dict[str, str], store: str) -> dict[str, str]:
         if not name.startswith("PANTS_") or name in LAUNCHER_VARS:
             continue
         if name not in HONOURED_PANTS_VARS:
-            flag = name[len("PANTS_"):].lower().replace("_", "-")
+            flag = name[len("PANTS_") :].lower().replace("_", "-")
             raise LauncherError(
                 f"{name} is set, and ./pants passes Pants no PANTS_* variable that could change a build.\n"
                 f"Unset it, and give the option on the command line instead (e.g. --{flag}=...).\n"
@@ -96,18 +114,34 @@ def sha256_and_size(path: Path) -> tuple[str, int]:
 def find_cpython(version: str, explicit: str | None = None) -> str | None:
     """CPython `version` ("3.13"): `explicit` if given, else pyenv's versions, else PATH."""
     root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    candidates = [explicit] if explicit else [
-        *sorted(glob.glob(f"{root}/versions/{version}.*/bin/python{version}")), shutil.which(f"python{version}"),
-    ]
-    check = f"import sys; assert sys.version_info[:2] == {tuple(int(p) for p in version.split('.'))}"
+    candidates = (
+        [explicit]
+        if explicit
+        else [
+            *sorted(glob.glob(f"{root}/versions/{version}.*/bin/python{version}")),
+            shutil.which(f"python{version}"),
+        ]
+    )
+    check = (
+        f"import sys; assert sys.version_info[:2] == {tuple(int(p) for p in version.split('.'))}"
+    )
     for candidate in candidates:
-        if candidate and subprocess.run([candidate, "-c", check], capture_output=True).returncode == 0:
+        if (
+            candidate
+            and subprocess.run([candidate, "-c", check], capture_output=True).returncode == 0
+        ):
             return candidate
     return None
 
 
-def hashed_venv(python: str, venvs: Path, store: str, requirements: Path, what: str,
-                log: Callable[[str], None] = note) -> Path:
+def hashed_venv(
+    python: str,
+    venvs: Path,
+    store: str,
+    requirements: Path,
+    what: str,
+    log: Callable[[str], None] = note,
+) -> Path:
     """A private venv of `python` holding exactly a `--require-hashes` pin file, installed
     from the store, keyed by the interpreter and the pin file, made once under a file lock."""
     key = hashlib.sha256(f"{python}\n".encode() + requirements.read_bytes()).hexdigest()[:16]
@@ -124,9 +158,22 @@ def hashed_venv(python: str, venvs: Path, store: str, requirements: Path, what: 
         try:
             subprocess.run([python, "-m", "venv", str(venv)], check=True)
             subprocess.run(
-                [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--isolated", "--no-index",
-                 "--no-deps", "--use-pep517", "--find-links", f"{store}/files", "--require-hashes",
-                 "-r", str(requirements)],
+                [
+                    str(venv / "bin/python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--isolated",
+                    "--no-index",
+                    "--no-deps",
+                    "--use-pep517",
+                    "--find-links",
+                    f"{store}/files",
+                    "--require-hashes",
+                    "-r",
+                    str(requirements),
+                ],
                 check=True,
             )
         except subprocess.CalledProcessError:
@@ -138,14 +185,17 @@ def hashed_venv(python: str, venvs: Path, store: str, requirements: Path, what: 
 
 def pants_venv(cache_dir: Path, store: str, requirements: Path) -> Path:
     """Pants in a private venv keyed by this interpreter and the pin file."""
-    return hashed_venv(sys.executable, cache_dir / "pants-venv", store, requirements, "pantsbuild.pants")
+    return hashed_venv(
+        sys.executable, cache_dir / "pants-venv", store, requirements, "pantsbuild.pants"
+    )
 
 
 def pex_tool(venv: Path, buildroot: Path, store: str, platform_name: str) -> Path:
     """The pex tool Pants drives, built from its pinned wheel and checked against pants.toml."""
     pin = subprocess.run(
         [str(venv / "bin/python"), "-c", _PEX_PIN, str(buildroot / "pants.toml"), platform_name],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if pin.returncode != 0:
         raise LauncherError(pin.stderr.strip())
@@ -165,8 +215,19 @@ def pex_tool(venv: Path, buildroot: Path, store: str, platform_name: str) -> Pat
     tmp = Path(tmp_name)
     try:
         subprocess.run(
-            [str(venv / "bin/pex"), "--no-pypi", "--find-links", f"{store}/files",
-             "--python-shebang", "/usr/bin/env python3", requirement, "-c", "pex", "-o", str(tmp)],
+            [
+                str(venv / "bin/pex"),
+                "--no-pypi",
+                "--find-links",
+                f"{store}/files",
+                "--python-shebang",
+                "/usr/bin/env python3",
+                requirement,
+                "-c",
+                "pex",
+                "-o",
+                str(tmp),
+            ],
             check=True,
         )
         actual = sha256_and_size(tmp)
@@ -188,7 +249,9 @@ def main(buildroot_arg: str, *args: str) -> None:
     environ = dict(os.environ)
     if not environ.get("HOME") and not environ.get("XDG_CACHE_HOME"):
         raise LauncherError("HOME must be set.")
-    cache_dir = Path(environ.get("XDG_CACHE_HOME") or Path(environ["HOME"]) / ".cache") / "numpy-release"
+    cache_dir = (
+        Path(environ.get("XDG_CACHE_HOME") or Path(environ["HOME"]) / ".cache") / "numpy-release"
+    )
     store = environ.get("NUMPY_RELEASE_STORE") or str(cache_dir / "store")
     env = pants_environment(environ, store)
     try:
@@ -196,8 +259,13 @@ def main(buildroot_arg: str, *args: str) -> None:
     except ValueError as e:
         raise LauncherError(str(e))
     ensure = subprocess.run(
-        [sys.executable, str(buildroot / "build_defs/bootstrap/store.py"), "ensure",
-         "--manifest", str(buildroot / "3rdparty/artifacts.json")],
+        [
+            sys.executable,
+            str(buildroot / "build_defs/bootstrap/store.py"),
+            "ensure",
+            "--manifest",
+            str(buildroot / "3rdparty/artifacts.json"),
+        ],
         env={**environ, "NUMPY_RELEASE_STORE": store},
     )
     if ensure.returncode != 0:

@@ -87,20 +87,41 @@ def _constraints(spec: dict, requirements: str) -> str:
     out = ROOT / spec["output"]
     if UPGRADE or not out.is_file():
         return ""
-    named = {store.normalize(re.split(r"[\s;=<>!~\[]", line, 1)[0]) for line in requirements.splitlines() if line}
+    named = {
+        store.normalize(re.split(r"[\s;=<>!~\[]", line, 1)[0])
+        for line in requirements.splitlines()
+        if line
+    }
     pins = re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", out.read_text(), re.M)
     return "".join(f"{p}=={v}\n" for p, v in pins if store.normalize(p) not in named)
 
 
-def _download(name: str, requirements: str, py: str, index: str, dest: Path, constraints: str = "") -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL")}
+def _download(
+    name: str, requirements: str, py: str, index: str, dest: Path, constraints: str = ""
+) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL")
+    }
     env["PIP_CONFIG_FILE"] = os.devnull
     req_file = dest.with_suffix(".in")
     req_file.write_text(requirements)
     cmd = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--index-url", index,
-        "--only-binary=:all:", "--python-version", py, "--implementation", "cp",
-        "-d", str(dest), "-r", str(req_file),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--index-url",
+        index,
+        "--only-binary=:all:",
+        "--python-version",
+        py,
+        "--implementation",
+        "cp",
+        "-d",
+        str(dest),
+        "-r",
+        str(req_file),
     ]
     if constraints:
         constraints_file = dest.with_suffix(".constraints")
@@ -114,12 +135,22 @@ def _index_entry(filename: str, project: str, entry: dict) -> dict:
     size = int(entry.get("size") or 0)
     if not size:
         raise SystemExit(f"pin: the index gives no size for {filename}")
-    return {"project": store.normalize(project), "version": name_version(filename)[1],
-            "filename": filename, "sha256": entry["hashes"]["sha256"], "size": size}
+    return {
+        "project": store.normalize(project),
+        "version": name_version(filename)[1],
+        "filename": filename,
+        "sha256": entry["hashes"]["sha256"],
+        "size": size,
+    }
 
 
-def complete_for_platform(name: str, spec: dict, plat: wheel_tags.Platform, closure: dict[str, Path],
-                          fetcher: store.Fetcher) -> list[dict]:
+def complete_for_platform(
+    name: str,
+    spec: dict,
+    plat: wheel_tags.Platform,
+    closure: dict[str, Path],
+    fetcher: store.Fetcher,
+) -> list[dict]:
     """The files `plat` needs for a closure resolved on this host: pure wheels as they
     are, and for each platform-specific one the best wheel of the same version the index
     has for `plat` and each CPython of the set, or (for projects the set allows, e.g.
@@ -133,11 +164,19 @@ def complete_for_platform(name: str, spec: dict, plat: wheel_tags.Platform, clos
         if not any(wheel_tags.is_platform_specific(f) for f in filenames):
             continue
         _, page = fetcher.project_page(project)
-        files = [e for e in page.get("files", []) if not e.get("yanked")
-                 and e["filename"].endswith((".whl", ".tar.gz", ".zip"))
-                 and name_version(e["filename"]) == (project, version)]
+        files = [
+            e
+            for e in page.get("files", [])
+            if not e.get("yanked")
+            and e["filename"].endswith((".whl", ".tar.gz", ".zip"))
+            and name_version(e["filename"]) == (project, version)
+        ]
         for py in spec["pythons"]:
-            ranked = [(wheel_tags.rank_on(e["filename"], plat, py), e) for e in files if e["filename"].endswith(".whl")]
+            ranked = [
+                (wheel_tags.rank_on(e["filename"], plat, py), e)
+                for e in files
+                if e["filename"].endswith(".whl")
+            ]
             ranked = [(r, e) for r, e in ranked if r is not None]
             if ranked:
                 best = max(ranked, key=lambda re_: (re_[0], re_[1]["filename"]))[1]
@@ -145,8 +184,13 @@ def complete_for_platform(name: str, spec: dict, plat: wheel_tags.Platform, clos
                 continue
             sdists = [e for e in files if not e["filename"].endswith(".whl")]
             if project in fallback and sdists:
-                entries.append({**_index_entry(sdists[0]["filename"], project, sdists[0]),
-                                "sets": [name], "platforms": [plat.name]})
+                entries.append(
+                    {
+                        **_index_entry(sdists[0]["filename"], project, sdists[0]),
+                        "sets": [name],
+                        "platforms": [plat.name],
+                    }
+                )
                 continue
             raise SystemExit(
                 f"pin: {project} {version} has no wheel for {plat.name} and CPython {py} on the index.\n"
@@ -156,15 +200,22 @@ def complete_for_platform(name: str, spec: dict, plat: wheel_tags.Platform, clos
     return entries
 
 
-def resolve_set(name: str, spec: dict, index: str, platforms: dict[str, wheel_tags.Platform],
-                fetcher: store.Fetcher) -> list[dict]:
+def resolve_set(
+    name: str,
+    spec: dict,
+    index: str,
+    platforms: dict[str, wheel_tags.Platform],
+    fetcher: store.Fetcher,
+) -> list[dict]:
     """Resolve on this host (binary wheels, each CPython of the set), then complete the
     closure for every other platform the set is pinned for."""
     host = wheel_tags.host_store_platform_name()
     wanted = spec.get("platforms", [host])
     unknown = [p for p in wanted if p not in platforms]
     if unknown:
-        raise SystemExit(f"pin: set {name} names undeclared platform(s) {unknown}; declared: {sorted(platforms)}")
+        raise SystemExit(
+            f"pin: set {name} names undeclared platform(s) {unknown}; declared: {sorted(platforms)}"
+        )
     found: dict[str, Path] = {}
     extra: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -186,14 +237,22 @@ def resolve_set(name: str, spec: dict, index: str, platforms: dict[str, wheel_ta
                     found.update(closure)
             else:
                 extra += complete_for_platform(name, spec, plat, closure, fetcher)
-                found.update({f: p for f, p in closure.items() if not wheel_tags.is_platform_specific(f)})
+                found.update(
+                    {f: p for f, p in closure.items() if not wheel_tags.is_platform_specific(f)}
+                )
         entries = []
         for filename, path in sorted(found.items()):
             digest, size = store.sha256_of(path)
             project, version = name_version(filename)
             entries.append(
-                {"project": project, "version": version, "filename": filename,
-                 "sha256": digest, "size": size, "sets": [name]}
+                {
+                    "project": project,
+                    "version": version,
+                    "filename": filename,
+                    "sha256": digest,
+                    "size": size,
+                    "sets": [name],
+                }
             )
     seen = {e["filename"]: e for e in entries}
     for e in extra:
@@ -201,12 +260,16 @@ def resolve_set(name: str, spec: dict, index: str, platforms: dict[str, wheel_ta
             seen[e["filename"]] = e
             entries.append(e)
         elif "platforms" in e and "platforms" in seen[e["filename"]]:
-            seen[e["filename"]]["platforms"] = sorted(set(seen[e["filename"]]["platforms"]) | set(e["platforms"]))
+            seen[e["filename"]]["platforms"] = sorted(
+                set(seen[e["filename"]]["platforms"]) | set(e["platforms"])
+            )
     versions: dict[str, str] = {}
     for e in entries:
         if versions.setdefault(e["project"], e["version"]) != e["version"]:
-            raise SystemExit(f"pin: set {name} resolves {e['project']} to {versions[e['project']]} "
-                             f"and {e['version']} on different platforms; pin one version in {spec['requirements']}")
+            raise SystemExit(
+                f"pin: set {name} resolves {e['project']} to {versions[e['project']]} "
+                f"and {e['version']} on different platforms; pin one version in {spec['requirements']}"
+            )
     out = ROOT / spec["output"]
     by_req: dict[tuple[str, str], list[str]] = {}
     for e in entries:
@@ -218,8 +281,10 @@ def resolve_set(name: str, spec: dict, index: str, platforms: dict[str, wheel_ta
     for (project, version), hashes in sorted(by_req.items()):
         lines.append(f"{project}=={version} \\")
         hashes = sorted(hashes)
-        lines.extend(f"    --hash=sha256:{h}" + (" \\" if i < len(hashes) - 1 else "")
-                     for i, h in enumerate(hashes))
+        lines.extend(
+            f"    --hash=sha256:{h}" + (" \\" if i < len(hashes) - 1 else "")
+            for i, h in enumerate(hashes)
+        )
     out.write_text("\n".join(lines) + "\n")
     if spec.get("pants_resolve"):
         # pip refuses hashes in a constraints file (they turn on --require-hashes), so
@@ -238,13 +303,25 @@ def pin_file(name: str, spec: dict, fetcher: store.Fetcher) -> list[dict]:
     page_url, page = fetcher.project_page(spec["project"], spec["filename"])
     for entry in page.get("files", []):
         if entry["filename"] == spec["filename"]:
-            art = store.Artifact(spec["project"], spec["filename"], entry["hashes"]["sha256"],
-                                 int(entry.get("size") or 0), (name,))
+            art = store.Artifact(
+                spec["project"],
+                spec["filename"],
+                entry["hashes"]["sha256"],
+                int(entry.get("size") or 0),
+                (name,),
+            )
             if not art.size:
                 raise SystemExit(f"the index gives no size for {spec['filename']}")
-            return [{"project": store.normalize(art.project), "version": spec.get("version", ""),
-                     "filename": art.filename, "sha256": art.sha256, "size": art.size,
-                     "sets": [name]}]
+            return [
+                {
+                    "project": store.normalize(art.project),
+                    "version": spec.get("version", ""),
+                    "filename": art.filename,
+                    "sha256": art.sha256,
+                    "size": art.size,
+                    "sets": [name],
+                }
+            ]
     raise SystemExit(f"{spec['filename']} is not listed by the index")
 
 
@@ -256,7 +333,10 @@ def find_sdist(requirement: str, fetcher: store.Fetcher) -> dict:
     _, page = fetcher.project_page(name)
     for entry in page.get("files", []):
         filename = entry.get("filename", "")
-        if filename.endswith((".tar.gz", ".zip")) and name_version(filename) == (store.normalize(name), version):
+        if filename.endswith((".tar.gz", ".zip")) and name_version(filename) == (
+            store.normalize(name),
+            version,
+        ):
             return entry
     raise SystemExit(f"pin: the index lists no source archive of {name} {version}")
 
@@ -265,18 +345,34 @@ def _epoch(upload_time: str) -> int:
     return int(datetime.fromisoformat(upload_time.replace("Z", "+00:00")).timestamp())
 
 
-def pin_sdist(requirement: str, manifest_path: Path, fetcher: store.Fetcher, target: store.Store) -> str:
+def pin_sdist(
+    requirement: str, manifest_path: Path, fetcher: store.Fetcher, target: store.Store
+) -> str:
     """Pin, fetch and verify a source archive; return the BUILD snippet that declares it."""
     entry = find_sdist(requirement, fetcher)
     name, _, version = requirement.partition("==")
-    filename, sha256, size = entry["filename"], entry["hashes"]["sha256"], int(entry.get("size") or 0)
+    filename, sha256, size = (
+        entry["filename"],
+        entry["hashes"]["sha256"],
+        int(entry.get("size") or 0),
+    )
     if not size or not entry.get("upload-time"):
         raise SystemExit(f"pin: the index gives no size or upload time for {filename} (PEP 700)")
     manifest = json.loads(manifest_path.read_text())
     set_name = f"{store.normalize(name)}-source"
-    manifest["sets"][set_name] = {"project": store.normalize(name), "version": version, "filename": filename}
-    record = {"project": store.normalize(name), "version": version, "filename": filename,
-              "sha256": sha256, "size": size, "sets": [set_name]}
+    manifest["sets"][set_name] = {
+        "project": store.normalize(name),
+        "version": version,
+        "filename": filename,
+    }
+    record = {
+        "project": store.normalize(name),
+        "version": version,
+        "filename": filename,
+        "sha256": sha256,
+        "size": size,
+        "sets": [set_name],
+    }
     manifest["artifacts"] = sorted(
         [a for a in manifest["artifacts"] if a["filename"] != filename] + [record],
         key=lambda a: (a["project"], a["filename"]),
@@ -301,13 +397,17 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["sdist"]:
         if len(argv) != 2:
             raise SystemExit("usage: pin.py sdist NAME==VERSION")
-        snippet = pin_sdist(argv[1], MANIFEST, store.Fetcher(), store.Store(store.default_store_dir()))
+        snippet = pin_sdist(
+            argv[1], MANIFEST, store.Fetcher(), store.Store(store.default_store_dir())
+        )
         print("pin: pinned and fetched; add this to the project's BUILD file:\n", file=sys.stderr)
         print(snippet, end="")
         return 0
     global UPGRADE
     if sys.version_info[:2] != (3, 9):
-        raise SystemExit("pin: run this with CPython 3.9, as ./pants does (pip's marker decisions depend on it)")
+        raise SystemExit(
+            "pin: run this with CPython 3.9, as ./pants does (pip's marker decisions depend on it)"
+        )
     if "--upgrade" in argv:
         UPGRADE = True
         argv = [a for a in argv if a != "--upgrade"]
@@ -332,7 +432,9 @@ def main(argv: list[str]) -> int:
         elif "debian" in spec:
             new = debian.resolve_set(name, spec)
             # Fetched now, so a pin that the mirror cannot serve fails here, not in a build.
-            store.Store(store.default_store_dir()).ensure([store.Artifact.from_json(e) for e in new], fetcher)
+            store.Store(store.default_store_dir()).ensure(
+                [store.Artifact.from_json(e) for e in new], fetcher
+            )
         else:
             new = resolve_set(name, spec, index, platforms, fetcher)
         # One file can belong to several sets: merge by sha256.
@@ -349,7 +451,10 @@ def main(argv: list[str]) -> int:
                 arts.append(e)
     manifest["artifacts"] = sorted(arts, key=lambda a: (a["project"], a["filename"]))
     MANIFEST.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
-    print(f"pin: {len(manifest['artifacts'])} artifacts in {MANIFEST.relative_to(ROOT)}", file=sys.stderr)
+    print(
+        f"pin: {len(manifest['artifacts'])} artifacts in {MANIFEST.relative_to(ROOT)}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -113,15 +113,25 @@ def load_platforms(path: Path) -> dict[str, wheel_tags.Platform]:
 
 def platforms_of(manifest: dict) -> dict[str, wheel_tags.Platform]:
     """The platforms a parsed manifest declares."""
-    return {name: wheel_tags.Platform.from_json(name, obj) for name, obj in manifest.get("platforms", {}).items()}
+    return {
+        name: wheel_tags.Platform.from_json(name, obj)
+        for name, obj in manifest.get("platforms", {}).items()
+    }
 
 
-def for_platforms(artifacts: list[Artifact], platforms: list[wheel_tags.Platform]) -> list[Artifact]:
+def for_platforms(
+    artifacts: list[Artifact], platforms: list[wheel_tags.Platform]
+) -> list[Artifact]:
     return [a for a in artifacts if any(a.used_on(p) for p in platforms)]
 
 
-def cross_build_inputs(sets: dict, artifacts: list[Artifact], own: list[Artifact],
-                       declared: dict[str, wheel_tags.Platform], hosts: list[str]) -> list[Artifact]:
+def cross_build_inputs(
+    sets: dict,
+    artifacts: list[Artifact],
+    own: list[Artifact],
+    declared: dict[str, wheel_tags.Platform],
+    hosts: list[str],
+) -> list[Artifact]:
     """The files (among `artifacts`, beyond the host's `own`) that hosts of `hosts` fetch
     because they build for another platform: a set's `"fetch_on": {"<target platform>":
     ["<host platform>", ...]}` (e.g. the aarch64 OpenBLAS wheel on x86_64 hosts, which
@@ -252,7 +262,9 @@ class Store:
 
     def _save_verified(self, verified: dict[str, list[int]]) -> None:
         try:
-            _atomic_write(self.root / "verified.json", json.dumps(verified, sort_keys=True).encode())
+            _atomic_write(
+                self.root / "verified.json", json.dumps(verified, sort_keys=True).encode()
+            )
         except OSError as e:
             # Only a cache of hashes already checked: a read-only store is verified every run.
             if e.errno not in _READ_ONLY:
@@ -324,7 +336,9 @@ class Store:
         dest = self.blob(art)
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{art.sha256[:16]}.", suffix=".part", dir=dest.parent)
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{art.sha256[:16]}.", suffix=".part", dir=dest.parent
+            )
         except OSError as e:
             if e.errno in _NO_SPACE:
                 raise _no_space(art, dest.parent, e) from e
@@ -347,7 +361,9 @@ class Store:
                         raise _no_space(art, dest.parent, e) from e
                     raise
             if size < art.size:
-                raise TruncatedDownload(f"only {size} of {art.size} bytes of {art.filename} arrived")
+                raise TruncatedDownload(
+                    f"only {size} of {art.size} bytes of {art.filename} arrived"
+                )
             if h.hexdigest() != art.sha256 or size != art.size:
                 raise StoreError(
                     f"downloaded {art.filename} does not match its pin; nothing was stored\n"
@@ -482,10 +498,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["ensure", "verify", "path"])
     parser.add_argument("--manifest", type=Path, required=True, help="3rdparty/artifacts.json")
     parser.add_argument("--store", type=Path, default=None, help="store directory")
-    parser.add_argument("--set", action="append", default=[],
-                        help="only artifacts of this set (the only way to fetch an on_demand set)")
     parser.add_argument(
-        "--platform", action="append", default=[],
+        "--set",
+        action="append",
+        default=[],
+        help="only artifacts of this set (the only way to fetch an on_demand set)",
+    )
+    parser.add_argument(
+        "--platform",
+        action="append",
+        default=[],
         help="only what hosts of this declared platform use (repeatable; default: this host's); "
         "'all' for every declared platform, as a maintainer needs to regenerate lockfiles",
     )
@@ -509,8 +531,10 @@ def main(argv: list[str] | None = None) -> int:
             names = sorted(declared)
         unknown = [n for n in names if n not in declared]
         if unknown:
-            print(f"error: platform(s) {unknown} are not declared in {args.manifest}; declared: {sorted(declared)}",
-                  file=sys.stderr)
+            print(
+                f"error: platform(s) {unknown} are not declared in {args.manifest}; declared: {sorted(declared)}",
+                file=sys.stderr,
+            )
             return 2
         own = for_platforms(arts, [declared[n] for n in names])
         arts = own + cross_build_inputs(manifest.get("sets", {}), arts, own, declared, names)

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 _MANYLINUX_LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 # The machine names wheel tags use for each platform's architecture.
 _LINUX_ARCH = {"x86_64": ("x86_64",), "arm64": ("aarch64",)}
-_MACOS_ARCH = {"x86_64": ("x86_64", "intel", "universal", "universal2", "fat64", "fat3"), "arm64": ("arm64", "universal2")}
+_MACOS_ARCH = {
+    "x86_64": ("x86_64", "intel", "universal", "universal2", "fat64", "fat3"),
+    "arm64": ("arm64", "universal2"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,10 @@ class Platform:
 
     def marker_env(self) -> dict[str, str]:
         """The PEP 508 marker variables that name this platform."""
-        machine = {"linux": {"x86_64": "x86_64", "arm64": "aarch64"}, "macos": {"x86_64": "x86_64", "arm64": "arm64"}}
+        machine = {
+            "linux": {"x86_64": "x86_64", "arm64": "aarch64"},
+            "macos": {"x86_64": "x86_64", "arm64": "arm64"},
+        }
         return {
             "sys_platform": "darwin" if self.system == "macos" else "linux",
             "platform_system": "Darwin" if self.system == "macos" else "Linux",
@@ -149,7 +155,9 @@ def host_store_platform() -> Platform:
     if system == "linux":
         libc, version = _platform.libc_ver()
         if libc != "glibc":
-            raise ValueError(f"this Linux host has no glibc ({libc or 'unknown libc'}); manylinux wheels need one")
+            raise ValueError(
+                f"this Linux host has no glibc ({libc or 'unknown libc'}); manylinux wheels need one"
+            )
     else:
         version = _platform.mac_ver()[0]
     major, minor = (int(p) for p in (version.split(".") + ["0"])[:2])

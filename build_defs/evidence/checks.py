@@ -90,7 +90,10 @@ def check_sbom_names_wheel(name: str, wheel: bytes, sbom_path: str, sbom: bytes)
     project, version = name.split("-")[:2]
     component = doc.get("metadata", {}).get("component", {})
     problems = []
-    if normalize_project(component.get("name", "")) != normalize_project(project) or component.get("version") != version:
+    if (
+        normalize_project(component.get("name", "")) != normalize_project(project)
+        or component.get("version") != version
+    ):
         problems.append(
             f"{name}: {sbom_path} describes {component.get('name')} {component.get('version')}, "
             f"not {project} {version}"
@@ -100,11 +103,17 @@ def check_sbom_names_wheel(name: str, wheel: bytes, sbom_path: str, sbom: bytes)
         for c in doc.get("components", ()):
             if c.get("type") == "file" and c.get("name") in members:
                 actual = hashlib.sha256(zf.read(c["name"])).hexdigest()
-                recorded = {h.get("alg"): h.get("content") for h in c.get("hashes", ())}.get("SHA-256")
+                recorded = {h.get("alg"): h.get("content") for h in c.get("hashes", ())}.get(
+                    "SHA-256"
+                )
                 if recorded != actual:
-                    problems.append(f"{name}: {sbom_path} gives {c['name']} sha256 {recorded}, the wheel has {actual}")
+                    problems.append(
+                        f"{name}: {sbom_path} gives {c['name']} sha256 {recorded}, the wheel has {actual}"
+                    )
             elif c.get("type") == "file":
-                problems.append(f"{name}: {sbom_path} lists {c.get('name')}, which is not in the wheel")
+                problems.append(
+                    f"{name}: {sbom_path} lists {c.get('name')}, which is not in the wheel"
+                )
     return problems
 
 
@@ -117,13 +126,19 @@ def parse_statement(name: str, text: str) -> tuple[list[str], dict]:
     if statement.get("_type") != STATEMENT_TYPE:
         problems.append(f"{name}: `_type` is {statement.get('_type')!r}, not {STATEMENT_TYPE}")
     if statement.get("predicateType") != SLSA_PROVENANCE_V1:
-        problems.append(f"{name}: `predicateType` is {statement.get('predicateType')!r}, not {SLSA_PROVENANCE_V1}")
+        problems.append(
+            f"{name}: `predicateType` is {statement.get('predicateType')!r}, not {SLSA_PROVENANCE_V1}"
+        )
     return problems, statement
 
 
-def check_statement_subject(artifact: str, data: bytes, statement_name: str, statement: dict) -> list[str]:
+def check_statement_subject(
+    artifact: str, data: bytes, statement_name: str, statement: dict
+) -> list[str]:
     sha256 = hashlib.sha256(data).hexdigest()
-    subjects = [(s.get("name"), s.get("digest", {}).get("sha256")) for s in statement.get("subject", ())]
+    subjects = [
+        (s.get("name"), s.get("digest", {}).get("sha256")) for s in statement.get("subject", ())
+    ]
     if (artifact, sha256) in subjects:
         return []
     return [
@@ -139,7 +154,15 @@ def recorded_inputs(statement: dict) -> list[PinnedInput]:
     for d in deps:
         annotations = dict(d.get("annotations", {}))
         kind, pinned_by = annotations.pop("kind", ""), annotations.pop("pinnedBy", "")
-        out.append(PinnedInput(d.get("name", ""), FrozenDict(d.get("digest", {})), kind, pinned_by, FrozenDict(annotations)))
+        out.append(
+            PinnedInput(
+                d.get("name", ""),
+                FrozenDict(d.get("digest", {})),
+                kind,
+                pinned_by,
+                FrozenDict(annotations),
+            )
+        )
     return out
 
 
@@ -151,7 +174,9 @@ class CurrentPins:
     by_source: dict
 
 
-def compare_pins(artifact: str, recorded: list[PinnedInput], current: CurrentPins) -> tuple[list[str], list[str]]:
+def compare_pins(
+    artifact: str, recorded: list[PinnedInput], current: CurrentPins
+) -> tuple[list[str], list[str]]:
     """(problems, notes): each recorded pin that changed, and what is not a pin (host facts)."""
     problems, notes = [], []
     for pin in recorded:
@@ -162,22 +187,32 @@ def compare_pins(artifact: str, recorded: list[PinnedInput], current: CurrentPin
             )
             continue
         if pin.kind == INTERPRETER:
-            notes.append(f"{artifact}: built with {pin.name} ({pin.pinned_by}); interpreters are found on the host, not pinned")
+            notes.append(
+                f"{artifact}: built with {pin.name} ({pin.pinned_by}); interpreters are found on the host, not pinned"
+            )
             continue
         if pin.kind == REPOSITORY:
             state = pin.annotations.get("worktree", "")
-            notes.append(f"{artifact}: built from commit {pin.digest.get('gitCommit')} ({state} worktree)")
+            notes.append(
+                f"{artifact}: built from commit {pin.digest.get('gitCommit')} ({state} worktree)"
+            )
             continue
         if pin.kind not in (PINNED_FILE, LOCKED_DISTRIBUTION, ENGINE):
             problems.append(f"{artifact}: unknown kind of input {pin.kind!r} for {pin.name}")
             continue
         pins = current.by_source.get(pin.pinned_by)
         if pins is None:
-            problems.append(f"{artifact}: {pin.name} was pinned by {pin.pinned_by}, which no longer exists")
+            problems.append(
+                f"{artifact}: {pin.name} was pinned by {pin.pinned_by}, which no longer exists"
+            )
             continue
         now = pins.get(pin.name)
         if now is None:
-            instead = f" (it pins {', '.join(sorted(pins))} now)" if pin.kind != LOCKED_DISTRIBUTION else ""
+            instead = (
+                f" (it pins {', '.join(sorted(pins))} now)"
+                if pin.kind != LOCKED_DISTRIBUTION
+                else ""
+            )
             problems.append(
                 f"{artifact}: pin changed since the build: {pin.name} is no longer pinned by {pin.pinned_by}{instead}"
             )

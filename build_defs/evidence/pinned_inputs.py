@@ -35,9 +35,17 @@ from pants.util.logging import LogLevel
 from pants.vcs.git import GitWorktreeRequest, MaybeGitWorktree
 
 from build_defs.evidence.subsystem import EvidenceSubsystem
-from build_defs.toolchains.target_types import CPythonVersionField, DebianTestPackagesField
-from build_defs.inputs.target_types import DebianPackagesField, PinnedFilenameField, PinnedSha256Field, SourceVersionField, UpstreamCommitField, UpstreamRepositoryField, UpstreamTagField
+from build_defs.inputs.target_types import (
+    DebianPackagesField,
+    PinnedFilenameField,
+    PinnedSha256Field,
+    SourceVersionField,
+    UpstreamCommitField,
+    UpstreamRepositoryField,
+    UpstreamTagField,
+)
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
+from build_defs.toolchains.target_types import CPythonVersionField, DebianTestPackagesField
 
 PINNED_FILE = "pinned-file"
 LOCKED_DISTRIBUTION = "locked-distribution"
@@ -106,16 +114,22 @@ def parse_lockfile(text: str, pinned_by: str) -> list[PinnedInput]:
                         digest=FrozenDict({artifact["algorithm"]: artifact["hash"]}),
                         kind=LOCKED_DISTRIBUTION,
                         pinned_by=pinned_by,
-                        annotations=FrozenDict({"requirement": f"{req['project_name']}=={req['version']}"}),
+                        annotations=FrozenDict(
+                            {"requirement": f"{req['project_name']}=={req['version']}"}
+                        ),
                     )
                 )
     return inputs
 
 
-_HASHED_REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s*\\?\s*--hash=\S+)+)", re.M)
+_HASHED_REQUIREMENT = re.compile(
+    r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s*\\?\s*--hash=\S+)+)", re.M
+)
 
 
-def parse_hashed_requirements(text: str, projects: tuple[str, ...], pinned_by: str) -> list[PinnedInput]:
+def parse_hashed_requirements(
+    text: str, projects: tuple[str, ...], pinned_by: str
+) -> list[PinnedInput]:
     """The named projects' pins in a `--require-hashes` requirements file."""
     wanted = {normalize_project(p) for p in projects}
     found = []
@@ -126,10 +140,17 @@ def parse_hashed_requirements(text: str, projects: tuple[str, ...], pinned_by: s
         wanted.discard(normalize_project(name))
         for alg, value in re.findall(r"--hash=(\w+):([0-9a-f]+)", hashes):
             found.append(
-                PinnedInput(f"{normalize_project(name)}=={version}", FrozenDict({alg: value}), ENGINE, pinned_by)
+                PinnedInput(
+                    f"{normalize_project(name)}=={version}",
+                    FrozenDict({alg: value}),
+                    ENGINE,
+                    pinned_by,
+                )
             )
     if wanted:
-        raise ValueError(f"{pinned_by} pins no {sorted(wanted)} (see `[evidence].engine_requirements`).")
+        raise ValueError(
+            f"{pinned_by} pins no {sorted(wanted)} (see `[evidence].engine_requirements`)."
+        )
     return found
 
 
@@ -178,11 +199,15 @@ async def pinned_inputs(request: PinnedInputsRequest, evidence: EvidenceSubsyste
                     FrozenDict({"source": "debian"}),
                 )
             )
-    sources = await MultiGet(Get(HydratedSources, HydrateSourcesRequest(t[LockfileSourceField])) for t in lockfiles)
+    sources = await MultiGet(
+        Get(HydratedSources, HydrateSourcesRequest(t[LockfileSourceField])) for t in lockfiles
+    )
     for tgt, hydrated in zip(lockfiles, sources):
         for fc in await Get(DigestContents, Digest, hydrated.snapshot.digest):
             inputs.extend(parse_lockfile(fc.content.decode("utf-8"), tgt.address.spec))
-    for interpreter in await MultiGet(Get(Interpreter, InterpreterRequest(a)) for a in interpreters):
+    for interpreter in await MultiGet(
+        Get(Interpreter, InterpreterRequest(a)) for a in interpreters
+    ):
         inputs.append(
             PinnedInput(
                 f"cpython-{interpreter.facts['version']}",
@@ -191,18 +216,28 @@ async def pinned_inputs(request: PinnedInputsRequest, evidence: EvidenceSubsyste
                 interpreter.address.spec,
                 # A target interpreter (cross builds) comes from the Debian packages recorded
                 # with it, not from the host.
-                FrozenDict({**interpreter.abi_facts, **(
-                    {"targetTriplet": interpreter.cross.triplet} if interpreter.cross else {}
-                )}),
+                FrozenDict(
+                    {
+                        **interpreter.abi_facts,
+                        **(
+                            {"targetTriplet": interpreter.cross.triplet}
+                            if interpreter.cross
+                            else {}
+                        ),
+                    }
+                ),
             )
         )
     engine = dict(evidence.engine_requirements)
     if engine:
-        contents = await Get(DigestContents, PathGlobs(
+        contents = await Get(
+            DigestContents,
+            PathGlobs(
                 sorted(engine),
                 glob_match_error_behavior=GlobMatchErrorBehavior.error,
                 description_of_origin="the `[evidence].engine_requirements` option",
-            ),)
+            ),
+        )
         for fc in contents:
             projects = tuple(p.strip() for p in engine[fc.path].split(","))
             inputs.extend(parse_hashed_requirements(fc.content.decode("utf-8"), projects, fc.path))

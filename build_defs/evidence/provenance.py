@@ -66,9 +66,13 @@ def statement_request(request: ProvenanceRequest, inputs: PinnedInputs, builder_
 
 
 @rule(desc="Write an artifact's provenance", level=LogLevel.DEBUG)
-async def artifact_provenance(request: ProvenanceRequest, evidence: EvidenceSubsystem) -> ArtifactProvenance:
+async def artifact_provenance(
+    request: ProvenanceRequest, evidence: EvidenceSubsystem
+) -> ArtifactProvenance:
     inputs = await Get(PinnedInputs, PinnedInputsRequest(request.address))
-    body = json.dumps(statement_request(request, inputs, evidence.builder_id), indent=2, sort_keys=True)
+    body = json.dumps(
+        statement_request(request, inputs, evidence.builder_id), indent=2, sort_keys=True
+    )
     statement = f"{request.artifact_name}{STATEMENT_SUFFIX}"
     result = await Get(
         ProcessResult,
@@ -89,7 +93,9 @@ async def artifact_provenance(request: ProvenanceRequest, evidence: EvidenceSubs
     }
     host_digest = await Get(
         Digest,
-        CreateDigest([FileContent(host_record, (json.dumps(host, indent=2, sort_keys=True) + "\n").encode())]),
+        CreateDigest(
+            [FileContent(host_record, (json.dumps(host, indent=2, sort_keys=True) + "\n").encode())]
+        ),
     )
     return ArtifactProvenance(
         await Get(Digest, MergeDigests([result.output_digest, host_digest])), statement, host_record

@@ -16,7 +16,17 @@ import re
 from dataclasses import dataclass
 
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
-from pants.engine.fs import CreateDigest, Digest, DigestContents, DigestSubset, FileContent, MergeDigests, PathGlobs, RemovePrefix, Snapshot
+from pants.engine.fs import (
+    CreateDigest,
+    Digest,
+    DigestContents,
+    DigestSubset,
+    FileContent,
+    MergeDigests,
+    PathGlobs,
+    RemovePrefix,
+    Snapshot,
+)
 from pants.engine.internals.selectors import Get
 from pants.engine.process import ProcessResult
 from pants.engine.rules import collect_rules, rule
@@ -27,8 +37,8 @@ from pants.util.logging import LogLevel
 from build_defs.evidence.tool import EvidenceProcessRequest
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
 from build_defs.inputs.target_types import VendoredComponentsField
-from build_defs.wheels.repair_wheel import REPAIR_OUT, RepairWheelRequest, RepairedWheel
 from build_defs.wheels.build_wheel import BuildWheelRequest, BuiltWheel, MesonWheelFieldSet
+from build_defs.wheels.repair_wheel import REPAIR_OUT, RepairedWheel, RepairWheelRequest
 
 SBOM_OUT = "with_sbom"
 
@@ -79,7 +89,9 @@ async def vendored_components(request: VendoredComponentsRequest) -> VendoredCom
                 f"{request.source}: vendored component {entry['name']} is declared at "
                 f"{entry['path']}, which is not in the source. Fix `vendored_components`."
             )
-        resolved = {k: entry[k] for k in ("name", "path", "license", "version", "note") if k in entry}
+        resolved = {
+            k: entry[k] for k in ("name", "path", "license", "version", "note") if k in entry
+        }
         if "version_file" in entry:
             version_path = f"{path}/{entry['version_file']}"
             subset = await Get(Digest, DigestSubset(tree.digest, PathGlobs([version_path])))
@@ -121,9 +133,7 @@ class FinishedWheelRequest:
     nonce: str = ""
 
 
-def sbom_request(
-    vendored: VendoredComponents, built: BuiltWheel, wheel_name: str
-) -> dict:
+def sbom_request(vendored: VendoredComponents, built: BuiltWheel, wheel_name: str) -> dict:
     """What the SBOM tool needs from the graph, as JSON."""
     return {
         "sbom_name": f"{wheel_name.split('-', 1)[0]}.cdx.json",
@@ -151,14 +161,18 @@ async def wheel_with_sbom(request: WheelSbomRequest) -> FinishedWheel:
     (source,) = await Get(
         Addresses,
         UnparsedAddressInputs(
-            (fs.source.value,), owning_address=fs.address, description_of_origin=f"the `source` of {fs.address}"
+            (fs.source.value,),
+            owning_address=fs.address,
+            description_of_origin=f"the `source` of {fs.address}",
         ),
     )
     vendored = await Get(VendoredComponents, VendoredComponentsRequest(source))
     wheel_digest = await Get(Digest, RemovePrefix(request.repaired.digest, REPAIR_OUT))
     name = request.repaired.filename.rsplit("/", 1)[-1]
     request_json = json.dumps(sbom_request(vendored, request.built, name), indent=2, sort_keys=True)
-    request_digest = await Get(Digest, CreateDigest([FileContent("sbom_request.json", request_json.encode())]))
+    request_digest = await Get(
+        Digest, CreateDigest([FileContent("sbom_request.json", request_json.encode())])
+    )
     result = await Get(
         ProcessResult,
         EvidenceProcessRequest(
@@ -171,7 +185,13 @@ async def wheel_with_sbom(request: WheelSbomRequest) -> FinishedWheel:
     )
     digest = await Get(Digest, RemovePrefix(result.output_digest, SBOM_OUT))
     (wheel,) = await Get(DigestContents, Digest, digest)
-    return FinishedWheel(digest, wheel.path, hashlib.sha256(wheel.content).hexdigest(), len(wheel.content), request.built)
+    return FinishedWheel(
+        digest,
+        wheel.path,
+        hashlib.sha256(wheel.content).hexdigest(),
+        len(wheel.content),
+        request.built,
+    )
 
 
 @rule(desc="Build, repair and document a wheel", level=LogLevel.DEBUG)

@@ -76,7 +76,9 @@ async def evidence_tool(evidence: EvidenceSubsystem, pex_env: PexEnvironment) ->
             description="SBOM and provenance tools",
         ),
     )
-    venv = await Get(VenvPex, VenvPexRequest(pex_request, pex_env.in_sandbox(working_directory=None)))
+    venv = await Get(
+        VenvPex, VenvPexRequest(pex_request, pex_env.in_sandbox(working_directory=None))
+    )
     scripts = await Get(
         Digest,
         CreateDigest(

@@ -54,14 +54,22 @@ def check_record(wheel: bytes) -> list[str]:
             return [str(e)]
         if record_path not in names:
             return [f"{record_path} is missing"]
-        problems = [f"{n} appears twice in the archive" for n in sorted({n for n in names if names.count(n) > 1})]
+        problems = [
+            f"{n} appears twice in the archive"
+            for n in sorted({n for n in names if names.count(n) > 1})
+        ]
         listed: dict[str, tuple[str, str]] = {}
         for row in csv.reader(io.StringIO(zf.read(record_path).decode("utf-8"))):
             if row:
                 path, hash_, size = (row + ["", ""])[:3]
                 listed[path] = (hash_, size)
         for name in names:
-            if name.endswith("/") or name == record_path or name.endswith((".jws", ".p7s")) and name.startswith(record_path):
+            if (
+                name.endswith("/")
+                or name == record_path
+                or name.endswith((".jws", ".p7s"))
+                and name.startswith(record_path)
+            ):
                 continue
             if name not in listed:
                 problems.append(f"{name} is in the wheel but not in RECORD")
@@ -73,9 +81,13 @@ def check_record(wheel: bytes) -> list[str]:
                 problems.append(f"{name} cannot be read: {e}")
                 continue
             if hash_ != record_hash(data):
-                problems.append(f"{name}: RECORD says {hash_ or 'no hash'}, the file is {record_hash(data)}")
+                problems.append(
+                    f"{name}: RECORD says {hash_ or 'no hash'}, the file is {record_hash(data)}"
+                )
             if size != str(len(data)):
-                problems.append(f"{name}: RECORD says {size or 'no'} bytes, the file has {len(data)}")
+                problems.append(
+                    f"{name}: RECORD says {size or 'no'} bytes, the file has {len(data)}"
+                )
         listed.pop(record_path, None)
         problems.extend(f"{path} is in RECORD but not in the wheel" for path in sorted(listed))
     return problems
@@ -110,10 +122,27 @@ def _stored_entry(name: str, data: bytes, offset: int, epoch: int) -> tuple[byte
     raw_name = name.encode("utf-8")
     flags = 0x800 if not raw_name.isascii() else 0
     crc = zlib.crc32(data)
-    local = _LOCAL.pack(b"PK\x03\x04", 20, flags, 0, dos_time, dos_date, crc, len(data), len(data), len(raw_name), 0)
+    local = _LOCAL.pack(
+        b"PK\x03\x04", 20, flags, 0, dos_time, dos_date, crc, len(data), len(data), len(raw_name), 0
+    )
     central = _CENTRAL.pack(
-        b"PK\x01\x02", 0x0314, 20, flags, 0, dos_time, dos_date, crc, len(data), len(data),
-        len(raw_name), 0, 0, 0, 0, 0o100644 << 16, offset,
+        b"PK\x01\x02",
+        0x0314,
+        20,
+        flags,
+        0,
+        dos_time,
+        dos_date,
+        crc,
+        len(data),
+        len(data),
+        len(raw_name),
+        0,
+        0,
+        0,
+        0,
+        0o100644 << 16,
+        offset,
     )
     return local + raw_name + data, central + raw_name
 
@@ -149,7 +178,9 @@ def add_files(wheel: bytes, files: dict[str, bytes], epoch: int) -> bytes:
     writer = csv.writer(rows, lineterminator="\n")
     for path, data in files.items():
         writer.writerow([path, record_hash(data), str(len(data))])
-    new_record = "\n".join([*(l for l in lines if l not in own)]) + "\n" + rows.getvalue() + own[0] + "\n"
+    new_record = (
+        "\n".join([*(l for l in lines if l not in own)]) + "\n" + rows.getvalue() + own[0] + "\n"
+    )
     for name, data in [*files.items(), (record_path, new_record.encode("utf-8"))]:
         local, record_entry = _stored_entry(name, data, len(body), epoch)
         central += record_entry

@@ -35,10 +35,14 @@ class Fingerprint(Goal):
 
 
 @goal_rule
-async def fingerprint(console: Console, subsystem: FingerprintSubsystem, targets: UnexpandedTargets) -> Fingerprint:
+async def fingerprint(
+    console: Console, subsystem: FingerprintSubsystem, targets: UnexpandedTargets
+) -> Fingerprint:
     chosen = sorted((t for t in targets if is_interpreter(t)), key=lambda t: t.address)
     if not chosen:
-        console.print_stderr("fingerprint: none of the given targets is an interpreter (`host_cpython`, `debian_cpython`).")
+        console.print_stderr(
+            "fingerprint: none of the given targets is an interpreter (`host_cpython`, `debian_cpython`)."
+        )
         return Fingerprint(exit_code=1)
     found = await MultiGet(Get(Interpreter, InterpreterRequest(t.address)) for t in chosen)
     rows = [

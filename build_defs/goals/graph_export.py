@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass
 
 from pants.core.util_rules.distdir import DistDir
+from pants.core.util_rules.system_binaries import BinaryPathRequest, BinaryPaths
 from pants.engine.addresses import Addresses
 from pants.engine.console import Console
 from pants.engine.fs import CreateDigest, Digest, FileContent, Workspace
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.internals.selectors import Get, MultiGet
-from pants.core.util_rules.system_binaries import BinaryPathRequest, BinaryPaths
 from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import collect_rules, goal_rule
 from pants.engine.target import (
@@ -55,8 +55,15 @@ class BuildGraph:
         )
 
     def to_dot(self, name: str) -> str:
-        lines = [f"digraph {json.dumps(name)} {{", "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
-        lines += [f"  {json.dumps(a)} [label={json.dumps(a + NEWLINE + '(' + t + ')')}];" for a, t in self.nodes]
+        lines = [
+            f"digraph {json.dumps(name)} {{",
+            "  rankdir=LR;",
+            "  node [shape=box, fontsize=10];",
+        ]
+        lines += [
+            f"  {json.dumps(a)} [label={json.dumps(a + NEWLINE + '(' + t + ')')}];"
+            for a, t in self.nodes
+        ]
         lines += [f"  {json.dumps(a)} -> {json.dumps(b)};" for a, b in self.edges]
         lines.append("}")
         return "\n".join(lines) + "\n"
@@ -77,7 +84,10 @@ async def graph_export(
     workspace: Workspace,
     dist_dir: DistDir,
 ) -> GraphExport:
-    dot_paths = await Get(BinaryPaths, BinaryPathRequest(binary_name="dot", search_path=("/usr/bin", "/usr/local/bin", "/bin")))
+    dot_paths = await Get(
+        BinaryPaths,
+        BinaryPathRequest(binary_name="dot", search_path=("/usr/bin", "/usr/local/bin", "/bin")),
+    )
     files = []
     for root in addresses:
         transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([root]))
@@ -115,7 +125,9 @@ async def graph_export(
             f"{dist_dir.relpath / stem}.{{dot,json{',svg' if subsystem.svg and dot_paths.first_path else ''}}}"
         )
     if subsystem.svg and not dot_paths.first_path:
-        console.print_stderr("graph-export: Graphviz `dot` is not installed; wrote DOT and JSON only.")
+        console.print_stderr(
+            "graph-export: Graphviz `dot` is not installed; wrote DOT and JSON only."
+        )
     digest = await Get(Digest, CreateDigest(files))
     workspace.write_digest(digest, path_prefix=str(dist_dir.relpath))
     return GraphExport(exit_code=0)

@@ -12,10 +12,17 @@ import json
 from dataclasses import dataclass
 
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
-from pants.engine.fs import AddPrefix, CreateDigest, Digest, DigestContents, FileContent, MergeDigests
+from pants.engine.addresses import Addresses
+from pants.engine.fs import (
+    AddPrefix,
+    CreateDigest,
+    Digest,
+    DigestContents,
+    FileContent,
+    MergeDigests,
+)
 from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.rules import collect_rules, rule
-from pants.engine.addresses import Addresses
 from pants.engine.target import (
     FieldSetsPerTarget,
     FieldSetsPerTargetRequest,
@@ -26,12 +33,12 @@ from pants.engine.unions import UnionRule
 from pants.option.global_options import GlobalOptions
 from pants.util.logging import LogLevel
 
-from build_defs.inputs.address_fields import AddressFieldsRequest
 from build_defs.evidence.provenance import HOST_SUFFIX, STATEMENT_SUFFIX
 from build_defs.goals.package_wheel import logged_artifact
-from build_defs.wheels.isolation import Isolation
 from build_defs.goals.target_types import ReleaseSetArtifactsField
+from build_defs.inputs.address_fields import AddressFieldsRequest
 from build_defs.wheels.build_wheel import MesonWheelFieldSet, check_buildable
+from build_defs.wheels.isolation import Isolation
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,9 @@ def artifact_kind(name: str) -> dict:
     if name.endswith(".whl"):
         # name-version(-build)?-python-abi-platform.whl
         parts = name[: -len(".whl")].split("-")
-        return {"kind": "wheel", "tag": "-".join(parts[-3:])} if len(parts) >= 5 else {"kind": "wheel"}
+        return (
+            {"kind": "wheel", "tag": "-".join(parts[-3:])} if len(parts) >= 5 else {"kind": "wheel"}
+        )
     if name.endswith((".tar.gz", ".zip")):
         return {"kind": "sdist"}
     return {"kind": "file"}
@@ -82,11 +91,13 @@ def refuse_remote_cache(address, read: bool, write: bool) -> None:
 async def package_release_set(
     field_set: ReleaseSetFieldSet, isolation: Isolation, global_options: GlobalOptions
 ) -> BuiltPackage:
-    refuse_remote_cache(field_set.address, global_options.remote_cache_read, global_options.remote_cache_write)
+    refuse_remote_cache(
+        field_set.address, global_options.remote_cache_read, global_options.remote_cache_write
+    )
     if not isolation.isolated:
         raise ReleaseSetError(
             f"{field_set.address}: refusing to release artifacts built without sandbox isolation "
-            f"({isolation.effective}). Release builds need `[meson-build].isolation = \"strict\"` "
+            f'({isolation.effective}). Release builds need `[meson-build].isolation = "strict"` '
             "on a host that allows mount and network namespaces."
         )
     inferred = await Get(
@@ -123,11 +134,18 @@ async def package_release_set(
             )
     names = [e["name"] for e in entries]
     if len(set(names)) != len(names):
-        raise ReleaseSetError(f"{field_set.address}: two artifacts share a file name: {sorted(names)}")
+        raise ReleaseSetError(
+            f"{field_set.address}: two artifacts share a file name: {sorted(names)}"
+        )
     sums, manifest = manifest_files(entries)
     index = await Get(
         Digest,
-        CreateDigest([FileContent("SHA256SUMS", sums.encode()), FileContent("manifest.json", manifest.encode())]),
+        CreateDigest(
+            [
+                FileContent("SHA256SUMS", sums.encode()),
+                FileContent("manifest.json", manifest.encode()),
+            ]
+        ),
     )
     merged = await Get(Digest, MergeDigests([*(p.digest for p in packages), index]))
     out_dir = field_set.address.target_name
@@ -144,7 +162,10 @@ async def package_release_set(
             for a in p.artifacts
             if a.relpath and a.relpath.endswith(HOST_SUFFIX)
         )
-        + (BuiltPackageArtifact(f"{out_dir}/SHA256SUMS"), BuiltPackageArtifact(f"{out_dir}/manifest.json")),
+        + (
+            BuiltPackageArtifact(f"{out_dir}/SHA256SUMS"),
+            BuiltPackageArtifact(f"{out_dir}/manifest.json"),
+        ),
     )
 
 

@@ -18,8 +18,8 @@ from pants.util.logging import LogLevel
 
 from build_defs.evidence.provenance import ArtifactProvenance, ProvenanceRequest
 from build_defs.goals.package_wheel import logged_artifact
-from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.goals.target_types import ReleaseSdistSourceField
+from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.inputs.target_types import SourceReleaseDateEpochField
 
 
@@ -45,7 +45,8 @@ async def package_release_sdist(field_set: ReleaseSdistFieldSet) -> BuiltPackage
         ),
     )
     wrapped = await Get(
-        WrappedTarget, WrappedTargetRequest(source_address, description_of_origin=str(field_set.address))
+        WrappedTarget,
+        WrappedTargetRequest(source_address, description_of_origin=str(field_set.address)),
     )
     tgt = wrapped.target
     if not tgt.has_field(SourceReleaseDateEpochField):

@@ -18,13 +18,18 @@ from pants.engine.unions import UnionRule
 from pants.option.options_bootstrapper import OptionsBootstrapper
 from pants.util.logging import LogLevel
 
-from build_defs.inputs.address_fields import AddressFieldsRequest
 from build_defs.evidence.provenance import ArtifactProvenance, ProvenanceRequest
 from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
-from build_defs.toolchains.interpreter import InterpreterError
-from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
-from build_defs.wheels.build_wheel import MesonWheelFieldSet, WrongPlatformError, check_buildable, interpreter_for
+from build_defs.inputs.address_fields import AddressFieldsRequest
 from build_defs.platforms import registry
+from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
+from build_defs.toolchains.interpreter import InterpreterError
+from build_defs.wheels.build_wheel import (
+    MesonWheelFieldSet,
+    WrongPlatformError,
+    check_buildable,
+    interpreter_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +83,16 @@ async def package_meson_wheel(
     wheel = await Get(FinishedWheel, FinishedWheelRequest(field_set))
     built = wheel.built
     source_inputs, toolchain_inputs = await MultiGet(
-        Get(InferredDependencies, AddressFieldsRequest, AddressFieldsRequest.of(field_set.address, field_set.source.value)),
-        Get(InferredDependencies, AddressFieldsRequest, AddressFieldsRequest.of(field_set.address, field_set.toolchain.value)),
+        Get(
+            InferredDependencies,
+            AddressFieldsRequest,
+            AddressFieldsRequest.of(field_set.address, field_set.source.value),
+        ),
+        Get(
+            InferredDependencies,
+            AddressFieldsRequest,
+            AddressFieldsRequest.of(field_set.address, field_set.toolchain.value),
+        ),
     )
     (source_address,), (toolchain_address,) = source_inputs.include, toolchain_inputs.include
     toolchain = await Get(CcToolchain, CcToolchainRequest(toolchain_address))

@@ -19,10 +19,14 @@ from pants.engine.rules import collect_rules, goal_rule
 from pants.engine.target import AllTargets, InferredDependencies, Targets
 from pants.util.strutil import softwrap
 
+from build_defs.goals.target_types import (
+    ReleaseSetArtifactsField,
+    WheelTestPythonField,
+    WheelTestWheelField,
+)
+from build_defs.goals.wheel_test_runner import TestedWheel, TestedWheelRequest
 from build_defs.inputs.address_fields import AddressFieldsRequest
 from build_defs.wheels.target_types import MesonWheelPlatformField, MesonWheelRunnerField
-from build_defs.goals.target_types import ReleaseSetArtifactsField, WheelTestPythonField, WheelTestWheelField
-from build_defs.goals.wheel_test_runner import TestedWheel, TestedWheelRequest
 
 
 class ReleaseMatrixSubsystem(GoalSubsystem):
@@ -53,14 +57,21 @@ async def release_matrix(console: Console, targets: Targets) -> ReleaseMatrix:
     # Each wheel_test and the wheel it tests, resolved as the test itself resolves it.
     wheel_tests = [t for t in await Get(AllTargets) if t.has_field(WheelTestWheelField)]
     tested = await MultiGet(
-        Get(TestedWheel, TestedWheelRequest(t.address, t[WheelTestWheelField].value, t[WheelTestPythonField].value))
+        Get(
+            TestedWheel,
+            TestedWheelRequest(
+                t.address, t[WheelTestWheelField].value, t[WheelTestPythonField].value
+            ),
+        )
         for t in wheel_tests
     )
     tests_of: dict[Address, set[str]] = {}
     for test, wheel in zip(wheel_tests, tested):
         tests_of.setdefault(wheel.address, set()).add(test.address.spec)
     include = []
-    for release in sorted((t for t in targets if t.has_field(ReleaseSetArtifactsField)), key=lambda t: t.address):
+    for release in sorted(
+        (t for t in targets if t.has_field(ReleaseSetArtifactsField)), key=lambda t: t.address
+    ):
         inferred = await Get(
             InferredDependencies,
             AddressFieldsRequest,
@@ -98,7 +109,9 @@ async def release_matrix(console: Console, targets: Targets) -> ReleaseMatrix:
             }
         )
     if not include:
-        raise ReleaseMatrixError("no `release_set` among the given targets (try `pants release-matrix //:`).")
+        raise ReleaseMatrixError(
+            "no `release_set` among the given targets (try `pants release-matrix //:`)."
+        )
     console.print_stdout(json.dumps({"include": include}, sort_keys=True, separators=(",", ":")))
     return ReleaseMatrix(exit_code=0)
 

@@ -26,8 +26,8 @@ from pants.engine.target import Targets
 from pants.option.option_types import BoolOption
 from pants.util.logging import LogLevel
 
-from build_defs.goals.package_sdist import ReleaseSdistFieldSet
 from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
+from build_defs.goals.package_sdist import ReleaseSdistFieldSet
 from build_defs.wheels.build_wheel import MesonWheelFieldSet
 
 
@@ -74,7 +74,9 @@ def archive_members(name: str, data: bytes) -> dict[str, str]:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             for info in zf.infolist():
                 digest = hashlib.sha256(zf.read(info)).hexdigest()
-                out[info.filename] = f"{digest} mode={info.external_attr >> 16:o} time={info.date_time}"
+                out[info.filename] = (
+                    f"{digest} mode={info.external_attr >> 16:o} time={info.date_time}"
+                )
     elif name.endswith((".tar.gz", ".tgz")):
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tf:
             for member in tf.getmembers():
@@ -98,12 +100,22 @@ async def repro_check(
     subsystem: ReproCheckSubsystem,
 ) -> ReproCheck:
     wheels = [MesonWheelFieldSet.create(t) for t in targets if MesonWheelFieldSet.is_applicable(t)]
-    sdists = [ReleaseSdistFieldSet.create(t) for t in targets if ReleaseSdistFieldSet.is_applicable(t)]
-    skipped = [t.address.spec for t in targets if not (MesonWheelFieldSet.is_applicable(t) or ReleaseSdistFieldSet.is_applicable(t))]
+    sdists = [
+        ReleaseSdistFieldSet.create(t) for t in targets if ReleaseSdistFieldSet.is_applicable(t)
+    ]
+    skipped = [
+        t.address.spec
+        for t in targets
+        if not (MesonWheelFieldSet.is_applicable(t) or ReleaseSdistFieldSet.is_applicable(t))
+    ]
     if skipped:
-        console.print_stderr(f"repro-check: skipping targets that build nothing: {', '.join(skipped)}")
+        console.print_stderr(
+            f"repro-check: skipping targets that build nothing: {', '.join(skipped)}"
+        )
     builds = await MultiGet(
-        Get(ReproBuild, ReproBuildRequest(fs, nonce)) for fs in wheels for nonce in ("first", "second")
+        Get(ReproBuild, ReproBuildRequest(fs, nonce))
+        for fs in wheels
+        for nonce in ("first", "second")
     )
     failures = 0
     diffoscope = await Get(
@@ -118,7 +130,9 @@ async def repro_check(
         sha_a, sha_b = hashlib.sha256(a.content).hexdigest(), hashlib.sha256(b.content).hexdigest()
         same = sha_a == sha_b and a.path == b.path
         if same:
-            console.print_stdout(f"✓ {fs.address}: reproducible, sha256 {sha_a}  {a.path.split('/')[-1]}")
+            console.print_stdout(
+                f"✓ {fs.address}: reproducible, sha256 {sha_a}  {a.path.split('/')[-1]}"
+            )
             if not subsystem.keep:
                 continue
         else:
@@ -141,7 +155,13 @@ async def repro_check(
             report = await Get(
                 FallibleProcessResult,
                 Process(
-                    argv=(diffoscope.first_path.path, "--text", "-", f"first/{a.path}", f"second/{b.path}"),
+                    argv=(
+                        diffoscope.first_path.path,
+                        "--text",
+                        "-",
+                        f"first/{a.path}",
+                        f"second/{b.path}",
+                    ),
                     input_digest=both,
                     description=f"diffoscope {fs.address}",
                     cache_scope=ProcessCacheScope.PER_SESSION,

@@ -8,9 +8,14 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from pants.engine.addresses import Address
+from pants.engine.internals.selectors import Get
+from pants.engine.rules import collect_rules, rule
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
     Field,
+    FieldSet,
+    InferDependenciesRequest,
+    InferredDependencies,
     IntField,
     InvalidFieldException,
     MultipleSourcesField,
@@ -18,9 +23,6 @@ from pants.engine.target import (
     StringSequenceField,
     Target,
 )
-from pants.engine.internals.selectors import Get
-from pants.engine.rules import collect_rules, rule
-from pants.engine.target import FieldSet, InferDependenciesRequest, InferredDependencies
 from pants.engine.unions import UnionRule
 from pants.util.strutil import help_text
 
@@ -33,6 +35,7 @@ class ReleaseSdistSourceField(StringField):
     required = True
     help = help_text("Address of the `source_release` whose sdist this target publishes.")
 
+
 class ReleaseSdistTarget(Target):
     alias = "release_sdist"
     core_fields = (*COMMON_TARGET_FIELDS, ReleaseSdistSourceField)
@@ -42,6 +45,7 @@ class ReleaseSdistTarget(Target):
         verified sdist of its `source_release` to `dist/` and logs its sha256.
         """
     )
+
 
 @dataclass(frozen=True)
 class ReleaseSdistInputsFieldSet(FieldSet):
@@ -60,7 +64,9 @@ async def infer_release_sdist_dependencies(
 ) -> InferredDependencies:
     fs = request.field_set
     return await Get(
-        InferredDependencies, AddressFieldsRequest, AddressFieldsRequest.of(fs.address, fs.source.value)
+        InferredDependencies,
+        AddressFieldsRequest,
+        AddressFieldsRequest.of(fs.address, fs.source.value),
     )
 
 
@@ -71,11 +77,13 @@ class WheelTestWheelField(StringField):
         "Address of the `meson_wheel` under test, without its `@python=` parameter (see `python`)."
     )
 
+
 class WheelTestPythonField(PythonVersionField):
     help = help_text(
         "Which CPython build of `wheel` to test: the `python` of a single-CPython wheel, or the "
         'member of a `parametrize`d one, e.g. `parametrize("3.12", "3.13")`.'
     )
+
 
 class WheelTestRequirementsField(StringSequenceField):
     alias = "test_requirements"
@@ -84,6 +92,7 @@ class WheelTestRequirementsField(StringSequenceField):
         "Addresses of `python_requirement` targets (one resolve) the checks need, e.g. pytest."
     )
 
+
 class WheelTestSourcesField(MultipleSourcesField):
     default = ()
     expected_file_extensions = (".py",)
@@ -91,6 +100,7 @@ class WheelTestSourcesField(MultipleSourcesField):
         "Check scripts kept in this repository, run in this order with the test venv's Python; "
         "each must exit 0."
     )
+
 
 class WheelTestSourceTestsField(StringSequenceField):
     alias = "source_tests"
@@ -104,10 +114,12 @@ class WheelTestSourceTestsField(StringSequenceField):
         """
     )
 
+
 class WheelTestTimeoutField(IntField):
     alias = "timeout"
     default = 1800
     help = help_text("Seconds after which the test is stopped and fails.")
+
 
 class WheelTestEmulatedCpuField(StringField):
     alias = "emulated_cpu"
@@ -121,6 +133,7 @@ class WheelTestEmulatedCpuField(StringField):
         """
     )
 
+
 class WheelTestEmulatorField(StringField):
     alias = "emulator"
     default = None
@@ -128,6 +141,7 @@ class WheelTestEmulatorField(StringField):
         "The qemu-user program that runs the tests of a wheel of another architecture; "
         "fingerprinted on every run. Default: `/usr/bin/qemu-<cpu>-static` (Debian's qemu-user-static)."
     )
+
 
 class WheelTestPytestSelectionsField(Field):
     alias = "pytest_selections"
@@ -142,11 +156,18 @@ class WheelTestPytestSelectionsField(Field):
     )
 
     @classmethod
-    def compute_value(cls, raw_value: Optional[Any], address: Address) -> tuple[tuple[str, ...], ...]:
+    def compute_value(
+        cls, raw_value: Optional[Any], address: Address
+    ) -> tuple[tuple[str, ...], ...]:
         value = super().compute_value(raw_value, address) or ()
-        if not all(isinstance(sel, (list, tuple)) and all(isinstance(a, str) for a in sel) for sel in value):
-            raise InvalidFieldException(f"`pytest_selections` of {address} must be a list of lists of strings.")
+        if not all(
+            isinstance(sel, (list, tuple)) and all(isinstance(a, str) for a in sel) for sel in value
+        ):
+            raise InvalidFieldException(
+                f"`pytest_selections` of {address} must be a list of lists of strings."
+            )
         return tuple(tuple(sel) for sel in value)
+
 
 class WheelTestTarget(Target):
     alias = "wheel_test"
@@ -169,6 +190,7 @@ class WheelTestTarget(Target):
         """
     )
 
+
 class ReleaseSetArtifactsField(StringSequenceField):
     alias = "artifacts"
     required = True
@@ -176,6 +198,7 @@ class ReleaseSetArtifactsField(StringSequenceField):
         "Addresses of packageable targets (`meson_wheel`, `release_sdist`, ...) that make up "
         "the release for this platform."
     )
+
 
 class ReleaseSetTarget(Target):
     alias = "release_set"
@@ -210,7 +233,9 @@ async def infer_release_set_dependencies(
 ) -> InferredDependencies:
     fs = request.field_set
     return await Get(
-        InferredDependencies, AddressFieldsRequest, AddressFieldsRequest.of(fs.address, fs.artifacts.value)
+        InferredDependencies,
+        AddressFieldsRequest,
+        AddressFieldsRequest.of(fs.address, fs.artifacts.value),
     )
 
 

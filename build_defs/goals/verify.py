@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from pants.base.build_root import BuildRoot
 from pants.build_graph.address import Address, AddressInput
 from pants.core.target_types import LockfileSourceField
 from pants.engine.console import Console
@@ -21,9 +22,13 @@ from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.internals.selectors import Get
 from pants.engine.process import FallibleProcessResult
 from pants.engine.rules import collect_rules, goal_rule
-from pants.engine.target import HydratedSources, HydrateSourcesRequest, WrappedTarget, WrappedTargetRequest
+from pants.engine.target import (
+    HydratedSources,
+    HydrateSourcesRequest,
+    WrappedTarget,
+    WrappedTargetRequest,
+)
 from pants.option.option_types import ArgsListOption
-from pants.base.build_root import BuildRoot
 from pants.util.strutil import softwrap
 
 from build_defs.evidence.checks import (
@@ -113,10 +118,19 @@ def _read(directory: str, name: str) -> bytes | None:
 async def _current_pins(recorded: list[PinnedInput]) -> CurrentPins:
     """Today's pins for every `pinnedBy` the statements name."""
     by_source: dict = {}
-    for source in sorted({p.pinned_by for p in recorded if p.kind in (PINNED_FILE, LOCKED_DISTRIBUTION)}):
+    for source in sorted(
+        {p.pinned_by for p in recorded if p.kind in (PINNED_FILE, LOCKED_DISTRIBUTION)}
+    ):
         try:
-            address = await Get(Address, AddressInput, AddressInput.parse(source, description_of_origin="a provenance statement"))
-            wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="a provenance statement"))
+            address = await Get(
+                Address,
+                AddressInput,
+                AddressInput.parse(source, description_of_origin="a provenance statement"),
+            )
+            wrapped = await Get(
+                WrappedTarget,
+                WrappedTargetRequest(address, description_of_origin="a provenance statement"),
+            )
         except Exception:
             by_source[source] = None
             continue
@@ -124,7 +138,10 @@ async def _current_pins(recorded: list[PinnedInput]) -> CurrentPins:
         # A target may pin a file and Debian packages both (a toolchain and its runtime).
         debian = {p["filename"]: {"sha256": p["sha256"]} for p in build_debian_packages(tgt)}
         if tgt.has_field(PinnedSha256Field) and tgt.has_field(PinnedFilenameField):
-            by_source[source] = {tgt[PinnedFilenameField].value: {"sha256": tgt[PinnedSha256Field].value}, **debian}
+            by_source[source] = {
+                tgt[PinnedFilenameField].value: {"sha256": tgt[PinnedSha256Field].value},
+                **debian,
+            }
         elif debian:
             by_source[source] = debian
         elif tgt.has_field(LockfileSourceField):
@@ -145,7 +162,9 @@ async def _current_pins(recorded: list[PinnedInput]) -> CurrentPins:
         for project in sorted({p.name.split("==")[0] for p in recorded if p.pinned_by == source}):
             try:
                 # One hash per platform's file: the recorded one must be among them.
-                for p in parse_hashed_requirements(contents[0].content.decode("utf-8"), (project,), source):
+                for p in parse_hashed_requirements(
+                    contents[0].content.decode("utf-8"), (project,), source
+                ):
                     pins.setdefault(p.name, []).append(dict(p.digest))
             except ValueError:
                 pass
@@ -176,13 +195,17 @@ async def verify(console: Console, subsystem: VerifySubsystem, build_root: Build
                 general.append(f"{group.directory}: no SHA256SUMS (a release directory has one)")
             else:
                 for artifact in group.artifacts:
-                    notes.setdefault(artifact, []).append(f"{artifact}: no SHA256SUMS beside it; checked against its provenance only")
+                    notes.setdefault(artifact, []).append(
+                        f"{artifact}: no SHA256SUMS beside it; checked against its provenance only"
+                    )
         else:
             sums = parse_sums(sums_text.decode("utf-8", "replace"))
             if not group.whole_directory:
                 sums = {k: v for k, v in sums.items() if k in present or k in group.artifacts}
             for problem in check_sums(sums, present):
-                problems.setdefault(problem.split(":", 1)[0].removesuffix(STATEMENT_SUFFIX), []).append(problem)
+                problems.setdefault(
+                    problem.split(":", 1)[0].removesuffix(STATEMENT_SUFFIX), []
+                ).append(problem)
         for artifact in group.artifacts:
             found = problems.setdefault(artifact, [])
             data = present.get(artifact)
@@ -192,7 +215,9 @@ async def verify(console: Console, subsystem: VerifySubsystem, build_root: Build
             if statement_name not in present:
                 found.append(f"{artifact}: no provenance ({statement_name}) beside it")
             else:
-                parse_problems, statement = parse_statement(statement_name, present[statement_name].decode("utf-8", "replace"))
+                parse_problems, statement = parse_statement(
+                    statement_name, present[statement_name].decode("utf-8", "replace")
+                )
                 found.extend(parse_problems)
                 if statement:
                     found.extend(check_statement_subject(artifact, data, statement_name, statement))
@@ -212,7 +237,10 @@ async def verify(console: Console, subsystem: VerifySubsystem, build_root: Build
         notes.setdefault(artifact, []).extend(pin_notes)
 
     if sboms_to_validate:
-        files = [FileContent(f"sboms/{i}.cdx.json", sbom) for i, (_, _, sbom) in enumerate(sboms_to_validate)]
+        files = [
+            FileContent(f"sboms/{i}.cdx.json", sbom)
+            for i, (_, _, sbom) in enumerate(sboms_to_validate)
+        ]
         result = await Get(
             FallibleProcessResult,
             EvidenceProcessRequest(
@@ -227,7 +255,9 @@ async def verify(console: Console, subsystem: VerifySubsystem, build_root: Build
             line = next((l for l in lines if l.split(" ", 2)[1:2] == [file.path]), None)
             if line is None or not line.startswith("ok "):
                 reason = line.split(": ", 1)[-1] if line else result.stderr.decode()[-500:]
-                problems[artifact].append(f"{artifact}: {path} does not validate as CycloneDX: {reason}")
+                problems[artifact].append(
+                    f"{artifact}: {path} does not validate as CycloneDX: {reason}"
+                )
 
     for problem in general:
         console.print_stdout(f"✕ {problem}")
@@ -237,9 +267,15 @@ async def verify(console: Console, subsystem: VerifySubsystem, build_root: Build
             failed = True
             console.print_stdout(f"✕ {artifact}")
             for p in problems[artifact]:
-                console.print_stdout(f"    {p.split(': ', 1)[-1] if p.startswith(artifact + ':') else p}")
+                console.print_stdout(
+                    f"    {p.split(': ', 1)[-1] if p.startswith(artifact + ':') else p}"
+                )
         else:
-            what = "sha256, RECORD, SBOM, provenance" if artifact.endswith(".whl") else "sha256, provenance"
+            what = (
+                "sha256, RECORD, SBOM, provenance"
+                if artifact.endswith(".whl")
+                else "sha256, provenance"
+            )
             console.print_stdout(f"✓ {artifact}: {what} verified; every recorded pin is current")
         for n in notes.get(artifact, ()):
             console.print_stdout(f"    · {n.split(': ', 1)[-1]}")

@@ -6,11 +6,10 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from pants.build_graph.address import AddressInput
 from pants.core.goals.test import TestFieldSet, TestRequest, TestResult, TestSubsystem
 from pants.core.util_rules.system_binaries import BashBinary
-from pants.build_graph.address import AddressInput
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
-from pants.engine.unions import UnionRule
 from pants.engine.fs import (
     EMPTY_DIGEST,
     AddPrefix,
@@ -29,26 +28,36 @@ from pants.engine.process import FallibleProcessResult, Process, ProcessCacheSco
 from pants.engine.rules import collect_rules, rule
 from pants.engine.target import (
     HydratedSources,
+    HydrateSourcesRequest,
     InferDependenciesRequest,
     InferredDependencies,
-    HydrateSourcesRequest,
     WrappedTarget,
     WrappedTargetRequest,
 )
+from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
+from build_defs.goals.subsystem import WheelTestSubsystem
+from build_defs.goals.target_types import (
+    WheelTestEmulatedCpuField,
+    WheelTestEmulatorField,
+    WheelTestPytestSelectionsField,
+    WheelTestPythonField,
+    WheelTestRequirementsField,
+    WheelTestSourcesField,
+    WheelTestSourceTestsField,
+    WheelTestTimeoutField,
+    WheelTestWheelField,
+)
 from build_defs.inputs.address_fields import AddressFieldsRequest
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
-from build_defs.goals.subsystem import WheelTestSubsystem
-from build_defs.wheels.target_types import MesonWheelPythonField
-from build_defs.goals.target_types import WheelTestEmulatedCpuField, WheelTestEmulatorField, WheelTestPytestSelectionsField, WheelTestPythonField, WheelTestRequirementsField, WheelTestSourceTestsField, WheelTestSourcesField, WheelTestTimeoutField, WheelTestWheelField
-from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
 from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
-from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
-from build_defs.wheels.emulation import EmulatedPython, EmulatedPythonRequest
+from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
 from build_defs.wheels.build_wheel import MesonWheelFieldSet, keyed_env, process_script
-
+from build_defs.wheels.emulation import EmulatedPython, EmulatedPythonRequest
+from build_defs.wheels.target_types import MesonWheelPythonField
 
 # Runs `"$PYTHON" -m pytest` once per selection, one per core at a time, each logged to
 # its own file; prints each one's last line and time; fails if any failed.
@@ -136,12 +145,16 @@ async def find_tested_wheel(request: TestedWheelRequest) -> TestedWheel:
     for address in (plain.parametrize({"python": request.python}), plain):
         try:
             wrapped = await Get(
-                WrappedTarget, WrappedTargetRequest(address, description_of_origin=str(request.owner))
+                WrappedTarget,
+                WrappedTargetRequest(address, description_of_origin=str(request.owner)),
             )
         except Exception:  # no such address: try the other form
             continue
         tgt = wrapped.target
-        if tgt.has_field(MesonWheelPythonField) and tgt[MesonWheelPythonField].value == request.python:
+        if (
+            tgt.has_field(MesonWheelPythonField)
+            and tgt[MesonWheelPythonField].value == request.python
+        ):
             return TestedWheel(address)
     raise ValueError(
         f"{request.owner}: `wheel={request.wheel!r}` names no `meson_wheel` built for CPython "
@@ -197,7 +210,9 @@ class InferWheelTestDependencies(InferDependenciesRequest):
 
 
 @rule(desc="Infer the inputs of a wheel_test")
-async def infer_wheel_test_dependencies(request: InferWheelTestDependencies) -> InferredDependencies:
+async def infer_wheel_test_dependencies(
+    request: InferWheelTestDependencies,
+) -> InferredDependencies:
     fs = request.field_set
     requirements = await Get(
         InferredDependencies,
@@ -227,17 +242,24 @@ async def run_wheel_test(
     (toolchain_address,) = await Get(
         Addresses,
         UnparsedAddressInputs(
-            (wheel_fs.toolchain.value,), owning_address=wheel_address, description_of_origin=str(wheel_address)
+            (wheel_fs.toolchain.value,),
+            owning_address=wheel_address,
+            description_of_origin=str(wheel_address),
         ),
     )
     toolchain, env, checks, source_tests = await MultiGet(
         Get(CcToolchain, CcToolchainRequest(toolchain_address)),
         Get(
             ToolEnv,
-            ToolEnvRequest(tuple(fs.requirements.value or ()), fs.address, built.interpreter, "wheel-test"),
+            ToolEnvRequest(
+                tuple(fs.requirements.value or ()), fs.address, built.interpreter, "wheel-test"
+            ),
         ),
         Get(HydratedSources, HydrateSourcesRequest(fs.sources)),
-        Get(SourceTests, SourceTestsRequest(fs.address, wheel_fs, tuple(fs.source_tests.value or ()))),
+        Get(
+            SourceTests,
+            SourceTestsRequest(fs.address, wheel_fs, tuple(fs.source_tests.value or ())),
+        ),
     )
     if not checks.snapshot.files and not fs.source_tests.value and not fs.pytest_selections.value:
         raise ValueError(
@@ -253,8 +275,14 @@ async def run_wheel_test(
             )
         emulated = await Get(
             EmulatedPython,
-            EmulatedPythonRequest(fs.address, cross, built.interpreter.version, fs.emulated_cpu.value,
-                                  fs.emulator.value, wheel.filename),
+            EmulatedPythonRequest(
+                fs.address,
+                cross,
+                built.interpreter.version,
+                fs.emulated_cpu.value,
+                fs.emulator.value,
+                wheel.filename,
+            ),
         )
     run_checks = "".join(
         f'echo "wheel-test: running {path}" >&2\n"$PYTHON" "$ROOT/{path}"\n'
@@ -298,8 +326,15 @@ cd "$ROOT/.work"
     input_digest = await Get(
         Digest,
         MergeDigests(
-            [wheel.digest, toolchain.digest, env.venv.digest, checks.snapshot.digest,
-             source_tests.digest, script_digest, *([emulated.digest] if emulated else [])]
+            [
+                wheel.digest,
+                toolchain.digest,
+                env.venv.digest,
+                checks.snapshot.digest,
+                source_tests.digest,
+                script_digest,
+                *([emulated.digest] if emulated else []),
+            ]
         ),
     )
     result = await Get(
@@ -312,9 +347,16 @@ cd "$ROOT/.work"
             description=f"Test {wheel.filename} ({fs.address})",
             timeout_seconds=fs.timeout.value,
             level=LogLevel.DEBUG,
-            env=FrozenDict({**keyed_env(built.isolation, built.interpreter), **(emulated.env if emulated else {})}),
+            env=FrozenDict(
+                {
+                    **keyed_env(built.isolation, built.interpreter),
+                    **(emulated.env if emulated else {}),
+                }
+            ),
             cache_scope=(
-                ProcessCacheScope.PER_SESSION if test_subsystem.force else ProcessCacheScope.SUCCESSFUL
+                ProcessCacheScope.PER_SESSION
+                if test_subsystem.force
+                else ProcessCacheScope.SUCCESSFUL
             ),
         ),
     )

@@ -45,21 +45,26 @@ def package_files(data: bytes, name: str, wanted: dict[str, str]) -> dict[str, b
                 if path == source:
                     out[dest] = tar.extractfile(member).read()
                 elif source.endswith("/") and path.startswith(source):
-                    out[dest + path[len(source):]] = tar.extractfile(member).read()
+                    out[dest + path[len(source) :]] = tar.extractfile(member).read()
     return out
 
 
 @rule(desc="Unpack files from pinned Debian packages", level=LogLevel.DEBUG)
 async def debian_files(request: DebianFilesRequest) -> Digest:
     debs = await MultiGet(
-        Get(StoreArtifact, StoreArtifactRequest(p["filename"], p["sha256"], p["size"], request.owner))
+        Get(
+            StoreArtifact,
+            StoreArtifactRequest(p["filename"], p["sha256"], p["size"], request.owner),
+        )
         for p in request.packages
     )
     contents = await MultiGet(Get(DigestContents, Digest, d.digest) for d in debs)
     files: dict[str, bytes] = {}
     for package, (content,) in zip(request.packages, contents):
         files.update(package_files(content.content, package["filename"], dict(request.wanted)))
-    return await Get(Digest, CreateDigest([FileContent(path, data) for path, data in sorted(files.items())]))
+    return await Get(
+        Digest, CreateDigest([FileContent(path, data) for path, data in sorted(files.items())])
+    )
 
 
 def rules():

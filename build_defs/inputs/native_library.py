@@ -13,7 +13,19 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.logging import LogLevel
 
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
-from build_defs.inputs.target_types import NativeLibraryBundledField, NativeLibraryDescriptionField, NativeLibraryLibDirField, NativeLibraryLicenseExpressionField, NativeLibraryLicenseFilesField, NativeLibraryPkgConfigFileField, NativeLibraryPkgConfigNameField, NativeLibraryPkgConfigScriptField, PinnedFilenameField, PinnedSha256Field, SourceVersionField
+from build_defs.inputs.target_types import (
+    NativeLibraryBundledField,
+    NativeLibraryDescriptionField,
+    NativeLibraryLibDirField,
+    NativeLibraryLicenseExpressionField,
+    NativeLibraryLicenseFilesField,
+    NativeLibraryPkgConfigFileField,
+    NativeLibraryPkgConfigNameField,
+    NativeLibraryPkgConfigScriptField,
+    PinnedFilenameField,
+    PinnedSha256Field,
+    SourceVersionField,
+)
 
 NATIVE_DIR = "native"
 
@@ -48,10 +60,14 @@ class NativeLibrary:
         if self.pkg_config_file:
             # Resolve ${pcfiledir} in bash itself: the copy lies in another directory.
             directory = f'$ROOT/{self.pkg_config_file.rsplit("/", 1)[0]}'
-            return (f'while IFS= read -r line || [ -n "$line" ]; do printf \'%s\\n\' "${{line//\\${{pcfiledir\\}}/{directory}}}"; '
-                    f'done < "$ROOT/{self.pkg_config_file}" > {out}\n')
-        return (f'PYTHONPATH="$ROOT/{self.root}" "$TOOL_PREFIX/bin/python" -c {shlex.quote(self.pkg_config_script)}'
-                f' > {out}\n')
+            return (
+                f'while IFS= read -r line || [ -n "$line" ]; do printf \'%s\\n\' "${{line//\\${{pcfiledir\\}}/{directory}}}"; '
+                f'done < "$ROOT/{self.pkg_config_file}" > {out}\n'
+            )
+        return (
+            f'PYTHONPATH="$ROOT/{self.root}" "$TOOL_PREFIX/bin/python" -c {shlex.quote(self.pkg_config_script)}'
+            f" > {out}\n"
+        )
 
     @property
     def project(self) -> str:
@@ -71,7 +87,10 @@ async def prepare_native_library(request: NativeLibraryRequest) -> NativeLibrary
     tgt = wrapped.target
     if not tgt.has_field(NativeLibraryPkgConfigScriptField):
         raise NativeLibraryError(f"{request.address} is not a `native_library` target.")
-    script, pc_file = tgt[NativeLibraryPkgConfigScriptField].value, tgt[NativeLibraryPkgConfigFileField].value
+    script, pc_file = (
+        tgt[NativeLibraryPkgConfigScriptField].value,
+        tgt[NativeLibraryPkgConfigFileField].value,
+    )
     if bool(script) == bool(pc_file):
         raise NativeLibraryError(
             f"{request.address}: set exactly one of `pkg_config_script` (run the wheel's own code) "

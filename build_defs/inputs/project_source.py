@@ -25,7 +25,14 @@ from pants.engine.unions import UnionMembership, UnionRule, union
 from pants.util.logging import LogLevel
 
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
-from build_defs.inputs.target_types import MesonProjectSourcesField, PinnedFilenameField, PinnedSha256Field, PinnedSizeField, SourceDateEpochField, SourceReleaseDateEpochField
+from build_defs.inputs.target_types import (
+    MesonProjectSourcesField,
+    PinnedFilenameField,
+    PinnedSha256Field,
+    PinnedSizeField,
+    SourceDateEpochField,
+    SourceReleaseDateEpochField,
+)
 
 SOURCE_DIR = "src"
 
@@ -73,7 +80,9 @@ class UnsupportedSourceError(Exception):
 
 
 @rule(desc="Collect a project's source tree", level=LogLevel.DEBUG)
-async def project_tree(request: ProjectTreeRequest, union_membership: UnionMembership) -> ProjectTree:
+async def project_tree(
+    request: ProjectTreeRequest, union_membership: UnionMembership
+) -> ProjectTree:
     wrapped = await Get(
         WrappedTarget,
         WrappedTargetRequest(request.address, description_of_origin="a `source` field"),
@@ -91,7 +100,9 @@ async def project_tree(request: ProjectTreeRequest, union_membership: UnionMembe
 @rule(desc="Collect a source tree from the repository", level=LogLevel.DEBUG)
 async def meson_project_tree(field_set: MesonProjectTreeFieldSet) -> ProjectTree:
     hydrated = await Get(HydratedSources, HydrateSourcesRequest(field_set.sources))
-    stripped = await Get(Digest, RemovePrefix(hydrated.snapshot.digest, field_set.address.spec_path))
+    stripped = await Get(
+        Digest, RemovePrefix(hydrated.snapshot.digest, field_set.address.spec_path)
+    )
     digest = await Get(Digest, AddPrefix(stripped, SOURCE_DIR))
     return ProjectTree(field_set.address, digest, field_set.source_date_epoch.value)
 

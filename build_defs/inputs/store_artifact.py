@@ -10,9 +10,8 @@ from pants.engine.addresses import Address
 from pants.engine.fs import Digest, DownloadFile, FileDigest
 from pants.engine.internals.selectors import Get
 from pants.engine.rules import collect_rules, rule
-from pants.util.logging import LogLevel
-
 from pants.engine.target import Target
+from pants.util.logging import LogLevel
 
 from build_defs.inputs.subsystem import ArtifactStore
 from build_defs.inputs.target_types import PinnedFilenameField, PinnedSha256Field, PinnedSizeField

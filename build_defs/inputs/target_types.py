@@ -32,6 +32,7 @@ class PinnedFilenameField(StringField):
     required = True
     help = help_text("File name of the pinned artifact, as listed in `3rdparty/artifacts.json`.")
 
+
 class PinnedSha256Field(StringField):
     alias = "sha256"
     required = True
@@ -44,15 +45,18 @@ class PinnedSha256Field(StringField):
             raise InvalidFieldException(f"The `sha256` field of {address} must be 64 hex digits.")
         return value
 
+
 class PinnedSizeField(IntField):
     alias = "size"
     required = True
     help = help_text("Expected size of the file in bytes.")
 
+
 class SourceVersionField(StringField):
     alias = "version"
     required = True
     help = help_text("The released version of the source.")
+
 
 class BuildObjectError(ValueError):
     """A structured BUILD value written wrong: Pants reports it with the BUILD file's name."""
@@ -72,7 +76,8 @@ def _checked_kwargs(what: str, given: dict, required: set[str], optional: set[st
                 )
                 if part
             )
-            + f" (it takes {sorted(required)}" + (f", optionally {sorted(optional)})" if optional else ")")
+            + f" (it takes {sorted(required)}"
+            + (f", optionally {sorted(optional)})" if optional else ")")
         )
 
 
@@ -84,11 +89,17 @@ class DebianPackage:
         _checked_kwargs("debian_package()", kwargs, {"filename", "sha256", "size"}, set())
         filename, sha256, size = kwargs["filename"], kwargs["sha256"], kwargs["size"]
         if not isinstance(filename, str) or not filename.endswith(".deb"):
-            raise BuildObjectError(f"debian_package(): `filename` must name a .deb file, got {filename!r}")
+            raise BuildObjectError(
+                f"debian_package(): `filename` must name a .deb file, got {filename!r}"
+            )
         if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
-            raise BuildObjectError(f"debian_package({filename}): `sha256` must be 64 hex digits, got {sha256!r}")
+            raise BuildObjectError(
+                f"debian_package({filename}): `sha256` must be 64 hex digits, got {sha256!r}"
+            )
         if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
-            raise BuildObjectError(f"debian_package({filename}): `size` must be a positive int, got {size!r}")
+            raise BuildObjectError(
+                f"debian_package({filename}): `size` must be a positive int, got {size!r}"
+            )
         self.entry = FrozenDict({"filename": filename, "sha256": sha256, "size": size})
 
     def __repr__(self) -> str:
@@ -128,6 +139,7 @@ class SourceDateEpochField(IntField):
         pinned source.
         """
     )
+
 
 class VendoredComponent:
     """`vendored_component(name=..., path=..., license=..., ...)`: third-party code inside a
@@ -190,6 +202,7 @@ class MesonProjectSourcesField(MultipleSourcesField):
         "where `pyproject.toml` is)."
     )
 
+
 class MesonProjectTarget(Target):
     alias = "meson_project"
     core_fields = (
@@ -202,20 +215,26 @@ class MesonProjectTarget(Target):
         "The source tree of a meson-python project; its root is this BUILD file's directory."
     )
 
+
 class UpstreamRepositoryField(StringField):
     alias = "upstream_repository"
     default = None
-    help = help_text("The upstream repository the release was cut from (`owner/name` on its forge).")
+    help = help_text(
+        "The upstream repository the release was cut from (`owner/name` on its forge)."
+    )
+
 
 class UpstreamTagField(StringField):
     alias = "upstream_tag"
     default = None
     help = help_text("The upstream tag this release corresponds to, e.g. `v2.5.5`.")
 
+
 class UpstreamCommitField(StringField):
     alias = "upstream_commit"
     default = None
     help = help_text("The upstream commit of that tag, where known (40 hex digits).")
+
 
 class SourceReleaseDateEpochField(SourceDateEpochField):
     required = True
@@ -224,6 +243,7 @@ class SourceReleaseDateEpochField(SourceDateEpochField):
         "The release date of this source, in seconds since the epoch: every archive built "
         "from it carries this time (`SOURCE_DATE_EPOCH`), never the clock's."
     )
+
 
 class SourceReleaseTarget(Target):
     alias = "source_release"
@@ -247,10 +267,12 @@ class SourceReleaseTarget(Target):
         """
     )
 
+
 class NativeLibraryPkgConfigNameField(StringField):
     alias = "pkg_config_name"
     required = True
     help = help_text("Name of the pkg-config file generated for the build, without `.pc`.")
+
 
 class NativeLibraryPkgConfigScriptField(StringField):
     alias = "pkg_config_script"
@@ -262,6 +284,7 @@ class NativeLibraryPkgConfigScriptField(StringField):
         `pkg_config_file`, not both.
         """
     )
+
 
 class NativeLibraryPkgConfigFileField(StringField):
     alias = "pkg_config_file"
@@ -275,6 +298,7 @@ class NativeLibraryPkgConfigFileField(StringField):
         """
     )
 
+
 class NativeLibraryLibDirField(StringField):
     alias = "library_dir"
     required = True
@@ -282,10 +306,14 @@ class NativeLibraryLibDirField(StringField):
         "Directory of the shared libraries inside the wheel, shown to `auditwheel repair`."
     )
 
+
 class NativeLibraryLicenseFilesField(StringSequenceField):
     alias = "license_files"
     default = ()
-    help = help_text("License files inside the wheel, appended to the license of wheels that bundle it.")
+    help = help_text(
+        "License files inside the wheel, appended to the license of wheels that bundle it."
+    )
+
 
 class NativeLibraryBundledField(StringSequenceField):
     alias = "bundled_libraries"
@@ -295,10 +323,12 @@ class NativeLibraryBundledField(StringSequenceField):
         "(e.g. `libscipy_openblas64_*.so`); anything else bundled is an error."
     )
 
+
 class NativeLibraryDescriptionField(StringField):
     alias = "license_name"
     required = True
     help = help_text("What the bundled software is, for the license section (e.g. `OpenBLAS`).")
+
 
 class NativeLibraryLicenseExpressionField(StringField):
     alias = "license_expression"
@@ -306,6 +336,7 @@ class NativeLibraryLicenseExpressionField(StringField):
     help = help_text(
         "SPDX license expression of the bundled libraries, for the SBOM of wheels that bundle them."
     )
+
 
 class NativeLibraryTarget(Target):
     alias = "native_library"

@@ -10,7 +10,6 @@ import shlex
 from build_defs.platforms.bundled_libraries import in_libs_dir
 from build_defs.platforms.wheel_platform import RepairCommand, RepairTool, WheelPlatform
 
-
 # auditwheel reads the architecture from the wheel, except for the list of `--plat` values
 # its command line accepts, which it takes from the host (`platform.machine()`): on an
 # x86_64 host it refuses `--plat manylinux_2_28_aarch64`. So it runs with the machine

@@ -28,7 +28,8 @@ def delocate_script(cmd: RepairCommand) -> str:
 DELOCATE = RepairTool(name="delocate", script=delocate_script, is_bundled=in_dylibs_dir)
 
 PLATFORMS = tuple(
-    WheelPlatform(name=name, system="Darwin", machine=arch, repair_tool=DELOCATE) for name, arch in _ARCHS.items()
+    WheelPlatform(name=name, system="Darwin", machine=arch, repair_tool=DELOCATE)
+    for name, arch in _ARCHS.items()
 )
 
 

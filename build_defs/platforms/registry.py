@@ -12,7 +12,9 @@ import platform as _platform
 from build_defs.platforms import linux, macos, windows
 from build_defs.platforms.wheel_platform import RepairTool, WheelPlatform
 
-_ALL: dict[str, WheelPlatform] = {p.name: p for p in (*linux.PLATFORMS, *macos.PLATFORMS, *windows.PLATFORMS)}
+_ALL: dict[str, WheelPlatform] = {
+    p.name: p for p in (*linux.PLATFORMS, *macos.PLATFORMS, *windows.PLATFORMS)
+}
 
 KNOWN_PLATFORMS = tuple(_ALL)
 """The values `meson_wheel.platform` accepts."""

@@ -10,7 +10,9 @@ from build_defs.platforms.wheel_platform import WheelPlatform
 _WHY = "Pants 2.17 does not run on Windows and this graph cannot cross-build for it yet"
 
 PLATFORMS = tuple(
-    WheelPlatform(name=f"win_{machine}", system="Windows", machine=machine, repair_tool=None, unsupported=_WHY)
+    WheelPlatform(
+        name=f"win_{machine}", system="Windows", machine=machine, repair_tool=None, unsupported=_WHY
+    )
     for machine in ("amd64", "arm64")
 )
 

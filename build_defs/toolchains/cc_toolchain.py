@@ -12,8 +12,13 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.toolchains.target_types import CcToolchainCcField, CcToolchainCxxField, CcToolchainToolsField, ZigTargetField
 from build_defs.toolchains.host_programs import CcToolchain, FingerprintRequest, ToolchainError
+from build_defs.toolchains.target_types import (
+    CcToolchainCcField,
+    CcToolchainCxxField,
+    CcToolchainToolsField,
+    ZigTargetField,
+)
 from build_defs.toolchains.zig import zig_toolchain
 
 __all__ = ["CcToolchain", "CcToolchainRequest", "ToolchainError"]
@@ -31,9 +36,15 @@ async def prepare_toolchain(request: CcToolchainRequest) -> CcToolchain:
         WrappedTargetRequest(request.address, description_of_origin="a toolchain field"),
     )
     tgt = wrapped.target
-    tools = dict(tgt[CcToolchainToolsField].value or {}) if tgt.has_field(CcToolchainToolsField) else {}
+    tools = (
+        dict(tgt[CcToolchainToolsField].value or {}) if tgt.has_field(CcToolchainToolsField) else {}
+    )
     if tgt.has_field(CcToolchainCcField):
-        programs = {"cc": tgt[CcToolchainCcField].value, "cxx": tgt[CcToolchainCxxField].value, **tools}
+        programs = {
+            "cc": tgt[CcToolchainCcField].value,
+            "cxx": tgt[CcToolchainCxxField].value,
+            **tools,
+        }
         return await Get(CcToolchain, FingerprintRequest(request.address, FrozenDict(programs)))
     if tgt.has_field(ZigTargetField):
         return await zig_toolchain(tgt, tools)

@@ -10,8 +10,8 @@ exactly when a program of the toolchain changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
 from textwrap import dedent
+from typing import Mapping
 
 from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address
@@ -21,7 +21,6 @@ from pants.engine.process import FallibleProcessResult, Process, ProcessCacheSco
 from pants.engine.rules import collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
-
 
 TOOLCHAIN_DIR = "toolchain"
 FINGERPRINT_FILE = f"{TOOLCHAIN_DIR}/fingerprint.tsv"

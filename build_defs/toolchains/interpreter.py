@@ -21,8 +21,8 @@ from typing import Mapping
 
 from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address
-from pants.engine.environment import EnvironmentName
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.environment import EnvironmentName
 from pants.engine.fs import CreateDigest, Digest
 from pants.engine.internals.selectors import Get
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
@@ -32,7 +32,11 @@ from pants.engine.unions import UnionMembership, UnionRule, union
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.toolchains.target_types import CPythonExactVersionField, CPythonSearchPathField, CPythonVersionField
+from build_defs.toolchains.target_types import (
+    CPythonExactVersionField,
+    CPythonSearchPathField,
+    CPythonVersionField,
+)
 
 # Run by each candidate interpreter: what builds read from it, and hashes of what they use.
 FINGERPRINT_CODE = r"""
@@ -130,7 +134,9 @@ def probe_env(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def probe_error(address: Address, version: str, exact: str | None, exit_code: int, stderr: str) -> str:
+def probe_error(
+    address: Address, version: str, exact: str | None, exit_code: int, stderr: str
+) -> str:
     if exit_code == 3:
         return (
             f"{address}: {stderr.strip()}.\nInstall CPython {version} (e.g. `pyenv install "
@@ -181,7 +187,7 @@ class CrossTarget:
         """Shell lines of a build script (`$ROOT` set) that show the build interpreter the
         target's sysconfig data, so meson-python tags the wheel for the target."""
         return (
-            f'export _PYTHON_HOST_PLATFORM=linux-{self.cpu} _PYTHON_SYSCONFIGDATA_NAME={self.sysconfig_name} '
+            f"export _PYTHON_HOST_PLATFORM=linux-{self.cpu} _PYTHON_SYSCONFIGDATA_NAME={self.sysconfig_name} "
             f'PYTHONPATH="$ROOT/{self.root}/sysconfig"\n'
             f'export PKG_CONFIG_LIBDIR="$PKG_CONFIG_LIBDIR:$ROOT/{self.root}/pkgconfig" '
             f'PKG_CONFIG_PATH="$PKG_CONFIG_PATH:$ROOT/{self.root}/pkgconfig"\n'
@@ -255,9 +261,12 @@ def is_interpreter(target: Target) -> bool:
 
 
 @rule(desc="Find and fingerprint an interpreter", level=LogLevel.DEBUG)
-async def resolve_interpreter(request: InterpreterRequest, union_membership: UnionMembership) -> Interpreter:
+async def resolve_interpreter(
+    request: InterpreterRequest, union_membership: UnionMembership
+) -> Interpreter:
     wrapped = await Get(
-        WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="an `interpreter` field")
+        WrappedTarget,
+        WrappedTargetRequest(request.address, description_of_origin="an `interpreter` field"),
     )
     for member in union_membership.get(InterpreterFieldSet):
         if member.is_applicable(wrapped.target):

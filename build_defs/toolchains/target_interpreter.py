@@ -25,7 +25,6 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from build_defs.inputs.debian_package import DebianFilesRequest
-from build_defs.toolchains.target_types import CPythonVersionField, DebianTestPackagesField, TargetCPythonBuildInterpreterField, TargetCPythonPlatformField, TargetCPythonTripletField
 from build_defs.inputs.target_types import DebianPackagesField
 from build_defs.toolchains.interpreter import (
     CrossTarget,
@@ -33,6 +32,13 @@ from build_defs.toolchains.interpreter import (
     InterpreterError,
     InterpreterFieldSet,
     InterpreterRequest,
+)
+from build_defs.toolchains.target_types import (
+    CPythonVersionField,
+    DebianTestPackagesField,
+    TargetCPythonBuildInterpreterField,
+    TargetCPythonPlatformField,
+    TargetCPythonTripletField,
 )
 
 TARGET_PYTHON_DIR = "target-python"
@@ -42,16 +48,23 @@ _ARCH_PYCONFIG = "arch-pyconfig.h"
 def build_time_vars(source: str) -> dict:
     """The `build_time_vars` dict of a `_sysconfigdata_*.py` file, read without running it."""
     for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "build_time_vars" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", "") == "build_time_vars" for t in node.targets
+        ):
             return ast.literal_eval(node.value)
     raise InterpreterError("the sysconfig data holds no build_time_vars")
 
 
-def target_python_files(files: dict[str, bytes], version: str, triplet: str, sysconfig_name: str
-                        ) -> tuple[dict[str, bytes], dict[str, str]]:
+def target_python_files(
+    files: dict[str, bytes], version: str, triplet: str, sysconfig_name: str
+) -> tuple[dict[str, bytes], dict[str, str]]:
     """The files a cross build reads, under `TARGET_PYTHON_DIR`, and the target's facts."""
     include = f"include/python{version}"
-    if _ARCH_PYCONFIG not in files or f"{include}/Python.h" not in files or f"sysconfig/{sysconfig_name}.py" not in files:
+    if (
+        _ARCH_PYCONFIG not in files
+        or f"{include}/Python.h" not in files
+        or f"sysconfig/{sysconfig_name}.py" not in files
+    ):
         raise InterpreterError(
             f"the packages hold no Python.h, {triplet} pyconfig.h or {sysconfig_name}.py for CPython {version}: "
             f"pin Debian's libpython{version}-dev and libpython{version}-minimal for the architecture."
@@ -60,7 +73,9 @@ def target_python_files(files: dict[str, bytes], version: str, triplet: str, sys
     files = {**files, f"{include}/pyconfig.h": files[_ARCH_PYCONFIG]}
     del files[_ARCH_PYCONFIG]
     var = build_time_vars(files[f"sysconfig/{sysconfig_name}.py"].decode())
-    exact = re.search(r'#define PY_VERSION\s+"([^"]+)"', files[f"{include}/patchlevel.h"].decode()).group(1)
+    exact = re.search(
+        r'#define PY_VERSION\s+"([^"]+)"', files[f"{include}/patchlevel.h"].decode()
+    ).group(1)
     files[f"pkgconfig/python-{version}.pc"] = (
         "prefix=${pcfiledir}/..\nincludedir=${prefix}/include\n\n"
         f"Name: Python\nDescription: CPython {exact} for {triplet}, from pinned Debian packages\n"
@@ -68,7 +83,9 @@ def target_python_files(files: dict[str, bytes], version: str, triplet: str, sys
     ).encode()
     tree = hashlib.sha256()
     for path in sorted(p for p in files if p.startswith("include/")):
-        tree.update(path.encode() + b"\0" + hashlib.sha256(files[path]).hexdigest().encode() + b"\n")
+        tree.update(
+            path.encode() + b"\0" + hashlib.sha256(files[path]).hexdigest().encode() + b"\n"
+        )
     facts = {
         "implementation": "CPython",
         "version": exact,
@@ -117,17 +134,23 @@ async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interp
         Digest,
         DebianFilesRequest(
             packages,
-            FrozenDict({
-                f"usr/include/python{version}/": f"include/python{version}/",
-                f"usr/include/{triplet}/python{version}/pyconfig.h": _ARCH_PYCONFIG,
-                f"usr/lib/python{version}/{sysconfig_name}.py": f"sysconfig/{sysconfig_name}.py",
-            }),
+            FrozenDict(
+                {
+                    f"usr/include/python{version}/": f"include/python{version}/",
+                    f"usr/include/{triplet}/python{version}/pyconfig.h": _ARCH_PYCONFIG,
+                    f"usr/lib/python{version}/{sysconfig_name}.py": f"sysconfig/{sysconfig_name}.py",
+                }
+            ),
             field_set.address,
         ),
     )
     contents = await Get(DigestContents, Digest, unpacked)
-    files, target = target_python_files({fc.path: fc.content for fc in contents}, version, triplet, sysconfig_name)
-    digest = await Get(Digest, CreateDigest([FileContent(path, data) for path, data in sorted(files.items())]))
+    files, target = target_python_files(
+        {fc.path: fc.content for fc in contents}, version, triplet, sysconfig_name
+    )
+    digest = await Get(
+        Digest, CreateDigest([FileContent(path, data) for path, data in sorted(files.items())])
+    )
     facts = {
         **target,
         # The build side: which interpreter runs the tools, and its own fingerprint.

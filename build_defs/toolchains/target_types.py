@@ -13,17 +13,19 @@ from typing import Any, Optional
 
 from pants.engine.addresses import Address
 from pants.engine.internals.selectors import Get
+from pants.engine.rules import collect_rules, rule
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
     DictStringToStringField,
     Field,
+    FieldSet,
+    InferDependenciesRequest,
+    InferredDependencies,
     InvalidFieldException,
     StringField,
     StringSequenceField,
     Target,
 )
-from pants.engine.rules import collect_rules, rule
-from pants.engine.target import FieldSet, InferDependenciesRequest, InferredDependencies
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 from pants.util.strutil import help_text
@@ -45,10 +47,12 @@ class CcToolchainCcField(StringField):
     required = True
     help = help_text("Absolute path (or bare name, looked up on the host PATH) of the C compiler.")
 
+
 class CcToolchainCxxField(StringField):
     alias = "cxx"
     required = True
     help = help_text("Absolute path (or bare name) of the C++ compiler.")
+
 
 class CcToolchainToolsField(DictStringToStringField):
     alias = "tools"
@@ -61,9 +65,15 @@ class CcToolchainToolsField(DictStringToStringField):
         """
     )
 
+
 class CcToolchainTarget(Target):
     alias = "cc_toolchain"
-    core_fields = (*COMMON_TARGET_FIELDS, CcToolchainCcField, CcToolchainCxxField, CcToolchainToolsField)
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        CcToolchainCcField,
+        CcToolchainCxxField,
+        CcToolchainToolsField,
+    )
     help = help_text(
         """
         A C/C++ toolchain of the host. Every build that uses it is keyed on each program's
@@ -71,6 +81,7 @@ class CcToolchainTarget(Target):
         compiler rebuilds everything, an unchanged one rebuilds nothing.
         """
     )
+
 
 class ZigTargetField(StringField):
     alias = "zig_target"
@@ -80,6 +91,7 @@ class ZigTargetField(StringField):
         "manylinux tag (`x86_64-linux-gnu.2.28` gives manylinux_2_28)."
     )
 
+
 class ZigCompileFlagsField(StringSequenceField):
     alias = "compile_flags"
     default = ("-g0",)
@@ -87,6 +99,7 @@ class ZigCompileFlagsField(StringSequenceField):
         "Flags added to every `zig cc`/`zig c++` call. `-g0`: zig writes DWARF (with absolute "
         "paths) even for release builds otherwise."
     )
+
 
 class ZigRuntimePackagesField(DebianPackagesField):
     alias = "runtime_packages"
@@ -99,15 +112,20 @@ class ZigRuntimePackagesField(DebianPackagesField):
         """
     )
 
+
 class RuntimeFile:
     """`runtime_file(path=..., name=...)`: a file of a zig toolchain's `runtime_packages`
     (its path inside the package) taken into the toolchain's `runtime/` directory as `name`."""
 
     def __init__(self, *, path: str, name: str) -> None:
         if not isinstance(path, str) or not path or path.startswith("/"):
-            raise BuildObjectError(f"runtime_file(): `path` must be a relative path inside the package, got {path!r}")
+            raise BuildObjectError(
+                f"runtime_file(): `path` must be a relative path inside the package, got {path!r}"
+            )
         if not isinstance(name, str) or not name or "/" in name:
-            raise BuildObjectError(f"runtime_file({path}): `name` must be a plain file name, got {name!r}")
+            raise BuildObjectError(
+                f"runtime_file({path}): `name` must be a plain file name, got {name!r}"
+            )
         self.path, self.name = path, name
 
     def __repr__(self) -> str:
@@ -128,7 +146,9 @@ class ZigRuntimeFilesField(Field):
     )
 
     @classmethod
-    def compute_value(cls, raw_value: Optional[Any], address: Address) -> Optional[FrozenDict[str, str]]:
+    def compute_value(
+        cls, raw_value: Optional[Any], address: Address
+    ) -> Optional[FrozenDict[str, str]]:
         value = super().compute_value(raw_value, address)
         if value is None:
             return None
@@ -149,6 +169,7 @@ class ZigRuntimeLicenseField(StringField):
         """
     )
 
+
 class ZigLinkFlagsField(StringSequenceField):
     alias = "link_flags"
     default = ("-Wl,--version-script={toolchain_dir}/hide-cxx-runtime.map", "-Wl,--strip-debug")
@@ -163,8 +184,11 @@ class ZigLinkFlagsField(StringSequenceField):
         """
     )
 
+
 class ZigVersionField(SourceVersionField):
-    help = help_text("The version of the pinned `ziglang` wheel (zig's own version), e.g. `0.17.1`.")
+    help = help_text(
+        "The version of the pinned `ziglang` wheel (zig's own version), e.g. `0.17.1`."
+    )
 
 
 class ZigToolchainTarget(Target):
@@ -192,12 +216,15 @@ class ZigToolchainTarget(Target):
         """
     )
 
+
 class PythonVersionField(StringField):
     """A CPython version as `MAJOR.MINOR[t]`: the base of every field that names one."""
 
     alias = "python"
     required = True
-    help = help_text("A CPython version, as `MAJOR.MINOR` (e.g. `\"3.12\"`; `t` suffix: free-threaded).")
+    help = help_text(
+        'A CPython version, as `MAJOR.MINOR` (e.g. `"3.12"`; `t` suffix: free-threaded).'
+    )
     valid_version = re.compile(r"^3\.[0-9]{1,2}t?$")
 
     @classmethod
@@ -214,7 +241,7 @@ class CPythonVersionField(PythonVersionField):
     alias = "version"
     help = help_text(
         "The CPython this target stands for, as `MAJOR.MINOR` (`t` suffix: free-threaded), "
-        "e.g. `\"3.12\"`; the host program searched for is `python<version>`."
+        'e.g. `"3.12"`; the host program searched for is `python<version>`.'
     )
 
 
@@ -229,6 +256,7 @@ class CPythonExactVersionField(StringField):
         """
     )
 
+
 class CPythonSearchPathField(StringSequenceField):
     alias = "search_path"
     default = ("<PYENV>", "<PATH>")
@@ -239,6 +267,7 @@ class CPythonSearchPathField(StringSequenceField):
         absolute directories.
         """
     )
+
 
 class HostCPythonTarget(Target):
     alias = "host_cpython"
@@ -272,6 +301,7 @@ class DebianTestPackagesField(DebianPackagesField):
         """
     )
 
+
 class TargetCPythonTripletField(StringField):
     alias = "triplet"
     required = True
@@ -279,6 +309,7 @@ class TargetCPythonTripletField(StringField):
         "The multiarch triplet of the target (e.g. `aarch64-linux-gnu`): it names the "
         "interpreter's `pyconfig.h` and sysconfig data in the packages."
     )
+
 
 class TargetCPythonPlatformField(StringField):
     alias = "platform"
@@ -288,6 +319,7 @@ class TargetCPythonPlatformField(StringField):
         "The wheel platform this interpreter is for (as in `meson_wheel.platform`): a wheel "
         "of that platform may be built on another host with it."
     )
+
 
 class TargetCPythonBuildInterpreterField(StringField):
     alias = "build_interpreter"
@@ -299,6 +331,7 @@ class TargetCPythonBuildInterpreterField(StringField):
         An address of a `host_cpython` target.
         """
     )
+
 
 class DebianCPythonTarget(Target):
     alias = "debian_cpython"
@@ -333,10 +366,14 @@ class InferTargetCPythonDependencies(InferDependenciesRequest):
 
 
 @rule(desc="Infer the build interpreter of a target interpreter")
-async def infer_target_cpython_dependencies(request: InferTargetCPythonDependencies) -> InferredDependencies:
+async def infer_target_cpython_dependencies(
+    request: InferTargetCPythonDependencies,
+) -> InferredDependencies:
     fs = request.field_set
     return await Get(
-        InferredDependencies, AddressFieldsRequest, AddressFieldsRequest.of(fs.address, fs.build_interpreter.value)
+        InferredDependencies,
+        AddressFieldsRequest,
+        AddressFieldsRequest.of(fs.address, fs.build_interpreter.value),
     )
 
 

@@ -8,16 +8,32 @@ from __future__ import annotations
 
 import shlex
 
-from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests, Snapshot
+from pants.engine.internals.selectors import Get, MultiGet
 from pants.util.frozendict import FrozenDict
 
 from build_defs.bootstrap import wheel_tags
-from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
-from build_defs.inputs.target_types import PinnedFilenameField, PinnedSha256Field, SourceVersionField
-from build_defs.toolchains.target_types import ZigCompileFlagsField, ZigLinkFlagsField, ZigRuntimeFilesField, ZigRuntimeLicenseField, ZigRuntimePackagesField, ZigTargetField
 from build_defs.inputs.debian_package import DebianFilesRequest
-from build_defs.toolchains.host_programs import CcToolchain, FingerprintRequest, TOOLCHAIN_DIR, ToolchainError
+from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
+from build_defs.inputs.target_types import (
+    PinnedFilenameField,
+    PinnedSha256Field,
+    SourceVersionField,
+)
+from build_defs.toolchains.host_programs import (
+    TOOLCHAIN_DIR,
+    CcToolchain,
+    FingerprintRequest,
+    ToolchainError,
+)
+from build_defs.toolchains.target_types import (
+    ZigCompileFlagsField,
+    ZigLinkFlagsField,
+    ZigRuntimeFilesField,
+    ZigRuntimeLicenseField,
+    ZigRuntimePackagesField,
+    ZigTargetField,
+)
 
 ZIG_DIR = "zig"
 # Where the pinned zig tree arrives (an immutable input, new inodes every Pants run).
@@ -103,6 +119,8 @@ for arg do
   set -- "$@" "$arg"
 done
 """
+
+
 # Link-only flags go on calls that link (no -c/-S/-E), so compiles get no unused-flag noise.
 _LINK_ONLY = """\
 link={flags}
@@ -156,42 +174,59 @@ async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
             rewrite=march_rewrite() if link else "",
             link=_LINK_ONLY.format(flags=link_flags) if link else "",
         )
-        wrappers.append(FileContent(f"{TOOLCHAIN_DIR}/bin/{name}", text.encode(), is_executable=True))
+        wrappers.append(
+            FileContent(f"{TOOLCHAIN_DIR}/bin/{name}", text.encode(), is_executable=True)
+        )
     wrappers.append(FileContent(f"{TOOLCHAIN_DIR}/hide-cxx-runtime.map", HIDE_CXX_RUNTIME.encode()))
     wrapper_digest = await Get(Digest, CreateDigest(wrappers))
     runtime_packages = tgt[ZigRuntimePackagesField].value or ()
     runtime_files = dict(tgt[ZigRuntimeFilesField].value or {})
     if bool(runtime_packages) != bool(runtime_files):
-        raise ToolchainError(f"{tgt.address}: `runtime_packages` and `runtime_files` go together; set both or neither.")
+        raise ToolchainError(
+            f"{tgt.address}: `runtime_packages` and `runtime_files` go together; set both or neither."
+        )
     license = tgt[ZigRuntimeLicenseField].value
     if runtime_files and not license:
         raise ToolchainError(
             f"{tgt.address}: set `runtime_license` (an SPDX expression) for its `runtime_files`: they "
             "are linked into every wheel, whose SBOM lists them."
         )
-    wanted = FrozenDict({path: f"{TOOLCHAIN_DIR}/runtime/{name}" for path, name in runtime_files.items()})
+    wanted = FrozenDict(
+        {path: f"{TOOLCHAIN_DIR}/runtime/{name}" for path, name in runtime_files.items()}
+    )
     # One unpack per package, so each file's SBOM entry names the package it came from.
     per_package = await MultiGet(
-        Get(Digest, DebianFilesRequest((package,), wanted, tgt.address)) for package in runtime_packages
+        Get(Digest, DebianFilesRequest((package,), wanted, tgt.address))
+        for package in runtime_packages
     )
     origin: dict[str, FrozenDict] = {}
-    for package, snapshot in zip(runtime_packages, await MultiGet(Get(Snapshot, Digest, d) for d in per_package)):
+    for package, snapshot in zip(
+        runtime_packages, await MultiGet(Get(Snapshot, Digest, d) for d in per_package)
+    ):
         for path in snapshot.files:
             origin.setdefault(path, package)
-    missing = sorted(n for n in runtime_files.values() if f"{TOOLCHAIN_DIR}/runtime/{n}" not in origin)
+    missing = sorted(
+        n for n in runtime_files.values() if f"{TOOLCHAIN_DIR}/runtime/{n}" not in origin
+    )
     if missing:
-        raise ToolchainError(f"{tgt.address}: `runtime_files` {missing} are not in its `runtime_packages`.")
+        raise ToolchainError(
+            f"{tgt.address}: `runtime_files` {missing} are not in its `runtime_packages`."
+        )
     runtime = await Get(Digest, MergeDigests(per_package)) if runtime_packages else None
     linked_runtime = tuple(
-        FrozenDict({
-            "name": name,
-            "package": origin[f"{TOOLCHAIN_DIR}/runtime/{name}"]["filename"],
-            "sha256": origin[f"{TOOLCHAIN_DIR}/runtime/{name}"]["sha256"],
-            "license": license or "",
-        })
+        FrozenDict(
+            {
+                "name": name,
+                "package": origin[f"{TOOLCHAIN_DIR}/runtime/{name}"]["filename"],
+                "sha256": origin[f"{TOOLCHAIN_DIR}/runtime/{name}"]["sha256"],
+                "license": license or "",
+            }
+        )
         for name in sorted(runtime_files.values())
     )
-    digest = await Get(Digest, MergeDigests([host.digest, wrapper_digest, *([runtime] if runtime else [])]))
+    digest = await Get(
+        Digest, MergeDigests([host.digest, wrapper_digest, *([runtime] if runtime else [])])
+    )
     zig_id = (
         f"zig {tgt[SourceVersionField].value} from {tgt[PinnedFilenameField].value} "
         f"sha256:{tgt[PinnedSha256Field].value} -target {target}"
@@ -205,8 +240,15 @@ async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
                 "cc": f"{zig_id} cc {compile_flags} (link: {' '.join(tgt[ZigLinkFlagsField].value or ())})",
                 "cxx": f"{zig_id} c++ {compile_flags}",
                 "ar": f"{zig_id} ar",
-                **({"runtime": " ".join(f"{p['filename']}:{p['sha256']}" for p in runtime_packages)}
-                   if runtime_packages else {}),
+                **(
+                    {
+                        "runtime": " ".join(
+                            f"{p['filename']}:{p['sha256']}" for p in runtime_packages
+                        )
+                    }
+                    if runtime_packages
+                    else {}
+                ),
                 "ranlib": f"{zig_id} ranlib",
             }
         ),
@@ -215,9 +257,10 @@ async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
         target=target,
         linked_runtime=linked_runtime,
         setup=_ZIG_TREE_SETUP.format(
-            cache=ZIG_CACHE, sha256=tgt[PinnedSha256Field].value, pinned=ZIG_PINNED_DIR,
-            zig_dir=ZIG_DIR, filename=tgt[PinnedFilenameField].value,
+            cache=ZIG_CACHE,
+            sha256=tgt[PinnedSha256Field].value,
+            pinned=ZIG_PINNED_DIR,
+            zig_dir=ZIG_DIR,
+            filename=tgt[PinnedFilenameField].value,
         ),
     )
-
-

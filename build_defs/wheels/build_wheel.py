@@ -27,16 +27,38 @@ from pants.engine.target import FieldSet, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.platforms import registry
-from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
-from build_defs.wheels.cross_file import CROSS_FILE, CrossBuildError, meson_cross_file, toolchain_cpu
-from build_defs.wheels.isolation import Isolation
 from build_defs.inputs.native_library import NativeLibrary, NativeLibraryRequest
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
-from build_defs.wheels.target_types import MesonWheelBuildEnvField, MesonWheelBuildRequirementsField, MesonWheelConfigSettingsField, MesonWheelCrossPropertiesField, MesonWheelInterpreterField, MesonWheelLicenseFileField, MesonWheelLicenseIntroField, MesonWheelNativeDepsField, MesonWheelRepairPolicyField, MesonWheelPlatformField, MesonWheelPythonField, MesonWheelRepairRequirementsField, MesonWheelRunnerField, MesonWheelSetupArgsField, MesonWheelSourceField, MesonWheelToolchainField
+from build_defs.platforms import registry
+from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
+from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
 from build_defs.toolchains.target_types import TargetCPythonPlatformField
 from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
-from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
+from build_defs.wheels.cross_file import (
+    CROSS_FILE,
+    CrossBuildError,
+    meson_cross_file,
+    toolchain_cpu,
+)
+from build_defs.wheels.isolation import Isolation
+from build_defs.wheels.target_types import (
+    MesonWheelBuildEnvField,
+    MesonWheelBuildRequirementsField,
+    MesonWheelConfigSettingsField,
+    MesonWheelCrossPropertiesField,
+    MesonWheelInterpreterField,
+    MesonWheelLicenseFileField,
+    MesonWheelLicenseIntroField,
+    MesonWheelNativeDepsField,
+    MesonWheelPlatformField,
+    MesonWheelPythonField,
+    MesonWheelRepairPolicyField,
+    MesonWheelRepairRequirementsField,
+    MesonWheelRunnerField,
+    MesonWheelSetupArgsField,
+    MesonWheelSourceField,
+    MesonWheelToolchainField,
+)
 
 BUILD_OUT = "built"
 # The build tools' venv, as the build sees it (a symlink in the sandbox).
@@ -160,7 +182,10 @@ async def check_buildable(fs: "MesonWheelFieldSet") -> None:
     except WrongPlatformError:
         wrapped = await Get(
             WrappedTarget,
-            WrappedTargetRequest(await _interpreter_address(fs), description_of_origin=f"the `interpreter` field of {fs.address}"),
+            WrappedTargetRequest(
+                await _interpreter_address(fs),
+                description_of_origin=f"the `interpreter` field of {fs.address}",
+            ),
         )
         if not wrapped.target.has_field(TargetCPythonPlatformField):
             raise
@@ -210,7 +235,9 @@ async def _with_bundled_licenses(tree: ProjectTree, fs: MesonWheelFieldSet, nati
     subset = await Get(Digest, DigestSubset(tree.digest, PathGlobs([path])))
     current = await Get(DigestContents, Digest, subset)
     if not current:
-        raise ValueError(f"{fs.address}: the license file {fs.license_file.value} is not in the source.")
+        raise ValueError(
+            f"{fs.address}: the license file {fs.license_file.value} is not in the source."
+        )
     text = current[0].content.decode("utf-8").rstrip("\n")
     text += "\n\n----\n\n" + fs.license_bundle_intro.value + "\n\n" + "\n\n".join(sections) + "\n"
     rest = await Get(Digest, DigestSubset(tree.digest, PathGlobs(["**", f"!{path}"])))
@@ -219,11 +246,29 @@ async def _with_bundled_licenses(tree: ProjectTree, fs: MesonWheelFieldSet, nati
 
 
 # Set by the build rule itself: a target's `build_env` may not change them.
-_RULE_ENV = frozenset({
-    "PATH", "HOME", "XDG_CACHE_HOME", "CC", "CXX", "AR", "RANLIB", "STRIP", "NINJA", "CYTHON",
-    "PKG_CONFIG", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_PATH", "SOURCE_DATE_EPOCH", "PYTHONHASHSEED",
-    "LC_ALL", "TZ", "TOOL_PREFIX", "ROOT",
-})
+_RULE_ENV = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "XDG_CACHE_HOME",
+        "CC",
+        "CXX",
+        "AR",
+        "RANLIB",
+        "STRIP",
+        "NINJA",
+        "CYTHON",
+        "PKG_CONFIG",
+        "PKG_CONFIG_LIBDIR",
+        "PKG_CONFIG_PATH",
+        "SOURCE_DATE_EPOCH",
+        "PYTHONHASHSEED",
+        "LC_ALL",
+        "TZ",
+        "TOOL_PREFIX",
+        "ROOT",
+    }
+)
 
 
 def checked_build_env(fs: "MesonWheelFieldSet") -> list[tuple[str, str]]:
@@ -232,7 +277,9 @@ def checked_build_env(fs: "MesonWheelFieldSet") -> list[tuple[str, str]]:
     items = sorted((fs.build_env.value or {}).items())
     for name, _ in items:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise ValueError(f"{fs.address}: `build_env` key {name!r} is not an environment variable name.")
+            raise ValueError(
+                f"{fs.address}: `build_env` key {name!r} is not an environment variable name."
+            )
         if name in _RULE_ENV:
             raise ValueError(
                 f"{fs.address}: `build_env` may not set {name}: the build rule sets it "
@@ -241,8 +288,9 @@ def checked_build_env(fs: "MesonWheelFieldSet") -> list[tuple[str, str]]:
     return items
 
 
-def _cross_build(fs: MesonWheelFieldSet, toolchain: CcToolchain, interpreter: Interpreter
-                 ) -> tuple[str, str, list[FileContent]]:
+def _cross_build(
+    fs: MesonWheelFieldSet, toolchain: CcToolchain, interpreter: Interpreter
+) -> tuple[str, str, list[FileContent]]:
     """For a wheel whose interpreter is of another architecture: the script lines that show
     the build interpreter the target's sysconfig data, the meson-python argument naming
     the cross file, and the cross file itself. Empty for a native build."""
@@ -258,16 +306,24 @@ def _cross_build(fs: MesonWheelFieldSet, toolchain: CcToolchain, interpreter: In
     binaries = {"c": "cc", "cpp": "cxx", "ar": "ar", "pkg-config": "pkg-config"}
     text = meson_cross_file(
         cross.cpu,
-        {name: f"{toolchain.bin_dir}/{program}" for name, program in binaries.items()
-         if program in toolchain.programs},
+        {
+            name: f"{toolchain.bin_dir}/{program}"
+            for name, program in binaries.items()
+            if program in toolchain.programs
+        },
         dict(fs.cross_properties.value or {}),
     )
-    return (cross.build_env_lines, f' "-Csetup-args=--cross-file=$ROOT/{CROSS_FILE}"',
-            [FileContent(CROSS_FILE, text.encode())])
+    return (
+        cross.build_env_lines,
+        f' "-Csetup-args=--cross-file=$ROOT/{CROSS_FILE}"',
+        [FileContent(CROSS_FILE, text.encode())],
+    )
 
 
 @rule(desc="Build a meson-python wheel", level=LogLevel.DEBUG)
-async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: Isolation) -> BuiltWheel:
+async def build_wheel(
+    request: BuildWheelRequest, bash: BashBinary, isolation: Isolation
+) -> BuiltWheel:
     fs = request.field_set
     interpreter = await interpreter_for(fs)
     check_buildable_here(fs, interpreter.cross.wheel_platform if interpreter.cross else None)
@@ -285,14 +341,18 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
         Get(CcToolchain, CcToolchainRequest(toolchain_address)),
         Get(
             ToolEnv,
-            ToolEnvRequest(tuple(fs.build_requirements.value or ()), fs.address, interpreter, "meson-build"),
+            ToolEnvRequest(
+                tuple(fs.build_requirements.value or ()), fs.address, interpreter, "meson-build"
+            ),
         ),
     )
     source_digest = await _with_bundled_licenses(tree, fs, native)
     pkg_config = "".join(lib.pkg_config_command for lib in native)
     build_env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in checked_build_env(fs))
     # meson may not download a subproject: every input is in the sandbox already.
-    config = [f"-Csetup-args={arg}" for arg in ("--wrap-mode=nodownload", *(fs.setup_args.value or ()))]
+    config = [
+        f"-Csetup-args={arg}" for arg in ("--wrap-mode=nodownload", *(fs.setup_args.value or ()))
+    ]
     config += [f"-C{k}={v}" for k, v in sorted((fs.config_settings.value or {}).items())]
     cross_env, cross_arg, cross_inputs = _cross_build(fs, toolchain, interpreter)
     script = process_script(
@@ -333,7 +393,9 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
     caches = toolchain.caches_with(env.venv.append_only_caches)
     fresh_caches = []
     if request.nonce:
-        caches = FrozenDict({k: v for k, v in caches.items() if k not in toolchain.append_only_caches})
+        caches = FrozenDict(
+            {k: v for k, v in caches.items() if k not in toolchain.append_only_caches}
+        )
         fresh_caches = [Directory(path) for path in toolchain.append_only_caches.values()]
     script_digest = await Get(
         Digest,
@@ -350,8 +412,14 @@ async def build_wheel(request: BuildWheelRequest, bash: BashBinary, isolation: I
     input_digest = await Get(
         Digest,
         MergeDigests(
-            [source_digest, toolchain.digest, env.venv.digest, script_digest, *(n.digest for n in native),
-             *([interpreter.cross.digest] if interpreter.cross else [])]
+            [
+                source_digest,
+                toolchain.digest,
+                env.venv.digest,
+                script_digest,
+                *(n.digest for n in native),
+                *([interpreter.cross.digest] if interpreter.cross else []),
+            ]
         ),
     )
     result = await Get(

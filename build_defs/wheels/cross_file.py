@@ -33,12 +33,22 @@ def meson_cross_file(cpu: str, binaries: Mapping[str, str], properties: Mapping[
     """A cross file for a Linux target with CPU `cpu`; `binaries` are meson's names
     (`c`, `cpp`, `ar`, ...) to paths relative to the sandbox root."""
     if cpu not in MESON_CPU_FAMILIES:
-        raise CrossBuildError(f"no meson CPU family is known for {cpu!r} (known: {sorted(MESON_CPU_FAMILIES)})")
+        raise CrossBuildError(
+            f"no meson CPU family is known for {cpu!r} (known: {sorted(MESON_CPU_FAMILIES)})"
+        )
     family, endian = MESON_CPU_FAMILIES[cpu]
     lines = ["[binaries]"]
     lines += [f"{name} = {_quoted('@DIRNAME@/' + path)}" for name, path in sorted(binaries.items())]
-    lines += ["", "[host_machine]", "system = 'linux'", f"cpu_family = '{family}'", f"cpu = '{cpu}'",
-              f"endian = '{endian}'", "", "[properties]"]
+    lines += [
+        "",
+        "[host_machine]",
+        "system = 'linux'",
+        f"cpu_family = '{family}'",
+        f"cpu = '{cpu}'",
+        f"endian = '{endian}'",
+        "",
+        "[properties]",
+    ]
     lines += [f"{key} = {_quoted(value)}" for key, value in sorted(properties.items())]
     return "\n".join(lines) + "\n"
 

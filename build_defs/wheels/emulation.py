@@ -31,10 +31,12 @@ TARGET_SITE = "target-site"
 TARGET_PYTHON = "target-python"
 EMULATOR_DIR = "emulator"
 
+
 def rootfs_unpacker() -> dict[str, bytes]:
     """The root file system's unpacker and the `.deb` reader it imports, by file name."""
     return {
-        "unpack_rootfs.py": pkgutil.get_data("build_defs.wheels", "scripts/unpack_rootfs.py") or b"",
+        "unpack_rootfs.py": pkgutil.get_data("build_defs.wheels", "scripts/unpack_rootfs.py")
+        or b"",
         "deb_archive.py": pkgutil.get_data("build_defs.inputs", "deb_archive.py") or b"",
     }
 
@@ -85,18 +87,24 @@ async def emulated_python(request: EmulatedPythonRequest) -> EmulatedPython:
         ),
     )
     debs = await MultiGet(
-        Get(StoreArtifact, StoreArtifactRequest(p["filename"], p["sha256"], p["size"], request.owner))
+        Get(
+            StoreArtifact,
+            StoreArtifactRequest(p["filename"], p["sha256"], p["size"], request.owner),
+        )
         for p in cross.test_packages
     )
-    debs_digest = await Get(Digest, AddPrefix(await Get(Digest, MergeDigests(d.digest for d in debs)), DEBS_DIR))
+    debs_digest = await Get(
+        Digest, AddPrefix(await Get(Digest, MergeDigests(d.digest for d in debs)), DEBS_DIR)
+    )
     # Its wrapper under emulator/, apart from the wheel's own toolchain/.
     emulator_digest = await Get(Digest, AddPrefix(fingerprint.digest, EMULATOR_DIR))
     script = await Get(
-        Digest, CreateDigest([FileContent(name, data) for name, data in sorted(rootfs_unpacker().items())])
+        Digest,
+        CreateDigest([FileContent(name, data) for name, data in sorted(rootfs_unpacker().items())]),
     )
     deb_args = " ".join(f'"$ROOT/{DEBS_DIR}/{p["filename"]}"' for p in cross.test_packages)
     # pip installs for the target by the wheel's own most specific platform tag.
-    platform_tag = request.wheel[:-len(".whl")].rsplit("-", 1)[1].split(".")[-1]
+    platform_tag = request.wheel[: -len(".whl")].rsplit("-", 1)[1].split(".")[-1]
     setup = f"""\
 "$TOOL_PREFIX/bin/python" "$ROOT/unpack_rootfs.py" "$ROOT/{ROOTFS}" {request.version} {deb_args}
 # The build interpreter's own pip installs the wheel for the target (the tool venv has none).

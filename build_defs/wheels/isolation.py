@@ -43,7 +43,9 @@ if [ ! -d "$1" ]; then echo "the fixed build root $1 is not a directory"; fi
 
 
 # What the probe reports on macOS, where the kernel has no such namespaces.
-MACOS_REFUSAL = "macOS has no mount or network namespaces, and this repository has no macOS sandbox yet"
+MACOS_REFUSAL = (
+    "macOS has no mount or network namespaces, and this repository has no macOS sandbox yet"
+)
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class IsolationError(Exception):
 
 def refusal_message(refused: str) -> str:
     opt_out = (
-        "  ./pants --meson-build-isolation=best-effort ...   (or [meson-build] isolation = \"best-effort\")\n"
+        '  ./pants --meson-build-isolation=best-effort ...   (or [meson-build] isolation = "best-effort")\n'
         "Artifacts built that way record it in their provenance, and release sets refuse them."
     )
     if MACOS_REFUSAL in refused:
@@ -114,14 +116,15 @@ def refusal_message(refused: str) -> str:
         "Fix the host: allow unprivileged user namespaces, e.g.\n"
         "  sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0   (Ubuntu 23.10+, GitHub's ubuntu-24.04 runners)\n"
         "  sudo sysctl -w kernel.unprivileged_userns_clone=1               (Debian kernels before 5.10 and others)\n"
-        "or, for a build that must not be released, opt out explicitly:\n"
-        + opt_out
+        "or, for a build that must not be released, opt out explicitly:\n" + opt_out
     )
 
 
 @rule(desc="Probe the sandbox isolation this host allows", level=LogLevel.DEBUG)
 async def probe_isolation(settings: MesonWheelSubsystem, bash: BashBinary) -> Isolation:
-    script = await Get(Digest, CreateDigest([FileContent("probe_isolation.sh", _PROBE_SCRIPT.encode())]))
+    script = await Get(
+        Digest, CreateDigest([FileContent("probe_isolation.sh", _PROBE_SCRIPT.encode())])
+    )
     result = await Get(
         FallibleProcessResult,
         Process(

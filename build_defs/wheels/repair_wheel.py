@@ -11,20 +11,37 @@ from textwrap import dedent
 
 from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address
-from pants.engine.fs import AddPrefix, CreateDigest, Digest, DigestContents, FileContent, MergeDigests, RemovePrefix, Snapshot
+from pants.engine.fs import (
+    AddPrefix,
+    CreateDigest,
+    Digest,
+    DigestContents,
+    FileContent,
+    MergeDigests,
+    RemovePrefix,
+    Snapshot,
+)
 from pants.engine.internals.selectors import Get
 from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.platforms.bundled_libraries import bundled_library_matches
 from build_defs.inputs.native_library import NativeLibrary
-from build_defs.platforms.wheel_platform import RepairCommand, RepairTool
 from build_defs.platforms import registry
+from build_defs.platforms.bundled_libraries import bundled_library_matches
+from build_defs.platforms.wheel_platform import RepairCommand, RepairTool
 from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
 from build_defs.wheels.archive_modes import normalize_zip_modes
-from build_defs.wheels.build_wheel import BUILD_OUT, BuiltWheel, MesonWheelFieldSet, keyed_env, process_extras, process_script, single_wheel
+from build_defs.wheels.build_wheel import (
+    BUILD_OUT,
+    BuiltWheel,
+    MesonWheelFieldSet,
+    keyed_env,
+    process_extras,
+    process_script,
+    single_wheel,
+)
 
 REPAIR_OUT = "repaired"
 
@@ -82,15 +99,22 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
             {env.activate()}
             export PATH="$TOOL_PREFIX/bin" SOURCE_DATE_EPOCH={request.wheel.source_date_epoch} LC_ALL=C TZ=UTC
             """
-        ) + tool.script(command),
+        )
+        + tool.script(command),
         fixed_root=False,
     )
-    script_digest = await Get(Digest, CreateDigest([FileContent("repair_wheel.sh", script.encode())]))
+    script_digest = await Get(
+        Digest, CreateDigest([FileContent("repair_wheel.sh", script.encode())])
+    )
     input_digest = await Get(
         Digest,
         MergeDigests(
-            [request.wheel.digest, env.venv.digest, script_digest,
-             *(n.digest for n in request.wheel.native_libraries)]
+            [
+                request.wheel.digest,
+                env.venv.digest,
+                script_digest,
+                *(n.digest for n in request.wheel.native_libraries),
+            ]
         ),
     )
     result = await Get(

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pants.engine.internals.selectors import Get
+from pants.engine.rules import collect_rules, rule
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
     Dependencies,
     DictStringToStringField,
+    FieldSet,
+    InferDependenciesRequest,
+    InferredDependencies,
     StringField,
     StringSequenceField,
     Target,
 )
-from pants.engine.internals.selectors import Get
-from pants.engine.rules import collect_rules, rule
-from pants.engine.target import FieldSet, InferDependenciesRequest, InferredDependencies
 from pants.engine.unions import UnionRule
 from pants.util.strutil import help_text
 
@@ -33,6 +35,7 @@ class MesonWheelSourceField(StringField):
         repository) or a `source_release` target (a pinned sdist).
         """
     )
+
 
 class MesonWheelPythonField(PythonVersionField):
     alias = "python"
@@ -56,10 +59,12 @@ class MesonWheelBuildRequirementsField(StringSequenceField):
         """
     )
 
+
 class MesonWheelRepairRequirementsField(StringSequenceField):
     alias = "repair_requirements"
     required = True
     help = help_text("Addresses of `python_requirement` targets providing `auditwheel`.")
+
 
 class MesonWheelToolchainField(StringField):
     alias = "toolchain"
@@ -68,6 +73,7 @@ class MesonWheelToolchainField(StringField):
         "Address of the toolchain that compiles the project: a `zig_toolchain` (hermetic) or a "
         "`cc_toolchain` (the host's compilers, fingerprinted)."
     )
+
 
 class MesonWheelInterpreterField(StringField):
     alias = "interpreter"
@@ -84,12 +90,14 @@ class MesonWheelInterpreterField(StringField):
         """The interpreter address for the wheel's `python` value."""
         return self.value.replace("{python}", python)
 
+
 class MesonWheelSetupArgsField(StringSequenceField):
     alias = "setup_args"
     default = ()
     help = help_text(
         "Arguments for `meson setup`, passed as `-Csetup-args=...` (e.g. `-Duse-ilp64=true`)."
     )
+
 
 class MesonWheelConfigSettingsField(DictStringToStringField):
     alias = "config_settings"
@@ -98,6 +106,7 @@ class MesonWheelConfigSettingsField(DictStringToStringField):
         "Further PEP 517 config settings for meson-python (`-C<key>=<value>`), e.g. "
         '`{"compile-args": "-j2"}`.'
     )
+
 
 class MesonWheelBuildEnvField(DictStringToStringField):
     alias = "build_env"
@@ -111,6 +120,7 @@ class MesonWheelBuildEnvField(DictStringToStringField):
         """
     )
 
+
 class MesonWheelRepairPolicyField(StringField):
     alias = "repair_policy"
     default = None
@@ -120,6 +130,7 @@ class MesonWheelRepairPolicyField(StringField):
         "Not the wheel's `platform` (which says where it runs). macOS wheels take their tag "
         "from `MACOSX_DEPLOYMENT_TARGET` in `build_env` instead."
     )
+
 
 class MesonWheelNativeDepsField(StringSequenceField):
     alias = "native_deps"
@@ -132,6 +143,7 @@ class MesonWheelNativeDepsField(StringSequenceField):
         """
     )
 
+
 class MesonWheelLicenseFileField(StringField):
     alias = "license_file"
     default = None
@@ -142,10 +154,12 @@ class MesonWheelLicenseFileField(StringField):
         """
     )
 
+
 class MesonWheelLicenseIntroField(StringField):
     alias = "license_bundle_intro"
     default = "This binary distribution also bundles the following software:"
     help = help_text("The sentence that opens the appended section of bundled licenses.")
+
 
 class MesonWheelPlatformField(StringField):
     alias = "platform"
@@ -158,6 +172,7 @@ class MesonWheelPlatformField(StringField):
         """
     )
 
+
 class MesonWheelRunnerField(StringField):
     alias = "runner"
     default = None
@@ -165,6 +180,7 @@ class MesonWheelRunnerField(StringField):
         "The CI runner that builds this wheel (e.g. `macos-14`), named in errors and release "
         "workflows."
     )
+
 
 class MesonWheelCrossPropertiesField(DictStringToStringField):
     alias = "cross_properties"
@@ -177,11 +193,13 @@ class MesonWheelCrossPropertiesField(DictStringToStringField):
         """
     )
 
+
 class MesonWheelDependenciesField(Dependencies):
     help = help_text(
         "Other inputs of the build; the source, toolchain and requirement fields are added "
         "automatically."
     )
+
 
 class MesonWheelTarget(Target):
     alias = "meson_wheel"

@@ -9,7 +9,16 @@ import subprocess
 from pathlib import Path
 
 # What //:repo puts in the test sandbox (the sandbox root is the working directory).
-REPO_ENTRIES = ("pants", "pants.toml", "BUILD", "README.md", "3rdparty", "build_defs", "numpy_src", "tests/fixtures")
+REPO_ENTRIES = (
+    "pants",
+    "pants.toml",
+    "BUILD",
+    "README.md",
+    "3rdparty",
+    "build_defs",
+    "numpy_src",
+    "tests/fixtures",
+)
 
 
 def make_clone(dest: Path) -> Path:
@@ -18,7 +27,9 @@ def make_clone(dest: Path) -> Path:
     for entry in REPO_ENTRIES:
         path = src / entry
         if not path.exists():
-            raise AssertionError(f"{entry} is missing from the test sandbox; is //:repo a dependency?")
+            raise AssertionError(
+                f"{entry} is missing from the test sandbox; is //:repo a dependency?"
+            )
         target = dest / entry
         target.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():

@@ -29,7 +29,9 @@ def _verify(clone: Path, *paths: str) -> subprocess.CompletedProcess:
     return run_pants(clone, "verify", "--", *paths)
 
 
-def test_two_checkouts_write_identical_sha256sums_and_verify_catches_tampering(tmp_path: Path) -> None:
+def test_two_checkouts_write_identical_sha256sums_and_verify_catches_tampering(
+    tmp_path: Path,
+) -> None:
     # Checkout A: this machine's HOME, caches and store, at one path.
     first = make_clone(tmp_path / "a" / "clone")
     built_a = run_pants(first, "package", RELEASE, CROSS, env={"TZ": "UTC", "LANG": "C.UTF-8"})
@@ -49,7 +51,14 @@ def test_two_checkouts_write_identical_sha256sums_and_verify_catches_tampering(t
         "LANG": "de_DE.UTF-8",
         "LC_ALL": "de_DE.UTF-8",
     }
-    built_b = run_pants(second, "package", RELEASE, CROSS, env=env_b, prefix=("sh", "-c", 'umask 077; exec "$0" "$@"'))
+    built_b = run_pants(
+        second,
+        "package",
+        RELEASE,
+        CROSS,
+        env=env_b,
+        prefix=("sh", "-c", 'umask 077; exec "$0" "$@"'),
+    )
     assert built_b.returncode == 0
     (cross_a,) = (first / "dist").glob("mini-*_aarch64.whl")
     (cross_b,) = (second / "dist").glob("mini-*_aarch64.whl")
@@ -61,11 +70,15 @@ def test_two_checkouts_write_identical_sha256sums_and_verify_catches_tampering(t
     assert (release_a / "manifest.json").read_bytes() == (release_b / "manifest.json").read_bytes()
     listed = [line.split()[1] for line in sums.decode().splitlines()]
     wheels = sorted(n for n in listed if n.endswith(".whl"))
-    assert len(wheels) == 2 and sorted(listed) == sorted([*wheels, *(w + ".intoto.jsonl" for w in wheels)])
+    assert len(wheels) == 2 and sorted(listed) == sorted(
+        [*wheels, *(w + ".intoto.jsonl" for w in wheels)]
+    )
     manifest = json.loads((release_a / "manifest.json").read_text())["artifacts"]
     for entry in manifest:
         if entry["kind"] == "wheel":
-            assert entry["tag"] in entry["name"] and entry["address"].startswith("tests/fixtures/mini:wheel@")
+            assert entry["tag"] in entry["name"] and entry["address"].startswith(
+                "tests/fixtures/mini:wheel@"
+            )
     # The host records exist, differ (user, paths), and are in neither index.
     for wheel in wheels:
         host_a = json.loads((release_a / f"{wheel}.build-host.json").read_text())
@@ -105,7 +118,8 @@ def test_two_checkouts_write_identical_sha256sums_and_verify_catches_tampering(t
     lock = first / "3rdparty/python/build.lock"
     statement = json.loads((downloaded / f"{wheels[0]}.intoto.jsonl").read_text())
     (meson,) = [
-        d for d in statement["predicate"]["buildDefinition"]["resolvedDependencies"]
+        d
+        for d in statement["predicate"]["buildDefinition"]["resolvedDependencies"]
         if d["name"].startswith("meson-1") and d["name"].endswith(".whl")
     ]
     old = meson["digest"]["sha256"]

@@ -37,7 +37,9 @@ def test_package_builds_three_repaired_wheels_that_work(clone: Path, tmp_path: P
         assert "manylinux" in wheel.name and "linux_x86_64" not in wheel.name.split("manylinux")[0]
         assert logged[wheel.name] == hashlib.sha256(wheel.read_bytes()).hexdigest()
         statement = json.loads((clone / "dist" / f"{wheel.name}.intoto.jsonl").read_text())
-        assert statement["subject"] == [{"name": wheel.name, "digest": {"sha256": logged[wheel.name]}}]
+        assert statement["subject"] == [
+            {"name": wheel.name, "digest": {"sha256": logged[wheel.name]}}
+        ]
         parameters = statement["predicate"]["buildDefinition"]["externalParameters"]
         assert parameters["toolchain"] == "3rdparty/toolchains:host"
         assert parameters["source"] == "tests/fixtures/mini:mini"
@@ -70,7 +72,9 @@ def test_graph_shows_toolchain_requirements_and_sources(clone: Path) -> None:
     } <= listed
     dependents = run_pants(clone, "dependents", "--transitive", "3rdparty/toolchains:host")
     assert dependents.returncode == 0
-    assert {f"tests/fixtures/mini:wheel@python={py}" for py in PYTHONS} <= set(dependents.stdout.split())
+    assert {f"tests/fixtures/mini:wheel@python={py}" for py in PYTHONS} <= set(
+        dependents.stdout.split()
+    )
 
 
 def _damaged_store(real: Path, dest: Path, victim: str, damage: str) -> None:
@@ -96,7 +100,10 @@ def test_damaged_artifact_stops_the_build(clone: Path, tmp_path: Path, damage: s
     victim = next(p.name for p in (real / "files").iterdir() if p.name.startswith("meson_python-"))
     _damaged_store(real, tmp_path / "store", victim, damage)
     result = run_pants(
-        clone, "package", "tests/fixtures/mini::", env={"NUMPY_RELEASE_STORE": str(tmp_path / "store")}
+        clone,
+        "package",
+        "tests/fixtures/mini::",
+        env={"NUMPY_RELEASE_STORE": str(tmp_path / "store")},
     )
     assert result.returncode != 0
     assert f"stored artifact {victim} is corrupt" in result.stderr
@@ -108,10 +115,18 @@ def _netns_prefix() -> tuple[str, ...]:
     namespaces this test fails: the offline promise is then unproven, not kept."""
     prefix = ("unshare", "-n") if os.geteuid() == 0 else ("unshare", "-rn")
     probe = subprocess.run(
-        [*prefix, sys.executable, "-c", "import socket; print(sorted(n for _, n in socket.if_nameindex()))"],
-        capture_output=True, text=True,
+        [
+            *prefix,
+            sys.executable,
+            "-c",
+            "import socket; print(sorted(n for _, n in socket.if_nameindex()))",
+        ],
+        capture_output=True,
+        text=True,
     )
-    assert probe.returncode == 0, f"no network namespace here, so offline builds are unproven: {probe.stderr}"
+    assert (
+        probe.returncode == 0
+    ), f"no network namespace here, so offline builds are unproven: {probe.stderr}"
     assert probe.stdout.strip() == "['lo']", f"the namespace still has interfaces: {probe.stdout}"
     return prefix
 
@@ -120,7 +135,7 @@ def test_offline_build_after_fetch_gives_the_same_bytes(clone: Path) -> None:
     prefix = _netns_prefix()
     online = run_pants(clone, "package", "tests/fixtures/mini:wheel@python=3.11")
     assert online.returncode == 0
-    (online_name, online_sha), = logged_sha256(online.stderr).items()
+    ((online_name, online_sha),) = logged_sha256(online.stderr).items()
     # Without network and without the process cache, so every step really runs again.
     offline = run_pants(
         clone, "--no-local-cache", "package", "tests/fixtures/mini:wheel@python=3.11", prefix=prefix
@@ -155,7 +170,12 @@ def test_only_real_inputs_trigger_a_rebuild(clone: Path) -> None:
 
 def test_repro_check_passes_on_the_fixture_and_fails_on_noise(clone: Path) -> None:
     # gcc, and zig (each build of which starts from its own empty zig cache).
-    good = run_pants(clone, "repro-check", "tests/fixtures/mini:wheel@python=3.12", "tests/fixtures/mini_zig:wheel")
+    good = run_pants(
+        clone,
+        "repro-check",
+        "tests/fixtures/mini:wheel@python=3.12",
+        "tests/fixtures/mini_zig:wheel",
+    )
     assert good.returncode == 0
     assert "✓ tests/fixtures/mini:wheel@python=3.12: reproducible" in good.stdout
     assert "✓ tests/fixtures/mini_zig:wheel: reproducible" in good.stdout
@@ -192,12 +212,25 @@ def test_zig_toolchain_builds_a_manylinux_2_28_wheel_exporting_only_pyinit(
     names = [line.split(" ", 2)[-1] for line in exported if line.strip()]
     # The module init is exported; the statically linked C++ runtime stays hidden.
     assert "PyInit__core" in names, names
-    leaked = [n for n in names if "std::" in n or "operator new" in n or "operator delete" in n or n.startswith("__cxa")]
+    leaked = [
+        n
+        for n in names
+        if "std::" in n or "operator new" in n or "operator delete" in n or n.startswith("__cxa")
+    ]
     assert leaked == []
-    undefined = subprocess.run(["nm", "-D", "-u", str(so)], check=True, capture_output=True, text=True).stdout
-    assert "libc++" not in undefined and "_Znwm" not in undefined  # libc++ is linked in, not needed at run time
-    strings = subprocess.run(["strings", str(so)], check=True, capture_output=True, text=True).stdout
+    undefined = subprocess.run(
+        ["nm", "-D", "-u", str(so)], check=True, capture_output=True, text=True
+    ).stdout
+    assert (
+        "libc++" not in undefined and "_Znwm" not in undefined
+    )  # libc++ is linked in, not needed at run time
+    strings = subprocess.run(
+        ["strings", str(so)], check=True, capture_output=True, text=True
+    ).stdout
     assert "pants-sandbox" not in strings and str(clone) not in strings
     python = fresh_venv(tmp_path / "venv", cpython("3.12"))
-    subprocess.run([str(python), "-m", "pip", "install", "--no-index", "--no-deps", "-q", str(wheel)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-index", "--no-deps", "-q", str(wheel)],
+        check=True,
+    )
     subprocess.run([str(python), "-c", CALL], check=True, cwd=tmp_path)

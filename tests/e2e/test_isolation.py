@@ -22,7 +22,10 @@ def test_umask_0077_builds_the_same_bytes_with_normal_modes(tmp_path: Path) -> N
     for name, umask in (("normal", "0022"), ("private", "0077")):
         clone = make_clone(tmp_path / name)
         result = run_pants(
-            clone, "--no-local-cache", "package", MINI,
+            clone,
+            "--no-local-cache",
+            "package",
+            MINI,
             prefix=("/bin/sh", "-c", f'umask {umask} && exec "$@"', "sh"),
         )
         assert result.returncode == 0
@@ -49,7 +52,9 @@ def test_refused_namespaces_stop_the_build_unless_opted_out(clone: Path) -> None
     assert "Build wheel" not in refused.stderr
     assert not (clone / "dist").exists()
 
-    opted_out = run_pants(clone, "--meson-build-isolation=best-effort", "package", MINI, prefix=NO_NAMESPACES)
+    opted_out = run_pants(
+        clone, "--meson-build-isolation=best-effort", "package", MINI, prefix=NO_NAMESPACES
+    )
     assert opted_out.returncode == 0
     (provenance,) = (clone / "dist").glob("*.intoto.jsonl")
     build = json.loads(provenance.read_text())["predicate"]["buildDefinition"]["internalParameters"]
@@ -58,7 +63,10 @@ def test_refused_namespaces_stop_the_build_unless_opted_out(clone: Path) -> None
 
     # A release set refuses what was built without isolation.
     release = run_pants(
-        clone, "--meson-build-isolation=best-effort", "package", "tests/fixtures/probe:release",
+        clone,
+        "--meson-build-isolation=best-effort",
+        "package",
+        "tests/fixtures/probe:release",
         prefix=NO_NAMESPACES,
     )
     assert release.returncode != 0
@@ -139,14 +147,19 @@ def test_checkouts_at_two_paths_record_the_fixed_build_root(tmp_path: Path) -> N
         with zipfile.ZipFile(wheel) as zf:
             recorded = zf.read("probe/_buildinfo.py").decode()
         # The tool venv's own path is named by hashes of the lockfile and the interpreter.
-        assert recorded == 'BUILD_ROOT = "/mnt/src/build"\nBUILD_PYTHON = "/mnt/.build-tools/bin/python"\n', recorded
+        assert (
+            recorded
+            == 'BUILD_ROOT = "/mnt/src/build"\nBUILD_PYTHON = "/mnt/.build-tools/bin/python"\n'
+        ), recorded
     assert shas[0] == shas[1] and len(shas[0]) == 1
 
 
 def _host_version(python: str) -> str:
     return subprocess.run(
         [python, "-c", "import platform; print(platform.python_version())"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
@@ -154,7 +167,10 @@ def test_fingerprint_shows_what_builds_key_on(clone: Path) -> None:
     result = run_pants(clone, "fingerprint", "3rdparty/python:cpython-3.12", "numpy_src:numpy")
     assert result.returncode == 0, result.stderr
     (target,) = json.loads(result.stdout)  # the source_release is not an interpreter: skipped
-    assert target["address"] == "3rdparty/python:cpython-3.12" and target["target_type"] == "host_cpython"
+    assert (
+        target["address"] == "3rdparty/python:cpython-3.12"
+        and target["target_type"] == "host_cpython"
+    )
     facts = target["fingerprint"]
     python = cpython("3.12")
     assert facts["version"] == _host_version(python)
@@ -164,7 +180,10 @@ def test_fingerprint_shows_what_builds_key_on(clone: Path) -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", facts["include_sha256"])
     # The fingerprint over the facts is the one every build process carries.
     listed = {k: v for k, v in facts.items() if k != "fingerprint"}
-    assert facts["fingerprint"] == hashlib.sha256(json.dumps(listed, sort_keys=True).encode()).hexdigest()
+    assert (
+        facts["fingerprint"]
+        == hashlib.sha256(json.dumps(listed, sort_keys=True).encode()).hexdigest()
+    )
     assert run_pants(clone, "fingerprint", "numpy_src:numpy").returncode == 1
     dependents = run_pants(clone, "dependents", "--transitive", "3rdparty/python:cpython-3.12")
     assert {MINI, "numpy_src:wheel@python=3.12", "numpy_src:wheel-test@python=3.12"} <= set(
@@ -200,11 +219,15 @@ def test_a_glob_skips_wheels_for_other_platforms_and_missing_interpreters(clone:
             "interpreter=':cpython-3.99', build_requirements=['3rdparty/python:build'], "
             "repair_requirements=['3rdparty/python:repair'], toolchain='3rdparty/toolchains:host')\n"
         )
-    result = run_pants(clone, "package", "tests/fixtures/mini::", "numpy_src:wheel-macosx_arm64-accelerate")
+    result = run_pants(
+        clone, "package", "tests/fixtures/mini::", "numpy_src:wheel-macosx_arm64-accelerate"
+    )
     assert result.returncode == 0
     skipped = [line for line in result.stderr.splitlines() if "Skipping " in line]
     assert len([s for s in skipped if "is a macosx_arm64 wheel" in s]) == 4, skipped
-    assert len([s for s in skipped if "wheel-future" in s and "no CPython 3.99 found" in s]) == 1, skipped
+    assert (
+        len([s for s in skipped if "wheel-future" in s and "no CPython 3.99 found" in s]) == 1
+    ), skipped
     assert len(list((clone / "dist").glob("*.whl"))) == 3
     # Named on its own, the same wheel stops the build.
     named = run_pants(clone, "package", "tests/fixtures/mini:wheel-future")

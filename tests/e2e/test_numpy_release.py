@@ -17,7 +17,9 @@ def _peek(clone: Path, *addresses: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
-def _graph_pins(clone: Path, deps: list[str], peeked: dict[str, dict]) -> set[tuple[str, str, str, str]]:
+def _graph_pins(
+    clone: Path, deps: list[str], peeked: dict[str, dict]
+) -> set[tuple[str, str, str, str]]:
     """(kind, pinned by, name, sha256) of every pinned input among `deps` (what `pants
     dependencies --transitive` reports), read here from the targets and lockfiles themselves."""
     pins = set()
@@ -30,20 +32,36 @@ def _graph_pins(clone: Path, deps: list[str], peeked: dict[str, dict]) -> set[tu
             lock = json.loads("\n".join(l for l in text.splitlines() if not l.startswith("//")))
             for req in lock["locked_resolves"][0]["locked_requirements"]:
                 for artifact in req["artifacts"]:
-                    pins.add(("locked-distribution", spec, artifact["url"].split("/")[-1], artifact["hash"]))
+                    pins.add(
+                        (
+                            "locked-distribution",
+                            spec,
+                            artifact["url"].split("/")[-1],
+                            artifact["hash"],
+                        )
+                    )
         elif kind == "host_cpython":
             pins.add(("interpreter", spec, f"cpython-{tgt['fingerprint']['version']}", "*"))
         elif kind == "debian_cpython":
             # The target interpreter's exact version is its Debian package's upstream version.
-            dev = next(p["filename"] for p in tgt["debian_packages"] if p["filename"].startswith("libpython"))
+            dev = next(
+                p["filename"]
+                for p in tgt["debian_packages"]
+                if p["filename"].startswith("libpython")
+            )
             pins.add(("interpreter", spec, "cpython-" + dev.split("_")[1].split("-")[0], "*"))
         # Debian packages a target builds from (not a root file system for tests).
         for field in ("debian_packages", "runtime_packages"):
             for package in tgt.get(field) or ():
                 pins.add(("pinned-file", spec, package["filename"], package["sha256"]))
-    for path, project in (("3rdparty/bootstrap/pants.txt", "pantsbuild-pants"), ("3rdparty/bootstrap/pex-tool.txt", "pex")):
+    for path, project in (
+        ("3rdparty/bootstrap/pants.txt", "pantsbuild-pants"),
+        ("3rdparty/bootstrap/pex-tool.txt", "pex"),
+    ):
         text = (clone / path).read_text().replace("\\\n", " ")
-        line = next(l for l in text.splitlines() if l.lower().replace(".", "-").startswith(project + "=="))
+        line = next(
+            l for l in text.splitlines() if l.lower().replace(".", "-").startswith(project + "==")
+        )
         version = line.split("==")[1].split()[0]
         for h in line.split("--hash=sha256:")[1:]:
             pins.add(("engine", path, f"{project}=={version}", h.split()[0]))
@@ -59,20 +77,29 @@ def _recorded_pins(statement: dict) -> set[tuple[str, str, str, str]]:
     return recorded
 
 
-def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(clone: Path, tmp_path: Path) -> None:
+def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
+    clone: Path, tmp_path: Path
+) -> None:
     built = run_pants(clone, "package", "//:release", "//:release-manylinux-aarch64")
     assert built.returncode == 0
     release, cross = clone / "dist/release", clone / "dist/release-manylinux-aarch64"
     verified = run_pants(clone, "verify", "--", "dist/release", "dist/release-manylinux-aarch64")
     assert verified.returncode == 0 and verified.stdout.count("✓ ") == 4
 
-    targets = ("numpy_src:wheel@python=3.12", "numpy_src:wheel@python=3.13", "numpy_src:sdist", "numpy_src:wheel-aarch64")
+    targets = (
+        "numpy_src:wheel@python=3.12",
+        "numpy_src:wheel@python=3.13",
+        "numpy_src:sdist",
+        "numpy_src:wheel-aarch64",
+    )
     deps = {}
     for target in targets:
         listed = run_pants(clone, "dependencies", "--transitive", target)
         assert listed.returncode == 0
         deps[target] = listed.stdout.split()
-    peeked = {t["address"]: t for t in _peek(clone, *sorted({d for ds in deps.values() for d in ds}))}
+    peeked = {
+        t["address"]: t for t in _peek(clone, *sorted({d for ds in deps.values() for d in ds}))
+    }
     # A host interpreter's exact version is a host fact, shown by `fingerprint`, not by `peek`.
     host_pythons = sorted(a for a, t in peeked.items() if t["target_type"] == "host_cpython")
     fingerprinted = run_pants(clone, "fingerprint", *host_pythons)
@@ -92,25 +119,35 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(clone: P
         (wheel,) = directory.glob(f"numpy-2.5.5-{tag}-{tag}-*.whl")
         with zipfile.ZipFile(wheel) as zf:
             sbom = json.loads(zf.read("numpy-2.5.5.dist-info/sboms/numpy.cdx.json"))
-            libs = {n: hashlib.sha256(zf.read(n)).hexdigest() for n in zf.namelist() if n.startswith("numpy.libs/") and n.endswith(".so")}
+            libs = {
+                n: hashlib.sha256(zf.read(n)).hexdigest()
+                for n in zf.namelist()
+                if n.startswith("numpy.libs/") and n.endswith(".so")
+            }
         assert sbom["specVersion"] == "1.6" and "timestamp" in sbom["metadata"]
         assert sbom["metadata"]["component"]["purl"] == "pkg:pypi/numpy@2.5.5"
         components = {c["name"]: c for c in sbom["components"]}
         assert set(vendored) <= set(components)
         assert components["highway"]["version"] == "1.3.0"
         assert libs and all(
-            components[n]["hashes"] == [{"alg": "SHA-256", "content": sha}] for n, sha in libs.items()
+            components[n]["hashes"] == [{"alg": "SHA-256", "content": sha}]
+            for n, sha in libs.items()
         )
         for n in libs:
             (ancestor,) = components[n]["pedigree"]["ancestors"]
-            assert ancestor["name"] == "scipy-openblas64" and ancestor["version"] == openblas["version"]
+            assert (
+                ancestor["name"] == "scipy-openblas64"
+                and ancestor["version"] == openblas["version"]
+            )
             assert ancestor["externalReferences"][0]["hashes"][0]["content"] == openblas["sha256"]
         linked = [c for c in sbom["components"] if c["bom-ref"].startswith("linked:")]
         if directory is cross:
             # libgcc, linked into the extensions from its pinned Debian package.
             (libgcc,) = linked
             (package,) = peeked["3rdparty/toolchains:zig-aarch64"]["runtime_packages"]
-            assert libgcc["name"] == "libgcc.a" and libgcc["licenses"] == [{"expression": "GPL-3.0-or-later WITH GCC-exception-3.1"}]
+            assert libgcc["name"] == "libgcc.a" and libgcc["licenses"] == [
+                {"expression": "GPL-3.0-or-later WITH GCC-exception-3.1"}
+            ]
             (ancestor,) = libgcc["pedigree"]["ancestors"]
             assert ancestor["externalReferences"][0]["hashes"][0]["content"] == package["sha256"]
         else:
@@ -119,16 +156,30 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(clone: P
             # pip installs it (RECORD valid). The aarch64 wheel installs under qemu, in its wheel_test.
             python = fresh_venv(tmp_path / f"venv-{py}", cpython(py))
             subprocess.run(
-                [str(python), "-m", "pip", "install", "--no-index", "--no-deps", "--quiet", str(wheel)], check=True
+                [
+                    str(python),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--no-index",
+                    "--no-deps",
+                    "--quiet",
+                    str(wheel),
+                ],
+                check=True,
             )
         statement = json.loads((directory / f"{wheel.name}.intoto.jsonl").read_text())
         assert _recorded_pins(statement) == _graph_pins(clone, deps[target], peeked)
     # The cross build's inputs include each Debian package it builds from, libgcc among them.
-    cross_pins = {name for kind, _, name, _ in _graph_pins(clone, deps["numpy_src:wheel-aarch64"], peeked)}
+    cross_pins = {
+        name for kind, _, name, _ in _graph_pins(clone, deps["numpy_src:wheel-aarch64"], peeked)
+    }
     assert {n for n in cross_pins if n.endswith(".deb")} == {
         "libgcc-14-dev_14.2.0-19_arm64.deb",
         "libpython3.13-dev_3.13.5-2+deb13u5_arm64.deb",
         "libpython3.13-minimal_3.13.5-2+deb13u5_arm64.deb",
     }
     (sdist_statement,) = release.glob("*.tar.gz.intoto.jsonl")
-    assert _recorded_pins(json.loads(sdist_statement.read_text())) == _graph_pins(clone, deps["numpy_src:sdist"], peeked)
+    assert _recorded_pins(json.loads(sdist_statement.read_text())) == _graph_pins(
+        clone, deps["numpy_src:sdist"], peeked
+    )

@@ -39,8 +39,13 @@ def cache_server(tmp_path: Path):
         import os
 
         # As a developer runs it: a host CPython (with pip, whose configuration names the index).
-        return subprocess.run([cpython("3.12"), script, *args], capture_output=True, text=True, timeout=600,
-                              env={**os.environ, **env})
+        return subprocess.run(
+            [cpython("3.12"), script, *args],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, **env},
+        )
 
     started = command("start", "--port", str(port), "--data", str(tmp_path / "bgd"))
     assert started.returncode == 0, started.stderr
@@ -50,10 +55,16 @@ def cache_server(tmp_path: Path):
     command("stop")
 
 
-def test_a_build_reads_what_another_wrote_and_survives_a_stopped_server(tmp_path: Path, cache_server) -> None:
+def test_a_build_reads_what_another_wrote_and_survives_a_stopped_server(
+    tmp_path: Path, cache_server
+) -> None:
     address, command = cache_server
     clone = make_clone(tmp_path / "repo")
-    remote = ["--pants-config-files=3rdparty/remote-cache/pants.toml", f"--remote-store-address={address}", "--stats-log"]
+    remote = [
+        "--pants-config-files=3rdparty/remote-cache/pants.toml",
+        f"--remote-store-address={address}",
+        "--stats-log",
+    ]
 
     # Each build has its own, empty local store: only the remote cache can carry results.
     first = run_pants(clone, *remote, f"--local-store-dir={tmp_path / 'store-1'}", "package", WHEEL)
@@ -64,7 +75,9 @@ def test_a_build_reads_what_another_wrote_and_survives_a_stopped_server(tmp_path
     assert _counter(first.stderr, "remote_cache_write_errors") == 0, first.stderr
     built = logged_sha256(first.stderr)
 
-    second = run_pants(clone, *remote, f"--local-store-dir={tmp_path / 'store-2'}", "package", WHEEL)
+    second = run_pants(
+        clone, *remote, f"--local-store-dir={tmp_path / 'store-2'}", "package", WHEEL
+    )
     assert second.returncode == 0
     # The build's result came from BuildGrid: Pants never completed a build process.
     assert "Completed: Build wheel" not in second.stderr

@@ -26,8 +26,19 @@ def locked_venv(venv: Path, requirements: str, python: str = sys.executable) -> 
     the rules and workflows install tools; returns its `bin/` directory."""
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--no-index", "--require-hashes",
-         "--find-links", os.path.join(os.environ["NUMPY_RELEASE_STORE"], "files"), "-r", requirements],
+        [
+            str(venv / "bin/python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--require-hashes",
+            "--find-links",
+            os.path.join(os.environ["NUMPY_RELEASE_STORE"], "files"),
+            "-r",
+            requirements,
+        ],
         check=True,
         env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
     )

@@ -18,7 +18,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "build_defs"
-LAYERS = ("register", "goals", "evidence", "wheels", "toolchains", "inputs", "platforms", "bootstrap")
+LAYERS = (
+    "register",
+    "goals",
+    "evidence",
+    "wheels",
+    "toolchains",
+    "inputs",
+    "platforms",
+    "bootstrap",
+)
 
 
 def _module(path: Path) -> str:
@@ -55,11 +64,15 @@ def upward_imports(graph: dict[str, set[str]]) -> list[str]:
     bad = []
     for module, imported in sorted(graph.items()):
         if _layer(module) not in rank:
-            bad.append(f"{module} is in no layer: add its package to LAYERS and docs/architecture.md")
+            bad.append(
+                f"{module} is in no layer: add its package to LAYERS and docs/architecture.md"
+            )
             continue
         for other in sorted(imported):
             if rank.get(_layer(other), -1) < rank[_layer(module)]:
-                bad.append(f"{module} imports {other}, a higher layer ({_layer(other)} above {_layer(module)})")
+                bad.append(
+                    f"{module} imports {other}, a higher layer ({_layer(other)} above {_layer(module)})"
+                )
     return bad
 
 
@@ -115,8 +128,16 @@ def test_bootstrap_is_standard_library_only() -> None:
             if top in own or top in ("__future__", "pip") or top in sys.builtin_module_names:
                 continue
             spec = importlib.util.find_spec(top)
-            origin = Path(spec.origin).resolve() if spec and spec.origin not in (None, "built-in", "frozen") else None
-            if spec is None or (origin and stdlib not in origin.parents) or "site-packages" in str(origin):
+            origin = (
+                Path(spec.origin).resolve()
+                if spec and spec.origin not in (None, "built-in", "frozen")
+                else None
+            )
+            if (
+                spec is None
+                or (origin and stdlib not in origin.parents)
+                or "site-packages" in str(origin)
+            ):
                 foreign.append(f"{path.name} imports {name}")
     assert foreign == []
 
@@ -128,7 +149,9 @@ def test_the_checks_see_an_upward_import_and_a_circle(tmp_path: Path) -> None:
     for package in ("goals", "inputs", "platforms"):
         (plugin / package).mkdir(parents=True)
     (plugin / "goals" / "package_wheel.py").write_text("x = 1\n")
-    (plugin / "inputs" / "store_artifact.py").write_text("from build_defs.goals.package_wheel import x\n")
+    (plugin / "inputs" / "store_artifact.py").write_text(
+        "from build_defs.goals.package_wheel import x\n"
+    )
     (plugin / "platforms" / "a.py").write_text("def f():\n    from build_defs.platforms import b\n")
     (plugin / "platforms" / "b.py").write_text("import build_defs.platforms.a\n")
     global ROOT

@@ -23,19 +23,29 @@ SHA_PIN = re.compile(r"^\s*-?\s*uses:\s*[\w.-]+/[\w./-]+@[0-9a-f]{40}\s+#\s*v\d"
 
 @pytest.fixture(scope="module")
 def tools(tmp_path_factory) -> Path:
-    return locked_venv(tmp_path_factory.mktemp("workflow-checks") / "venv", "3rdparty/python/workflow-checks.txt")
+    return locked_venv(
+        tmp_path_factory.mktemp("workflow-checks") / "venv", "3rdparty/python/workflow-checks.txt"
+    )
 
 
 def _schema(tools: Path, *files: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(tools / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, files)],
-        capture_output=True, text=True,
+        [
+            str(tools / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
     )
 
 
 def _zizmor(tools: Path, *paths: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(tools / "zizmor"), "--offline", "--pedantic", *map(str, paths)], capture_output=True, text=True
+        [str(tools / "zizmor"), "--offline", "--pedantic", *map(str, paths)],
+        capture_output=True,
+        text=True,
     )
 
 
@@ -47,7 +57,9 @@ def _hardening_problems(path: Path) -> list[str]:
     problems = []
     for line in text.splitlines():
         if re.match(r"^\s*-?\s*uses:", line) and not SHA_PIN.match(line):
-            problems.append(f"{path}: not pinned to a full commit SHA with a version comment: {line.strip()}")
+            problems.append(
+                f"{path}: not pinned to a full commit SHA with a version comment: {line.strip()}"
+            )
     if doc.get("permissions") != {"contents": "read"}:
         problems.append(f"{path}: top-level permissions must be `contents: read`")
     triggers = doc.get(True) or doc.get("on") or {}  # YAML 1.1 reads `on:` as True
@@ -55,10 +67,17 @@ def _hardening_problems(path: Path) -> list[str]:
         problems.append(f"{path}: pull_request_target")
     for name, job in (doc.get("jobs") or {}).items():
         for step in job.get("steps", ()):
-            if str(step.get("uses", "")).startswith("actions/checkout@") and (step.get("with") or {}).get("persist-credentials") is not False:
-                problems.append(f"{path}: job {name}: checkout without `persist-credentials: false`")
+            if (
+                str(step.get("uses", "")).startswith("actions/checkout@")
+                and (step.get("with") or {}).get("persist-credentials") is not False
+            ):
+                problems.append(
+                    f"{path}: job {name}: checkout without `persist-credentials: false`"
+                )
             if "${{" in str(step.get("run", "")):
-                problems.append(f"{path}: job {name}: an expression inside `run:` ({step['run'].strip()[:60]})")
+                problems.append(
+                    f"{path}: job {name}: an expression inside `run:` ({step['run'].strip()[:60]})"
+                )
     return problems
 
 
@@ -90,7 +109,10 @@ def test_workflow_follows_our_hardening_rules(workflow: Path) -> None:
 
 def test_the_checks_fail_on_broken_workflows(tools: Path) -> None:
     broken = _schema(tools, FIXTURES / "broken.yml")
-    assert broken.returncode != 0 and "mapping values are not allowed here" in broken.stdout + broken.stderr
+    assert (
+        broken.returncode != 0
+        and "mapping values are not allowed here" in broken.stdout + broken.stderr
+    )
     with pytest.raises(yaml.YAMLError):
         yaml.safe_load((FIXTURES / "broken.yml").read_text())
     unhardened = _zizmor(tools, FIXTURES / "unhardened.yml")
@@ -124,19 +146,31 @@ def test_triggers_publishing_and_secrets_are_where_they_belong() -> None:
     triggers = doc.get(True) or doc["on"]
     assert triggers["schedule"][0]["cron"] == "42 2 * * SUN,WED"
     assert "pull_request" in triggers
-    assert triggers["workflow_dispatch"]["inputs"]["environment"]["options"] == ["none", "testpypi", "pypi"]
+    assert triggers["workflow_dispatch"]["inputs"]["environment"]["options"] == [
+        "none",
+        "testpypi",
+        "pypi",
+    ]
     jobs = doc["jobs"]
-    with_id_token = sorted(n for n, j in jobs.items() if (j.get("permissions") or {}).get("id-token") == "write")
+    with_id_token = sorted(
+        n for n, j in jobs.items() if (j.get("permissions") or {}).get("id-token") == "write"
+    )
     assert with_id_token == ["pypi-publish", "testpypi-publish"]
     for name in with_id_token:
         assert jobs[name]["environment"] == name.split("-")[0]
-        (publish,) = [s for s in jobs[name]["steps"] if str(s.get("uses", "")).startswith("pypa/gh-action-pypi-publish@")]
+        (publish,) = [
+            s
+            for s in jobs[name]["steps"]
+            if str(s.get("uses", "")).startswith("pypa/gh-action-pypi-publish@")
+        ]
         assert publish["with"]["attestations"] is True
     assert "check-version" in jobs["pypi-publish"]["needs"]
     # The nightly token is in that one step's environment, and nowhere else.
     text = Path(".github/workflows/release.yml").read_text()
     assert text.count("secrets.") == 1
-    (upload,) = [s for s in jobs["nightly-upload"]["steps"] if "ANACONDA_TOKEN" in (s.get("env") or {})]
+    (upload,) = [
+        s for s in jobs["nightly-upload"]["steps"] if "ANACONDA_TOKEN" in (s.get("env") or {})
+    ]
     assert "--require-hashes" in "".join(s.get("run", "") for s in jobs["nightly-upload"]["steps"])
     # Release jobs use no cache: no Actions cache, no remote (REAPI) cache for Pants.
     assert "actions/cache" not in text and "cache:" not in text

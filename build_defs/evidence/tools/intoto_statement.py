@@ -58,7 +58,9 @@ def main(request_path: str, out_path: str) -> None:
     line = statement(request)
     with open(out_path, "w") as f:
         f.write(line + "\n")
-    print(f"intoto_statement: {out_path}: {len(request['resolved_dependencies'])} resolved dependencies")
+    print(
+        f"intoto_statement: {out_path}: {len(request['resolved_dependencies'])} resolved dependencies"
+    )
 
 
 if __name__ == "__main__":

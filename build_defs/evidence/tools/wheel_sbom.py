@@ -24,7 +24,14 @@ import zipfile
 from datetime import datetime, timezone
 from email.parser import HeaderParser
 
-from cyclonedx.model import ExternalReference, ExternalReferenceType, HashAlgorithm, HashType, Property, XsUri
+from cyclonedx.model import (
+    ExternalReference,
+    ExternalReferenceType,
+    HashAlgorithm,
+    HashType,
+    Property,
+    XsUri,
+)
 from cyclonedx.model.bom import Bom, BomMetaData
 from cyclonedx.model.component import Component, ComponentType, Pedigree
 from cyclonedx.model.license import LicenseExpression
@@ -37,8 +44,15 @@ from packageurl import PackageURL
 # are shipped beside this script in the sandbox; in the repository they are in
 # build_defs/evidence/ and build_defs/platforms/.
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [_HERE, os.path.dirname(_HERE), os.path.join(os.path.dirname(os.path.dirname(_HERE)), "platforms")]
-from bundled_libraries import bundled_library_matches, is_bundled_library  # noqa: E402  # pants: no-infer-dep
+sys.path[:0] = [
+    _HERE,
+    os.path.dirname(_HERE),
+    os.path.join(os.path.dirname(os.path.dirname(_HERE)), "platforms"),
+]
+from bundled_libraries import (  # noqa: E402  # pants: no-infer-dep
+    bundled_library_matches,
+    is_bundled_library,
+)
 from wheel_record import add_files, dist_info_dir  # noqa: E402  # pants: no-infer-dep
 
 PROPERTY_PREFIX = "meson-wheel"
@@ -77,7 +91,9 @@ def vendored_component(entry: dict) -> Component:
     )
 
 
-def _distribution(name: str, version: str, purl: PackageURL, bom_ref: str, filename: str, sha256: str) -> Component:
+def _distribution(
+    name: str, version: str, purl: PackageURL, bom_ref: str, filename: str, sha256: str
+) -> Component:
     """The pinned distribution a file in the wheel came from: an SBOM pedigree ancestor."""
     return Component(
         type=ComponentType.LIBRARY,
@@ -86,17 +102,18 @@ def _distribution(name: str, version: str, purl: PackageURL, bom_ref: str, filen
         purl=purl,
         bom_ref=bom_ref,
         external_references=[
-            ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(filename), hashes=[_sha256(sha256)])
+            ExternalReference(
+                type=ExternalReferenceType.DISTRIBUTION,
+                url=XsUri(filename),
+                hashes=[_sha256(sha256)],
+            )
         ],
     )
 
 
 def bundled_component(path: str, content: bytes, origins: list[dict]) -> Component:
     base = path.rsplit("/", 1)[-1]
-    matching = [
-        o for o in origins
-        if bundled_library_matches(base, o["patterns"])
-    ]
+    matching = [o for o in origins if bundled_library_matches(base, o["patterns"])]
     if len(matching) != 1:
         raise SystemExit(
             f"wheel_sbom: {path} is bundled, and {len(matching)} native libraries declare it "
@@ -104,8 +121,12 @@ def bundled_component(path: str, content: bytes, origins: list[dict]) -> Compone
         )
     origin = matching[0]
     ancestor = _distribution(
-        origin["project"], origin["version"], PackageURL("pypi", name=origin["project"], version=origin["version"]),
-        f"origin:{path}", origin["filename"], origin["sha256"],
+        origin["project"],
+        origin["version"],
+        PackageURL("pypi", name=origin["project"], version=origin["version"]),
+        f"origin:{path}",
+        origin["filename"],
+        origin["sha256"],
     )
     return Component(
         type=ComponentType.FILE,
@@ -123,8 +144,14 @@ def linked_component(entry: dict) -> Component:
     (`name_version_arch.deb`) it was taken from as its ancestor."""
     package, version, arch = entry["package"][: -len(".deb")].split("_")
     ancestor = _distribution(
-        package, version, PackageURL("deb", namespace="debian", name=package, version=version, qualifiers={"arch": arch}),
-        f"origin:linked:{entry['name']}", entry["package"], entry["sha256"],
+        package,
+        version,
+        PackageURL(
+            "deb", namespace="debian", name=package, version=version, qualifiers={"arch": arch}
+        ),
+        f"origin:linked:{entry['name']}",
+        entry["package"],
+        entry["sha256"],
     )
     return Component(
         type=ComponentType.LIBRARY,
@@ -133,7 +160,9 @@ def linked_component(entry: dict) -> Component:
         bom_ref=f"linked:{entry['name']}",
         licenses=[LicenseExpression(entry["license"])],
         pedigree=Pedigree(ancestors=[ancestor]),
-        properties=[Property(name=f"{PROPERTY_PREFIX}:linked-statically", value="toolchain runtime")],
+        properties=[
+            Property(name=f"{PROPERTY_PREFIX}:linked-statically", value="toolchain runtime")
+        ],
     )
 
 
@@ -163,7 +192,9 @@ def make_sbom(wheel: bytes, request: dict) -> tuple[str, bytes]:
 
     # The serial number is a function of everything else in the document.
     draft = render(uuid.UUID(int=0))
-    text = render(uuid.uuid5(uuid.NAMESPACE_URL, "sha256:" + hashlib.sha256(draft.encode()).hexdigest()))
+    text = render(
+        uuid.uuid5(uuid.NAMESPACE_URL, "sha256:" + hashlib.sha256(draft.encode()).hexdigest())
+    )
     errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
     if errors is not None:
         raise SystemExit(f"wheel_sbom: the SBOM does not validate against CycloneDX 1.6: {errors}")

@@ -35,7 +35,9 @@ def main(root: str, version: str, *debs: str) -> None:
     for link in ("bin", "sbin", "lib"):
         if not os.path.lexists(os.path.join(root, link)):
             os.symlink(f"usr/{link}", os.path.join(root, link))
-    if not compileall.compile_dir(os.path.join(root, f"usr/lib/python{version}"), quiet=2, workers=0):
+    if not compileall.compile_dir(
+        os.path.join(root, f"usr/lib/python{version}"), quiet=2, workers=0
+    ):
         print("warning: some of the standard library did not precompile", file=sys.stderr)
 
 

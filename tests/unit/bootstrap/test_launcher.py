@@ -49,10 +49,15 @@ def test_a_pants_variable_that_could_change_a_build_is_refused(tmp_path: Path) -
 
 def test_no_cpython_39_is_one_message_naming_what_to_install(tmp_path: Path) -> None:
     result = _launch(tmp_path, {"PYENV_ROOT": str(tmp_path / "no-pyenv")}, "--version")
-    if any(Path(p).exists() for p in ("/usr/bin/python3.9", "/usr/local/bin/python3.9", "/opt/homebrew/bin/python3.9")):
+    if any(
+        Path(p).exists()
+        for p in ("/usr/bin/python3.9", "/usr/local/bin/python3.9", "/opt/homebrew/bin/python3.9")
+    ):
         pytest.fail("this host has a system CPython 3.9; the test needs a host without one")
     assert result.returncode == 1
     assert "Pants 2.17 needs CPython 3.9, and none was found" in result.stderr
     assert "PANTS_PYTHON=/path/to/python3.9" in result.stderr
     bad = _launch(tmp_path, {"PANTS_PYTHON": "/bin/true"}, "--version")
-    assert bad.returncode == 1 and "PANTS_PYTHON=/bin/true is not a working CPython 3.9." in bad.stderr
+    assert (
+        bad.returncode == 1 and "PANTS_PYTHON=/bin/true is not a working CPython 3.9." in bad.stderr
+    )

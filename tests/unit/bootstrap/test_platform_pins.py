@@ -51,7 +51,9 @@ def _lockfile(path: Path) -> tuple[list[str], dict[str, dict]]:
     text = "\n".join(line for line in path.read_text().splitlines() if not line.startswith("//"))
     lock = json.loads(text)
     (resolve,) = lock["locked_resolves"]
-    return lock["requirements"], {store.normalize(r["project_name"]): r for r in resolve["locked_requirements"]}
+    return lock["requirements"], {
+        store.normalize(r["project_name"]): r for r in resolve["locked_requirements"]
+    }
 
 
 def _reached(roots: list[str], locked: dict[str, dict], env: dict[str, str]) -> set[str]:
@@ -75,8 +77,9 @@ def _reached(roots: list[str], locked: dict[str, dict], env: dict[str, str]) -> 
     return {k.split("[")[0] for k in seen}
 
 
-def _coverage_problems(manifest: list[store.Artifact], sets: dict[str, dict],
-                       platforms: dict[str, wheel_tags.Platform]) -> list[str]:
+def _coverage_problems(
+    manifest: list[store.Artifact], sets: dict[str, dict], platforms: dict[str, wheel_tags.Platform]
+) -> list[str]:
     by_version: dict[tuple[str, str], list[store.Artifact]] = {}
     for art in manifest:
         if not art.debian_path:  # Debian packages: pinned by name in their sets, not by wheel tags
@@ -95,7 +98,9 @@ def _coverage_problems(manifest: list[store.Artifact], sets: dict[str, dict],
                         names = [a["url"].rsplit("/", 1)[-1] for a in locked[project]["artifacts"]]
                         arts = [a for a in manifest if a.filename in names]
                         if not _usable(arts, plat, python):
-                            problems.append(f"{lockfile.name}: {project} has no file for {plat_name}, CPython {python}")
+                            problems.append(
+                                f"{lockfile.name}: {project} has no file for {plat_name}, CPython {python}"
+                            )
                 continue  # the lockfile, not the hashed file, is what Pants installs from
             pins = (ROOT / spec["output"]).read_text().splitlines()
             for line in pins:
@@ -104,11 +109,15 @@ def _coverage_problems(manifest: list[store.Artifact], sets: dict[str, dict],
                 project, version = line.split(" ")[0].split("==")
                 files = by_version.get((store.normalize(project), version), [])
                 if not files:
-                    problems.append(f"{spec['output']}: {project}=={version} is not in artifacts.json")
+                    problems.append(
+                        f"{spec['output']}: {project}=={version} is not in artifacts.json"
+                    )
                     continue
                 for python in spec["pythons"]:
                     if not _usable(files, plat, python):
-                        problems.append(f"{spec['output']}: {project}=={version} has no file for {plat_name}, CPython {python}")
+                        problems.append(
+                            f"{spec['output']}: {project}=={version} has no file for {plat_name}, CPython {python}"
+                        )
     return problems
 
 
@@ -118,15 +127,20 @@ def test_each_declared_platform_has_every_file_its_sets_need() -> None:
     assert set(platforms) == {"linux_x86_64", "linux_arm64", "macos_x86_64", "macos_arm64"}
     sets = _sets()
     for name in ("pants-bootstrap", "pex-tool", "build", "repair", "openblas", "zig", "evidence"):
-        assert set(sets[name].get("platforms", ())) == set(platforms), f"set {name} is not pinned for every platform"
+        assert set(sets[name].get("platforms", ())) == set(
+            platforms
+        ), f"set {name} is not pinned for every platform"
     problems = _coverage_problems(store.load_manifest(MANIFEST), sets, platforms)
     assert not problems, "\n".join(problems)
 
 
 def test_a_missing_platform_file_is_reported() -> None:
     """The check above can fail: drop the macOS arm64 Pants wheel and it names it."""
-    manifest = [a for a in store.load_manifest(MANIFEST) if "macosx_11_0_arm64" not in a.filename
-                or not a.filename.startswith("pantsbuild.pants-")]
+    manifest = [
+        a
+        for a in store.load_manifest(MANIFEST)
+        if "macosx_11_0_arm64" not in a.filename or not a.filename.startswith("pantsbuild.pants-")
+    ]
     problems = _coverage_problems(manifest, _sets(), _platforms())
     assert any("pantsbuild" in p and "macos_arm64" in p for p in problems), problems
     assert not any("linux_x86_64" in p for p in problems), problems
@@ -138,8 +152,13 @@ def test_native_inputs_are_pinned_for_every_platform() -> None:
     manifest = store.load_manifest(MANIFEST)
     for project in ("pantsbuild.pants", "ziglang", "scipy_openblas64"):
         for plat in platforms.values():
-            found = [a.filename for a in manifest if a.filename.startswith(project + "-") and a.used_on(plat)
-                     and wheel_tags.is_platform_specific(a.filename)]
+            found = [
+                a.filename
+                for a in manifest
+                if a.filename.startswith(project + "-")
+                and a.used_on(plat)
+                and wheel_tags.is_platform_specific(a.filename)
+            ]
             assert len(found) == 1, f"{project} on {plat.name}: {found}"
 
 
@@ -152,8 +171,18 @@ def test_native_inputs_are_pinned_for_every_platform() -> None:
         ("cython-3.1.6-cp312-cp312-macosx_11_0_arm64.whl", "macos_x86_64", "3.12", False),
         ("protobuf-6.33.6-cp39-abi3-manylinux2014_aarch64.whl", "linux_arm64", "3.13", True),
         ("ziglang-0.17.1-py3-none-macosx_13_0_arm64.whl", "macos_arm64", "3.12", True),
-        ("x-1.0-cp312-cp312-macosx_15_0_arm64.whl", "macos_arm64", "3.12", False),  # newer than macos-14
-        ("x-1.0-cp312-cp312-manylinux_2_39_x86_64.whl", "linux_x86_64", "3.12", False),  # newer than 22.04
+        (
+            "x-1.0-cp312-cp312-macosx_15_0_arm64.whl",
+            "macos_arm64",
+            "3.12",
+            False,
+        ),  # newer than macos-14
+        (
+            "x-1.0-cp312-cp312-manylinux_2_39_x86_64.whl",
+            "linux_x86_64",
+            "3.12",
+            False,
+        ),  # newer than 22.04
         ("x-1.0-cp312-cp312-musllinux_1_2_x86_64.whl", "linux_x86_64", "3.12", False),
         ("x-1.0-py3-none-any.whl", "macos_x86_64", "3.9", True),
     ],

@@ -81,7 +81,8 @@ class _Index:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 cut = index.truncate_after is not None and (
-                    index.truncated_downloads is None or len(index.downloads) <= index.truncated_downloads
+                    index.truncated_downloads is None
+                    or len(index.downloads) <= index.truncated_downloads
                 )
                 if cut:
                     self.wfile.write(data[: index.truncate_after])
@@ -171,13 +172,20 @@ def test_truncated_download_is_retried(index: _Index, tmp_path: Path) -> None:
     index.files[art.filename] = PAYLOAD
     index.truncate_after = 1000
     index.truncated_downloads = 1  # the first attempt is cut short, the second completes
-    store.Store(tmp_path).ensure([art], fetcher=store.Fetcher(index.url, retries=3), log=lambda m: None)
+    store.Store(tmp_path).ensure(
+        [art], fetcher=store.Fetcher(index.url, retries=3), log=lambda m: None
+    )
     assert index.downloads == [art.filename] * 2
     assert (tmp_path / "files" / art.filename).read_bytes() == PAYLOAD
 
 
 @pytest.mark.parametrize(
-    "status, says", [(404, "is not on the configured package index"), (401, "does not allow"), (403, "does not allow")]
+    "status, says",
+    [
+        (404, "is not on the configured package index"),
+        (401, "does not allow"),
+        (403, "does not allow"),
+    ],
 )
 def test_refusals_from_the_index_name_the_file_and_are_not_retried(
     index: _Index, tmp_path: Path, status: int, says: str
@@ -191,15 +199,23 @@ def test_refusals_from_the_index_name_the_file_and_are_not_retried(
     fetcher._open = lambda url, accept=None: requests.append(url) or original(url, accept)
     with pytest.raises(store.StoreError) as err:
         store.Store(tmp_path).ensure([art], fetcher=fetcher, log=lambda m: None)
-    assert art.filename in str(err.value) and says in str(err.value) and f"HTTP {status}" in str(err.value)
+    assert (
+        art.filename in str(err.value)
+        and says in str(err.value)
+        and f"HTTP {status}" in str(err.value)
+    )
     assert len([u for u in requests if "/files/" in u]) == 1  # no retry
     assert _final_and_partial_files(tmp_path) == []
 
 
 def test_a_missing_project_page_says_not_on_the_index(index: _Index, tmp_path: Path) -> None:
     art = _artifact("other-1.0-py3-none-any.whl", PAYLOAD, project="other")
-    with pytest.raises(store.StoreError, match="other-1.0-py3-none-any.whl: the project other is not on"):
-        store.Store(tmp_path).ensure([art], fetcher=store.Fetcher(index.url, retries=3), log=lambda m: None)
+    with pytest.raises(
+        store.StoreError, match="other-1.0-py3-none-any.whl: the project other is not on"
+    ):
+        store.Store(tmp_path).ensure(
+            [art], fetcher=store.Fetcher(index.url, retries=3), log=lambda m: None
+        )
 
 
 def test_a_full_disk_says_so(tmp_path: Path) -> None:
@@ -279,8 +295,13 @@ def test_two_concurrent_processes_fetch_once(index: _Index, tmp_path: Path) -> N
         json.dumps(
             {
                 "artifacts": [
-                    {"project": a.project, "filename": a.filename, "sha256": a.sha256,
-                     "size": a.size, "sets": list(a.sets)}
+                    {
+                        "project": a.project,
+                        "filename": a.filename,
+                        "sha256": a.sha256,
+                        "size": a.size,
+                        "sets": list(a.sets),
+                    }
                     for a in arts
                 ]
             }
@@ -289,8 +310,11 @@ def test_two_concurrent_processes_fetch_once(index: _Index, tmp_path: Path) -> N
     env = {**os.environ, "PIP_INDEX_URL": index.url, "NUMPY_RELEASE_STORE": str(tmp_path / "s")}
     script = Path(store.__file__)
     procs = [
-        subprocess.Popen([sys.executable, str(script), "ensure", "--manifest", str(manifest)],
-                         env=env, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, str(script), "ensure", "--manifest", str(manifest)],
+            env=env,
+            stderr=subprocess.PIPE,
+        )
         for _ in range(2)
     ]
     for p in procs:
@@ -303,11 +327,17 @@ def test_two_concurrent_processes_fetch_once(index: _Index, tmp_path: Path) -> N
 
 def _index_url_with(env: dict[str, str]) -> str:
     """store.index_url() as the launcher runs it: on the base CPython, which has pip."""
-    base_python = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    base_python = (
+        Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")} | env
     out = subprocess.run(
         [str(base_python), "-c", "import store; print(store.index_url())"],
-        cwd=Path(store.__file__).parent, env=env, check=True, capture_output=True, text=True,
+        cwd=Path(store.__file__).parent,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return out.stdout.strip()
 
@@ -331,8 +361,11 @@ def test_manifest_pins_every_hash_of_the_requirement_files() -> None:
     pinned = {a.sha256 for a in store.load_manifest(root / "3rdparty" / "artifacts.json")}
     hashes = set()
     for req in (root / "3rdparty").rglob("*.txt"):
-        hashes |= {line.split("sha256:")[1].split()[0]
-                   for line in req.read_text().splitlines() if "--hash=sha256:" in line}
+        hashes |= {
+            line.split("sha256:")[1].split()[0]
+            for line in req.read_text().splitlines()
+            if "--hash=sha256:" in line
+        }
     assert hashes and hashes <= pinned
 
 
@@ -350,17 +383,28 @@ def test_pin_sdist_pins_fetches_and_prints_a_source_release(index: _Index, tmp_p
     declared = {}
     exec(snippet, {"source_release": lambda **kw: declared.update(kw)})  # valid BUILD syntax
     assert declared == {
-        "name": "demo", "version": "1.0", "filename": "demo-1.0.tar.gz", "sha256": sha,
-        "size": len(sdist), "source_date_epoch": 1700000000,  # the listed upload time
+        "name": "demo",
+        "version": "1.0",
+        "filename": "demo-1.0.tar.gz",
+        "sha256": sha,
+        "size": len(sdist),
+        "source_date_epoch": 1700000000,  # the listed upload time
     }
     data = json.loads(manifest.read_text())
-    assert data["sets"] == {"demo-source": {"project": "demo", "version": "1.0", "filename": "demo-1.0.tar.gz"}}
+    assert data["sets"] == {
+        "demo-source": {"project": "demo", "version": "1.0", "filename": "demo-1.0.tar.gz"}
+    }
     assert [(a["filename"], a["sha256"], a["sets"]) for a in data["artifacts"]] == [
         ("demo-1.0.tar.gz", sha, ["demo-source"])
     ]
     assert (tmp_path / "store/files/demo-1.0.tar.gz").read_bytes() == sdist
     with pytest.raises(SystemExit, match="no source archive of demo 2.0"):
-        pin.pin_sdist("demo==2.0", manifest, store.Fetcher(index.url, retries=1), store.Store(tmp_path / "store"))
+        pin.pin_sdist(
+            "demo==2.0",
+            manifest,
+            store.Fetcher(index.url, retries=1),
+            store.Store(tmp_path / "store"),
+        )
 
 
 def test_ensure_fetches_only_what_the_host_platform_uses(index: _Index, tmp_path: Path) -> None:
@@ -373,55 +417,109 @@ def test_ensure_fetches_only_what_the_host_platform_uses(index: _Index, tmp_path
         "linux_x86_64": "demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
         "macos_arm64": "demo-1.0-cp312-cp312-macosx_11_0_arm64.whl",
     }
-    arts = [_artifact(wheels[host] if host in wheels else wheels["linux_x86_64"], PAYLOAD),
-            _artifact(wheels[other], OTHER),
-            _artifact("demo-1.0.tar.gz", OTHER + b"sdist", )]
+    arts = [
+        _artifact(wheels[host] if host in wheels else wheels["linux_x86_64"], PAYLOAD),
+        _artifact(wheels[other], OTHER),
+        _artifact(
+            "demo-1.0.tar.gz",
+            OTHER + b"sdist",
+        ),
+    ]
     # A source archive only the other platform builds from: fetched only there.
     sdist_only_elsewhere = {"platforms": [other]}
     for art, data in zip(arts, (PAYLOAD, OTHER, OTHER + b"sdist")):
         index.files[art.filename] = data
     manifest = tmp_path / "artifacts.json"
-    manifest.write_text(json.dumps({
-        "platforms": {
-            "linux_x86_64": {"system": "linux", "arch": "x86_64", "os_max": "2.35"},
-            "macos_arm64": {"system": "macos", "arch": "arm64", "os_max": "14.0"},
-            host: {"system": host.split("_", 1)[0], "arch": host.split("_", 1)[1], "os_max": "99.0"},
-        },
-        "artifacts": [
-            {"project": a.project, "filename": a.filename, "sha256": a.sha256, "size": a.size,
-             "sets": ["test"], **(sdist_only_elsewhere if a.filename.endswith(".tar.gz") else {})}
-            for a in arts
-        ],
-    }))
+    manifest.write_text(
+        json.dumps(
+            {
+                "platforms": {
+                    "linux_x86_64": {"system": "linux", "arch": "x86_64", "os_max": "2.35"},
+                    "macos_arm64": {"system": "macos", "arch": "arm64", "os_max": "14.0"},
+                    host: {
+                        "system": host.split("_", 1)[0],
+                        "arch": host.split("_", 1)[1],
+                        "os_max": "99.0",
+                    },
+                },
+                "artifacts": [
+                    {
+                        "project": a.project,
+                        "filename": a.filename,
+                        "sha256": a.sha256,
+                        "size": a.size,
+                        "sets": ["test"],
+                        **(sdist_only_elsewhere if a.filename.endswith(".tar.gz") else {}),
+                    }
+                    for a in arts
+                ],
+            }
+        )
+    )
     env = {**os.environ, "PIP_INDEX_URL": index.url, "NUMPY_RELEASE_STORE": str(tmp_path / "s")}
     script = str(Path(store.__file__))
-    subprocess.run([sys.executable, script, "ensure", "--manifest", str(manifest)], env=env, check=True)
+    subprocess.run(
+        [sys.executable, script, "ensure", "--manifest", str(manifest)], env=env, check=True
+    )
     assert index.downloads == [arts[0].filename]
-    subprocess.run([sys.executable, script, "ensure", "--manifest", str(manifest), "--platform", "all"],
-                   env=env, check=True)
+    subprocess.run(
+        [sys.executable, script, "ensure", "--manifest", str(manifest), "--platform", "all"],
+        env=env,
+        check=True,
+    )
     assert sorted(index.downloads) == sorted(a.filename for a in arts)
-    bad = subprocess.run([sys.executable, script, "ensure", "--manifest", str(manifest), "--platform", "windows_x86"],
-                         env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            script,
+            "ensure",
+            "--manifest",
+            str(manifest),
+            "--platform",
+            "windows_x86",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "windows_x86" in bad.stderr and "not declared" in bad.stderr
 
 
 def test_an_on_demand_set_is_fetched_only_when_named(index: _Index, tmp_path: Path) -> None:
     """The cache server's files stay out of every checkout's bootstrap."""
-    always, wanted = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD), _artifact("demo-2.0-py3-none-any.whl", OTHER)
+    always, wanted = _artifact("demo-1.0-py3-none-any.whl", PAYLOAD), _artifact(
+        "demo-2.0-py3-none-any.whl", OTHER
+    )
     index.files.update({always.filename: PAYLOAD, wanted.filename: OTHER})
     manifest = tmp_path / "artifacts.json"
-    manifest.write_text(json.dumps({
-        "sets": {"base": {}, "server": {"on_demand": True}},
-        "artifacts": [
-            {"project": a.project, "filename": a.filename, "sha256": a.sha256, "size": a.size, "sets": [s]}
-            for a, s in ((always, "base"), (wanted, "server"))
-        ],
-    }))
+    manifest.write_text(
+        json.dumps(
+            {
+                "sets": {"base": {}, "server": {"on_demand": True}},
+                "artifacts": [
+                    {
+                        "project": a.project,
+                        "filename": a.filename,
+                        "sha256": a.sha256,
+                        "size": a.size,
+                        "sets": [s],
+                    }
+                    for a, s in ((always, "base"), (wanted, "server"))
+                ],
+            }
+        )
+    )
     env = {**os.environ, "PIP_INDEX_URL": index.url, "NUMPY_RELEASE_STORE": str(tmp_path / "s")}
     script = str(Path(store.__file__))
-    subprocess.run([sys.executable, script, "ensure", "--manifest", str(manifest)], env=env, check=True)
+    subprocess.run(
+        [sys.executable, script, "ensure", "--manifest", str(manifest)], env=env, check=True
+    )
     assert index.downloads == [always.filename]
-    subprocess.run([sys.executable, script, "ensure", "--manifest", str(manifest), "--set", "server"], env=env, check=True)
+    subprocess.run(
+        [sys.executable, script, "ensure", "--manifest", str(manifest), "--set", "server"],
+        env=env,
+        check=True,
+    )
     assert index.downloads == [always.filename, wanted.filename]
 
 
@@ -431,17 +529,30 @@ def test_a_host_fetches_what_it_cross_builds_with() -> None:
     from build_defs.bootstrap import wheel_tags
 
     declared = {
-        "linux_x86_64": wheel_tags.Platform.from_json("linux_x86_64", {"system": "linux", "arch": "x86_64", "os_max": "2.35"}),
-        "linux_arm64": wheel_tags.Platform.from_json("linux_arm64", {"system": "linux", "arch": "arm64", "os_max": "2.35"}),
+        "linux_x86_64": wheel_tags.Platform.from_json(
+            "linux_x86_64", {"system": "linux", "arch": "x86_64", "os_max": "2.35"}
+        ),
+        "linux_arm64": wheel_tags.Platform.from_json(
+            "linux_arm64", {"system": "linux", "arch": "arm64", "os_max": "2.35"}
+        ),
     }
     files = {
-        "blas-1-py3-none-manylinux_2_28_x86_64.whl": "blas", "blas-1-py3-none-manylinux_2_28_aarch64.whl": "blas",
+        "blas-1-py3-none-manylinux_2_28_x86_64.whl": "blas",
+        "blas-1-py3-none-manylinux_2_28_aarch64.whl": "blas",
         "tool-1-py3-none-manylinux_2_28_aarch64.whl": "tool",
     }
     manifest = {
         "sets": {"blas": {"fetch_on": {"linux_arm64": ["linux_x86_64"]}}, "tool": {}},
-        "artifacts": [{"project": n.split("-")[0], "filename": n, "sha256": f"{i:064x}", "size": 1, "sets": [s]}
-                      for i, (n, s) in enumerate(files.items())],
+        "artifacts": [
+            {
+                "project": n.split("-")[0],
+                "filename": n,
+                "sha256": f"{i:064x}",
+                "size": 1,
+                "sets": [s],
+            }
+            for i, (n, s) in enumerate(files.items())
+        ],
     }
     arts = [store.Artifact.from_json(a) for a in manifest["artifacts"]]
     own = store.for_platforms(arts, [declared["linux_x86_64"]])

@@ -20,20 +20,34 @@ TOOLS = Path("build_defs/evidence/tools").resolve()
 @pytest.fixture(scope="module")
 def python(tmp_path_factory) -> str:
     """The evidence tools' locked requirements, installed from the store as the rules do."""
-    return str(locked_venv(tmp_path_factory.mktemp("evidence") / "venv", "3rdparty/python/evidence.txt") / "python")
+    return str(
+        locked_venv(tmp_path_factory.mktemp("evidence") / "venv", "3rdparty/python/evidence.txt")
+        / "python"
+    )
 
 
 def _run(python: str, script: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([python, str(TOOLS / script), *args], capture_output=True, text=True, check=check)
+    return subprocess.run(
+        [python, str(TOOLS / script), *args], capture_output=True, text=True, check=check
+    )
 
 
-def _sbom(python: str, tmp_path: Path, request: dict, name: str = "run") -> tuple[bytes, subprocess.CompletedProcess]:
+def _sbom(
+    python: str, tmp_path: Path, request: dict, name: str = "run"
+) -> tuple[bytes, subprocess.CompletedProcess]:
     """Run wheel_sbom.py as the rule does; the finished wheel's bytes and the process."""
     work = tmp_path / name
     work.mkdir()
     (work / "request.json").write_text(json.dumps(request))
     (work / "demo-1.0-py3-none-any.whl").write_bytes(_wheel())
-    result = _run(python, "wheel_sbom.py", str(work / "request.json"), str(work / "demo-1.0-py3-none-any.whl"), str(work / "out"), check=False)
+    result = _run(
+        python,
+        "wheel_sbom.py",
+        str(work / "request.json"),
+        str(work / "demo-1.0-py3-none-any.whl"),
+        str(work / "out"),
+        check=False,
+    )
     out = work / "out/demo-1.0-py3-none-any.whl"
     return (out.read_bytes() if out.exists() else b""), result
 
@@ -67,7 +81,10 @@ def _wheel() -> bytes:
         "demo.libs/libfoo-1a2b3c4d.so": LIB,
         "demo-1.0.dist-info/METADATA": b"Metadata-Version: 2.4\nName: demo\nVersion: 1.0\nLicense-Expression: BSD-3-Clause\n",
     }
-    record = "".join(f"{n},{record_hash(d)},{len(d)}\n" for n, d in files.items()) + "demo-1.0.dist-info/RECORD,,\n"
+    record = (
+        "".join(f"{n},{record_hash(d)},{len(d)}\n" for n, d in files.items())
+        + "demo-1.0.dist-info/RECORD,,\n"
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in {**files, "demo-1.0.dist-info/RECORD": record.encode()}.items():
@@ -83,16 +100,24 @@ def test_sbom_lists_package_vendored_and_bundled_and_validates(python: str, tmp_
         sbom = zf.read(SBOM_PATH)
     doc = json.loads(sbom)
     assert doc["specVersion"] == "1.6"
-    assert doc["metadata"]["timestamp"] == "2023-11-14T22:13:20+00:00"  # SOURCE_DATE_EPOCH, not the clock
+    assert (
+        doc["metadata"]["timestamp"] == "2023-11-14T22:13:20+00:00"
+    )  # SOURCE_DATE_EPOCH, not the clock
     assert doc["metadata"]["component"]["purl"] == "pkg:pypi/demo@1.0"
     assert doc["metadata"]["component"]["licenses"] == [{"expression": "BSD-3-Clause"}]
     components = {c["name"]: c for c in doc["components"]}
     assert components["vlib"]["version"] == "4.2" and "version" not in components["other"]
-    assert {"name": "meson-wheel:note", "value": "no version stated"} in components["other"]["properties"]
+    assert {"name": "meson-wheel:note", "value": "no version stated"} in components["other"][
+        "properties"
+    ]
     lib = components["demo.libs/libfoo-1a2b3c4d.so"]
     assert lib["hashes"] == [{"alg": "SHA-256", "content": hashlib.sha256(LIB).hexdigest()}]
     (ancestor,) = lib["pedigree"]["ancestors"]
-    assert (ancestor["name"], ancestor["version"], ancestor["purl"]) == ("foo-native", "1.2.3", "pkg:pypi/foo-native@1.2.3")
+    assert (ancestor["name"], ancestor["version"], ancestor["purl"]) == (
+        "foo-native",
+        "1.2.3",
+        "pkg:pypi/foo-native@1.2.3",
+    )
     assert ancestor["externalReferences"][0]["hashes"] == [{"alg": "SHA-256", "content": "ab" * 32}]
     (tmp_path / "sbom.json").write_bytes(sbom)
     assert _run(python, "validate_sbom.py", str(tmp_path / "sbom.json")).stdout.startswith("ok ")
@@ -103,9 +128,15 @@ def test_sbom_lists_package_vendored_and_bundled_and_validates(python: str, tmp_
         assert json.loads(zf.read(SBOM_PATH))["serialNumber"] != doc["serialNumber"]
 
 
-def test_a_toolchain_archive_linked_in_is_listed_with_its_debian_package(python: str, tmp_path: Path) -> None:
-    linked = {"name": "libgcc.a", "package": "libgcc-14-dev_14.2.0-19_arm64.deb", "sha256": "cd" * 32,
-              "license": "GPL-3.0-or-later WITH GCC-exception-3.1"}
+def test_a_toolchain_archive_linked_in_is_listed_with_its_debian_package(
+    python: str, tmp_path: Path
+) -> None:
+    linked = {
+        "name": "libgcc.a",
+        "package": "libgcc-14-dev_14.2.0-19_arm64.deb",
+        "sha256": "cd" * 32,
+        "license": "GPL-3.0-or-later WITH GCC-exception-3.1",
+    }
     wheel, result = _sbom(python, tmp_path, {**REQUEST, "linked_runtime": [linked]})
     assert result.returncode == 0, result.stderr
     with zipfile.ZipFile(io.BytesIO(wheel)) as zf:
@@ -118,14 +149,19 @@ def test_a_toolchain_archive_linked_in_is_listed_with_its_debian_package(python:
     assert ancestor["externalReferences"][0]["url"] == linked["package"]
     assert ancestor["externalReferences"][0]["hashes"] == [{"alg": "SHA-256", "content": "cd" * 32}]
     # The package depends on it, like on what it bundles.
-    (package_deps,) = [d for d in doc["dependencies"] if d["ref"] == doc["metadata"]["component"]["bom-ref"]]
+    (package_deps,) = [
+        d for d in doc["dependencies"] if d["ref"] == doc["metadata"]["component"]["bom-ref"]
+    ]
     assert "linked:libgcc.a" in package_deps["dependsOn"]
 
 
 def test_a_bundled_library_nobody_declares_stops_the_sbom(python: str, tmp_path: Path) -> None:
     wheel, result = _sbom(python, tmp_path, {**REQUEST, "bundled_origins": []})
     assert result.returncode != 0 and not wheel
-    assert "demo.libs/libfoo-1a2b3c4d.so is bundled, and 0 native libraries declare it" in result.stderr
+    assert (
+        "demo.libs/libfoo-1a2b3c4d.so is bundled, and 0 native libraries declare it"
+        in result.stderr
+    )
 
 
 def test_validator_rejects_a_broken_sbom(python: str, tmp_path: Path) -> None:
@@ -135,7 +171,13 @@ def test_validator_rejects_a_broken_sbom(python: str, tmp_path: Path) -> None:
     doc["components"][0]["type"] = "not-a-type"
     (tmp_path / "broken.json").write_text(json.dumps(doc))
     (tmp_path / "empty.json").write_text("{}")
-    result = _run(python, "validate_sbom.py", str(tmp_path / "broken.json"), str(tmp_path / "empty.json"), check=False)
+    result = _run(
+        python,
+        "validate_sbom.py",
+        str(tmp_path / "broken.json"),
+        str(tmp_path / "empty.json"),
+        check=False,
+    )
     assert result.returncode == 1
     assert result.stdout.startswith(f"invalid {tmp_path / 'broken.json'}: ")
     assert "not a CycloneDX JSON document" in result.stdout
@@ -147,7 +189,11 @@ STATEMENT_REQUEST = {
     "external_parameters": {"target": "demo:wheel", "setupArgs": ["-Dx=1"]},
     "internal_parameters": {"isolation": "isolated"},
     "resolved_dependencies": [
-        {"name": "demo-1.0.tar.gz", "digest": {"sha256": "ef" * 32}, "annotations": {"kind": "pinned-file", "pinnedBy": "src:demo"}},
+        {
+            "name": "demo-1.0.tar.gz",
+            "digest": {"sha256": "ef" * 32},
+            "annotations": {"kind": "pinned-file", "pinnedBy": "src:demo"},
+        },
     ],
     "builder": {"id": "https://example.invalid/builder", "version": {"pantsbuild.pants": "2.17.1"}},
 }
@@ -155,7 +201,13 @@ STATEMENT_REQUEST = {
 
 def _statement(python: str, tmp_path: Path, request: dict) -> subprocess.CompletedProcess:
     (tmp_path / "request.json").write_text(json.dumps(request))
-    return _run(python, "intoto_statement.py", str(tmp_path / "request.json"), str(tmp_path / "out.jsonl"), check=False)
+    return _run(
+        python,
+        "intoto_statement.py",
+        str(tmp_path / "request.json"),
+        str(tmp_path / "out.jsonl"),
+        check=False,
+    )
 
 
 def test_statement_is_in_toto_v1_with_slsa_provenance(python: str, tmp_path: Path) -> None:
@@ -165,7 +217,9 @@ def test_statement_is_in_toto_v1_with_slsa_provenance(python: str, tmp_path: Pat
     doc = json.loads(line)
     assert doc["_type"] == "https://in-toto.io/Statement/v1"
     assert doc["predicateType"] == "https://slsa.dev/provenance/v1"
-    assert doc["subject"] == [{"name": "demo-1.0-py3-none-any.whl", "digest": {"sha256": "cd" * 32}}]
+    assert doc["subject"] == [
+        {"name": "demo-1.0-py3-none-any.whl", "digest": {"sha256": "cd" * 32}}
+    ]
     definition = doc["predicate"]["buildDefinition"]
     assert definition["externalParameters"]["setupArgs"] == ["-Dx=1"]
     assert definition["resolvedDependencies"][0]["annotations"]["pinnedBy"] == "src:demo"
@@ -173,5 +227,9 @@ def test_statement_is_in_toto_v1_with_slsa_provenance(python: str, tmp_path: Pat
     assert _statement(python, tmp_path, STATEMENT_REQUEST).returncode == 0
     assert (tmp_path / "out.jsonl").read_text() == line
     # A dependency with neither name, URI nor digest is refused by the bindings' validation.
-    bad = _statement(python, tmp_path, {**STATEMENT_REQUEST, "resolved_dependencies": [{"annotations": {"kind": "x"}}]})
+    bad = _statement(
+        python,
+        tmp_path,
+        {**STATEMENT_REQUEST, "resolved_dependencies": [{"annotations": {"kind": "x"}}]},
+    )
     assert bad.returncode != 0 and "At least one of name, URI, or digest" in bad.stderr

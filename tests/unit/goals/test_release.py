@@ -37,7 +37,11 @@ def test_identical_wheels_have_no_differing_members() -> None:
     for buf, compression in ((stored, zipfile.ZIP_STORED), (deflated, zipfile.ZIP_DEFLATED)):
         with zipfile.ZipFile(buf, "w", compression=compression) as zf:
             for name, data in members.items():
-                zf.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data, compress_type=compression)
+                zf.writestr(
+                    zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)),
+                    data,
+                    compress_type=compression,
+                )
     assert stored.getvalue() != deflated.getvalue()
     assert differing_members("pkg.whl", stored.getvalue(), deflated.getvalue()) == []
 
@@ -63,12 +67,23 @@ def test_manifest_is_sorted_and_in_sha256sum_format() -> None:
         {"name": f"{wheel}.intoto.jsonl", "size": 3, "sha256": "cc" * 32, "address": "x:b"},
     ]
     sums, manifest = manifest_files(entries)
-    assert sums == f"{'aa' * 32}  a-1.0.tar.gz\n{'bb' * 32}  {wheel}\n{'cc' * 32}  {wheel}.intoto.jsonl\n"
+    assert (
+        sums
+        == f"{'aa' * 32}  a-1.0.tar.gz\n{'bb' * 32}  {wheel}\n{'cc' * 32}  {wheel}.intoto.jsonl\n"
+    )
     data = json.loads(manifest)
-    assert [e["name"] for e in data["artifacts"]] == ["a-1.0.tar.gz", wheel, f"{wheel}.intoto.jsonl"]
+    assert [e["name"] for e in data["artifacts"]] == [
+        "a-1.0.tar.gz",
+        wheel,
+        f"{wheel}.intoto.jsonl",
+    ]
     assert data["artifacts"][1] == {
-        "name": wheel, "size": 2, "sha256": "bb" * 32, "address": "x:b",
-        "kind": "wheel", "tag": "cp312-cp312-manylinux_2_28_x86_64",
+        "name": wheel,
+        "size": 2,
+        "sha256": "bb" * 32,
+        "address": "x:b",
+        "kind": "wheel",
+        "tag": "cp312-cp312-manylinux_2_28_x86_64",
     }
     assert data["artifacts"][0]["kind"] == "sdist"
     assert data["artifacts"][2]["kind"] == "provenance" and data["artifacts"][2]["subject"] == wheel
@@ -78,9 +93,12 @@ def test_manifest_is_sorted_and_in_sha256sum_format() -> None:
 
 def test_release_sets_refuse_a_remote_cache() -> None:
     import pytest
+
     from build_defs.goals.package_release_set import ReleaseSetError, refuse_remote_cache
 
     refuse_remote_cache("//:release", False, False)
     for read, write in ((True, False), (False, True), (True, True)):
-        with pytest.raises(ReleaseSetError, match="refusing to build a release set with a remote cache"):
+        with pytest.raises(
+            ReleaseSetError, match="refusing to build a release set with a remote cache"
+        ):
             refuse_remote_cache("//:release", read, write)

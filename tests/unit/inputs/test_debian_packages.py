@@ -25,16 +25,27 @@ def deb(files: dict[str, bytes], compression: str = "xz") -> bytes:
             info.size = len(content)
             tar.addfile(info, io.BytesIO(content))
     out = b"!<arch>\n"
-    for name, content in [("debian-binary", b"2.0\n"), ("control.tar.xz", b""), (f"data.tar.{compression}", data.getvalue())]:
+    for name, content in [
+        ("debian-binary", b"2.0\n"),
+        ("control.tar.xz", b""),
+        (f"data.tar.{compression}", data.getvalue()),
+    ]:
         out += f"{name:<16}{0:<12}{0:<6}{0:<6}{'100644':<8}{len(content):<10}`\n".encode() + content
         out += b"\n" if len(content) % 2 else b""
     return out
 
 
 def test_files_under_a_directory_and_single_files_land_where_asked() -> None:
-    package = deb({"usr/include/python3.13/Python.h": b"py", "usr/include/python3.13/cpython/x.h": b"x",
-                   "usr/lib/other.so": b"no"})
-    got = package_files(package, "p.deb", {"usr/include/python3.13/": "inc/", "usr/lib/other.so": "lib/o.so"})
+    package = deb(
+        {
+            "usr/include/python3.13/Python.h": b"py",
+            "usr/include/python3.13/cpython/x.h": b"x",
+            "usr/lib/other.so": b"no",
+        }
+    )
+    got = package_files(
+        package, "p.deb", {"usr/include/python3.13/": "inc/", "usr/lib/other.so": "lib/o.so"}
+    )
     assert got == {"inc/Python.h": b"py", "inc/cpython/x.h": b"x", "lib/o.so": b"no"}
     assert package_files(package, "p.deb", {"usr/share/": "s/"}) == {}
 
@@ -58,23 +69,36 @@ def _cpython_files() -> dict[str, bytes]:
 
 
 def test_the_target_cpython_takes_the_architecture_pyconfig_and_target_facts() -> None:
-    files, facts = target_python_files(_cpython_files(), "3.13", "aarch64-linux-gnu", "_sysconfigdata__linux_aarch64-linux-gnu")
-    assert files[f"{TARGET_PYTHON_DIR}/include/python3.13/pyconfig.h"] == b"#define SIZEOF_LONG_DOUBLE 16\n"
+    files, facts = target_python_files(
+        _cpython_files(), "3.13", "aarch64-linux-gnu", "_sysconfigdata__linux_aarch64-linux-gnu"
+    )
+    assert (
+        files[f"{TARGET_PYTHON_DIR}/include/python3.13/pyconfig.h"]
+        == b"#define SIZEOF_LONG_DOUBLE 16\n"
+    )
     assert not any(p.endswith("arch-pyconfig.h") for p in files)
-    assert facts["version"] == "3.13.5" and facts["EXT_SUFFIX"] == ".cpython-313-aarch64-linux-gnu.so"
+    assert (
+        facts["version"] == "3.13.5" and facts["EXT_SUFFIX"] == ".cpython-313-aarch64-linux-gnu.so"
+    )
     assert facts["SOABI"] == "cpython-313-aarch64-linux-gnu" and facts["Py_ENABLE_SHARED"] == "1"
     pc = files[f"{TARGET_PYTHON_DIR}/pkgconfig/python-3.13.pc"].decode()
     assert "prefix=${pcfiledir}/.." in pc and "Cflags: -I${includedir}/python3.13" in pc
     # The headers' hash changes with any header.
     changed = {**_cpython_files(), "arch-pyconfig.h": b"#define SIZEOF_LONG_DOUBLE 8\n"}
-    assert target_python_files(changed, "3.13", "aarch64-linux-gnu", "_sysconfigdata__linux_aarch64-linux-gnu")[1][
-        "include_sha256"] != facts["include_sha256"]
+    assert (
+        target_python_files(
+            changed, "3.13", "aarch64-linux-gnu", "_sysconfigdata__linux_aarch64-linux-gnu"
+        )[1]["include_sha256"]
+        != facts["include_sha256"]
+    )
 
 
 def test_packages_without_the_architecture_pyconfig_are_refused() -> None:
     files = {k: v for k, v in _cpython_files().items() if k != "arch-pyconfig.h"}
     with pytest.raises(InterpreterError, match="libpython3.13-dev"):
-        target_python_files(files, "3.13", "aarch64-linux-gnu", "_sysconfigdata__linux_aarch64-linux-gnu")
+        target_python_files(
+            files, "3.13", "aarch64-linux-gnu", "_sysconfigdata__linux_aarch64-linux-gnu"
+        )
 
 
 def test_apt_mirror_comes_from_apt_configuration(tmp_path, monkeypatch) -> None:
@@ -82,7 +106,8 @@ def test_apt_mirror_comes_from_apt_configuration(tmp_path, monkeypatch) -> None:
     (tmp_path / "sources.list.d").mkdir()
     (tmp_path / "sources.list.d" / "debian.sources").write_text(
         "Types: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm\n\n"
-        "Types: deb\nURIs: http://mirror.invalid/debian-security\nSuites: bookworm-security\n")
+        "Types: deb\nURIs: http://mirror.invalid/debian-security\nSuites: bookworm-security\n"
+    )
     assert debian.mirror(str(tmp_path)) == "http://mirror.invalid/debian/"
     monkeypatch.setenv(debian.MIRROR_ENV, "file:///srv/mirror")
     assert debian.mirror(str(tmp_path)) == "file:///srv/mirror/"
@@ -146,7 +171,16 @@ SHA256: ff
 
 def test_the_closure_follows_depends_pre_depends_and_virtual_packages() -> None:
     index = debian.parse_packages(_INDEX)
-    names = [p.name for p in debian.closure(index, ["python3.13"], exclude=["debconf", "debconf-2.0"])]
-    assert names == ["libc6", "mime-support-ng", "python3.13", "python3.13-minimal", "tzdata", "zlib1g"]
+    names = [
+        p.name for p in debian.closure(index, ["python3.13"], exclude=["debconf", "debconf-2.0"])
+    ]
+    assert names == [
+        "libc6",
+        "mime-support-ng",
+        "python3.13",
+        "python3.13-minimal",
+        "tzdata",
+        "zlib1g",
+    ]
     with pytest.raises(debian.DebianError, match="debconf"):
         debian.closure(index, ["python3.13"], exclude=[])

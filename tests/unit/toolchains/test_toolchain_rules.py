@@ -7,21 +7,6 @@ import os
 from textwrap import dedent
 
 import pytest
-
-from build_defs.inputs import address_fields, debian_package, project_source, store_artifact
-from build_defs.inputs import target_types as input_targets
-from build_defs.toolchains import cc_toolchain as toolchain
-from build_defs.toolchains import host_programs as host
-from build_defs.toolchains import interpreter
-from build_defs.toolchains import target_types as toolchain_targets
-from build_defs.wheels import target_types as wheel_targets
-from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
-from build_defs.wheels.target_types import InferMesonWheelDependencies, MesonWheelInputsFieldSet
-from build_defs.inputs.project_source import ProjectTree, ProjectTreeRequest
-from build_defs.toolchains.target_types import CcToolchainTarget, HostCPythonTarget, ZigToolchainTarget
-from build_defs.inputs.target_types import MesonProjectTarget
-from build_defs.wheels.target_types import MesonWheelPythonField, MesonWheelTarget
-from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
 from pants.backend.python.target_types import PythonRequirementTarget
 from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address
@@ -29,6 +14,29 @@ from pants.engine.fs import DigestContents
 from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.target import InferredDependencies, InvalidFieldException
 from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
+
+from build_defs.inputs import address_fields, debian_package, project_source, store_artifact
+from build_defs.inputs import target_types as input_targets
+from build_defs.inputs.project_source import ProjectTree, ProjectTreeRequest
+from build_defs.inputs.target_types import MesonProjectTarget
+from build_defs.toolchains import cc_toolchain as toolchain
+from build_defs.toolchains import host_programs as host
+from build_defs.toolchains import interpreter
+from build_defs.toolchains import target_types as toolchain_targets
+from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
+from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
+from build_defs.toolchains.target_types import (
+    CcToolchainTarget,
+    HostCPythonTarget,
+    ZigToolchainTarget,
+)
+from build_defs.wheels import target_types as wheel_targets
+from build_defs.wheels.target_types import (
+    InferMesonWheelDependencies,
+    MesonWheelInputsFieldSet,
+    MesonWheelPythonField,
+    MesonWheelTarget,
+)
 
 
 @pytest.fixture
@@ -69,7 +77,6 @@ def _write_tool(rule_runner: RuleRunner, name: str, version: str) -> str:
     rule_runner.write_files({path: f"#!/bin/sh\necho '{version}'\n"})
     full = f"{rule_runner.build_root}/{path}"
 
-
     os.chmod(full, 0o755)
     return full
 
@@ -106,7 +113,9 @@ def test_toolchain_fingerprint_tracks_the_compiler(rule_runner: RuleRunner) -> N
 
 def test_missing_compiler_is_a_clear_error(rule_runner: RuleRunner) -> None:
     cxx = _write_tool(rule_runner, "cxx-b", "fakecxx 1.0")
-    with engine_error(toolchain.ToolchainError, contains="tool 'cc' (/nonexistent/gcc) was not found"):
+    with engine_error(
+        toolchain.ToolchainError, contains="tool 'cc' (/nonexistent/gcc) was not found"
+    ):
         _toolchain(rule_runner, "/nonexistent/gcc", cxx)
 
 
@@ -126,7 +135,9 @@ def test_project_tree_is_rooted_at_src(rule_runner: RuleRunner) -> None:
 
 def test_project_source_must_be_a_project(rule_runner: RuleRunner) -> None:
     rule_runner.write_files({"tc/BUILD": "cc_toolchain(name='t', cc='/bin/true', cxx='/bin/true')"})
-    with engine_error(project_source.UnsupportedSourceError, contains="cannot be used as a project source"):
+    with engine_error(
+        project_source.UnsupportedSourceError, contains="cannot be used as a project source"
+    ):
         rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("tc", target_name="t"))])
 
 
@@ -251,7 +262,9 @@ def test_zig_toolchain_wrappers(rule_runner: RuleRunner, tmp_path) -> None:
     assert set(tc.programs) == {"cc", "cxx", "ar", "ranlib", "nm"}
     assert "-target x86_64-linux-gnu.2.28" in tc.programs["cc"]
     # The pinned tree arrives as an immutable input; the build links `zig` to the kept copy.
-    assert set(tc.immutable_inputs) == {".zig-pinned"} and set(tc.append_only_caches.values()) == {".zig-cache"}
+    assert set(tc.immutable_inputs) == {".zig-pinned"} and set(tc.append_only_caches.values()) == {
+        ".zig-cache"
+    }
     assert '/bin/ln -s "$zig_tree" "$ROOT/zig"' in tc.setup and "/usr/bin/diff -rq" in tc.setup
 
     # Lay the sandbox out as a build sees it and run the wrappers for real.
@@ -265,16 +278,37 @@ def test_zig_toolchain_wrappers(rule_runner: RuleRunner, tmp_path) -> None:
         path.write_bytes(fc.content)
         path.chmod(0o755 if fc.is_executable or fc.path.endswith("/zig") else 0o644)
     cc = str(root / "toolchain/bin/cc")
-    compile_out = subprocess.run([cc, "-c", "a.c"], capture_output=True, text=True, check=True).stdout
-    link_out = subprocess.run([cc, "a.o", "-o", "a.so"], capture_output=True, text=True, check=True).stdout
-    assert compile_out.split() == ["zig", "cc", "-target", "x86_64-linux-gnu.2.28", "-g0", "-c", "a.c"]
+    compile_out = subprocess.run(
+        [cc, "-c", "a.c"], capture_output=True, text=True, check=True
+    ).stdout
+    link_out = subprocess.run(
+        [cc, "a.o", "-o", "a.so"], capture_output=True, text=True, check=True
+    ).stdout
+    assert compile_out.split() == [
+        "zig",
+        "cc",
+        "-target",
+        "x86_64-linux-gnu.2.28",
+        "-g0",
+        "-c",
+        "a.c",
+    ]
     assert link_out.split() == [
-        "zig", "cc", "-target", "x86_64-linux-gnu.2.28", "-g0",
-        f"-Wl,--version-script={root}/toolchain/bin/../hide-cxx-runtime.map", "-Wl,--strip-debug",
-        "a.o", "-o", "a.so",
+        "zig",
+        "cc",
+        "-target",
+        "x86_64-linux-gnu.2.28",
+        "-g0",
+        f"-Wl,--version-script={root}/toolchain/bin/../hide-cxx-runtime.map",
+        "-Wl,--strip-debug",
+        "a.o",
+        "-o",
+        "a.so",
     ]
     assert "*std::*;" in (root / "toolchain/hide-cxx-runtime.map").read_text()
-    ar_out = subprocess.run([str(root / "toolchain/bin/ar"), "csr", "x.a"], capture_output=True, text=True).stdout
+    ar_out = subprocess.run(
+        [str(root / "toolchain/bin/ar"), "csr", "x.a"], capture_output=True, text=True
+    ).stdout
     assert ar_out.split() == ["zig", "ar", "csr", "x.a"]
 
 
@@ -287,7 +321,8 @@ def test_zig_toolchain_refuses_to_shadow_its_own_programs(rule_runner: RuleRunne
                     name="zig", version="0.0", filename="z-0-py3-none-any.whl", sha256="%s", size=1,
                     tools={"cc": "/usr/bin/gcc"},
                 )
-                """ % ("0" * 64)
+                """
+                % ("0" * 64)
             )
         }
     )
@@ -318,7 +353,14 @@ def test_zig_toolchain_without_host_tools(rule_runner: RuleRunner, tmp_path) -> 
 def test_gcc_fingerprint_covers_what_the_driver_runs(rule_runner: RuleRunner) -> None:
     """The real host gcc: its cc1, collect2, crt files and libgcc are fingerprinted too."""
     tc = _toolchain(rule_runner, "/usr/bin/gcc", "/usr/bin/g++")
-    for part in ("cc:cc1", "cc:collect2", "cc:crtbegin.o", "cc:libgcc.a", "cxx:cc1plus", "cxx:libstdc++.so"):
+    for part in (
+        "cc:cc1",
+        "cc:collect2",
+        "cc:crtbegin.o",
+        "cc:libgcc.a",
+        "cxx:cc1plus",
+        "cxx:libstdc++.so",
+    ):
         assert part in tc.programs, sorted(tc.programs)
         path, sha = tc.programs[part].split()[:2]
         assert os.path.isabs(path) and sha.startswith("sha256:")
@@ -346,12 +388,16 @@ def test_host_cpython_exact_pin_and_missing_version(rule_runner: RuleRunner) -> 
 
     where = os.path.dirname(os.path.realpath(sys.executable))
     with engine_error(interpreter.InterpreterError, contains="pins CPython 3.9.999"):
-        _host_cpython(rule_runner, f"version='3.9', exact_version='3.9.999', search_path=['{where}']")
+        _host_cpython(
+            rule_runner, f"version='3.9', exact_version='3.9.999', search_path=['{where}']"
+        )
     with engine_error(interpreter.InterpreterError, contains="no CPython 3.98 found"):
         _host_cpython(rule_runner, f"version='3.98', search_path=['{where}']")
 
 
-def test_zig_toolchain_runtime_archives_name_their_package_and_need_a_license(rule_runner: RuleRunner, tmp_path) -> None:
+def test_zig_toolchain_runtime_archives_name_their_package_and_need_a_license(
+    rule_runner: RuleRunner, tmp_path
+) -> None:
     import hashlib
 
     from tests.unit.inputs.test_debian_packages import deb
@@ -359,14 +405,19 @@ def test_zig_toolchain_runtime_archives_name_their_package_and_need_a_license(ru
     wheel = _fake_zig_wheel()
     packages = {
         "libother_1.0-1_arm64.deb": deb({"usr/share/doc/other/README": b"x"}),
-        "libgcc-14-dev_14.2.0-19_arm64.deb": deb({"usr/lib/gcc/aarch64-linux-gnu/14/libgcc.a": b"!<arch>\n"}),
+        "libgcc-14-dev_14.2.0-19_arm64.deb": deb(
+            {"usr/lib/gcc/aarch64-linux-gnu/14/libgcc.a": b"!<arch>\n"}
+        ),
     }
     store = tmp_path / "store"
     (store / "files").mkdir(parents=True)
     (store / "files" / "ziglang-0.0-py3-none-any.whl").write_bytes(wheel)
     for name, data in packages.items():
         (store / "files" / name).write_bytes(data)
-    listed = [{"filename": n, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for n, d in packages.items()]
+    listed = [
+        {"filename": n, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}
+        for n, d in packages.items()
+    ]
     declared = ", ".join(f"debian_package(**{entry!r})" for entry in listed)
 
     def toolchain_build(license_line: str) -> str:
@@ -384,13 +435,21 @@ def test_zig_toolchain_runtime_archives_name_their_package_and_need_a_license(ru
         )
 
     rule_runner.set_options([f"--artifact-store-root={store}"], env_inherit={"PATH"})
-    rule_runner.write_files({"tc/BUILD": toolchain_build('runtime_license="GPL-3.0-or-later WITH GCC-exception-3.1",')})
+    rule_runner.write_files(
+        {"tc/BUILD": toolchain_build('runtime_license="GPL-3.0-or-later WITH GCC-exception-3.1",')}
+    )
     tc = rule_runner.request(CcToolchain, [CcToolchainRequest(Address("tc", target_name="zig"))])
-    assert [dict(e) for e in tc.linked_runtime] == [{
-        "name": "libgcc.a", "package": "libgcc-14-dev_14.2.0-19_arm64.deb", "sha256": listed[1]["sha256"],
-        "license": "GPL-3.0-or-later WITH GCC-exception-3.1",
-    }]
-    assert "toolchain/runtime/libgcc.a" in {fc.path for fc in rule_runner.request(DigestContents, [tc.digest])}
+    assert [dict(e) for e in tc.linked_runtime] == [
+        {
+            "name": "libgcc.a",
+            "package": "libgcc-14-dev_14.2.0-19_arm64.deb",
+            "sha256": listed[1]["sha256"],
+            "license": "GPL-3.0-or-later WITH GCC-exception-3.1",
+        }
+    ]
+    assert "toolchain/runtime/libgcc.a" in {
+        fc.path for fc in rule_runner.request(DigestContents, [tc.digest])
+    }
 
     rule_runner.write_files({"tc/BUILD": toolchain_build("")})
     with engine_error(toolchain.ToolchainError, contains="set `runtime_license`"):

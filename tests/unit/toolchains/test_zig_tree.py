@@ -30,7 +30,9 @@ def _setup(root: Path) -> subprocess.CompletedProcess:
     script = 'set -eu\nROOT="$1"\n' + _ZIG_TREE_SETUP.format(
         cache=ZIG_CACHE, sha256=SHA, pinned=ZIG_PINNED_DIR, zig_dir=ZIG_DIR, filename="ziglang.whl"
     )
-    return subprocess.run(["/bin/bash", "-c", script, "_", str(root)], capture_output=True, text=True)
+    return subprocess.run(
+        ["/bin/bash", "-c", script, "_", str(root)], capture_output=True, text=True
+    )
 
 
 def test_the_tree_is_kept_once_and_reused(tmp_path: Path) -> None:
@@ -45,7 +47,9 @@ def test_the_tree_is_kept_once_and_reused(tmp_path: Path) -> None:
     os.rmdir(second / ZIG_CACHE)
     os.symlink(first / ZIG_CACHE, second / ZIG_CACHE)
     assert _setup(second).returncode == 0
-    assert (second / ZIG_DIR / "ziglang" / "zig").stat().st_ino == inode  # the same files: zig's cache hits
+    assert (
+        second / ZIG_DIR / "ziglang" / "zig"
+    ).stat().st_ino == inode  # the same files: zig's cache hits
 
 
 def test_a_kept_tree_that_differs_from_the_pin_stops_the_build(tmp_path: Path) -> None:
@@ -59,7 +63,9 @@ def test_a_kept_tree_that_differs_from_the_pin_stops_the_build(tmp_path: Path) -
     assert "differs from the pinned ziglang.whl; delete it and build again" in result.stderr
 
 
-_ZIG_LINUX_X86_64 = "ziglang-0.17.1-py3-none-manylinux_2_12_x86_64.manylinux2010_x86_64.musllinux_1_1_x86_64.whl"
+_ZIG_LINUX_X86_64 = (
+    "ziglang-0.17.1-py3-none-manylinux_2_12_x86_64.manylinux2010_x86_64.musllinux_1_1_x86_64.whl"
+)
 
 
 def _host(monkeypatch, system: str, machine: str, version: str = "2.36") -> wheel_tags.Platform:
@@ -77,9 +83,21 @@ def _host(monkeypatch, system: str, machine: str, version: str = "2.36") -> whee
         (_ZIG_LINUX_X86_64, "Linux", "x86_64", "2.36", True),
         (_ZIG_LINUX_X86_64, "Linux", "aarch64", "2.36", False),
         (_ZIG_LINUX_X86_64, "Darwin", "x86_64", "14.5", False),
-        ("ziglang-0.17.1-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", "Linux", "aarch64", "2.36", True),
+        (
+            "ziglang-0.17.1-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+            "Linux",
+            "aarch64",
+            "2.36",
+            True,
+        ),
         # A glibc older than the wheel's floor.
-        ("ziglang-0.17.1-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", "Linux", "aarch64", "2.12", False),
+        (
+            "ziglang-0.17.1-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+            "Linux",
+            "aarch64",
+            "2.12",
+            False,
+        ),
         ("ziglang-0.17.1-py3-none-macosx_11_0_arm64.whl", "Darwin", "arm64", "14.5", True),
     ],
 )

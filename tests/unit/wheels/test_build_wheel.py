@@ -7,21 +7,24 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
-
-from build_defs.inputs import project_source, store_artifact
-from build_defs.inputs.project_source import ProjectTree, ProjectTreeRequest
-from build_defs.inputs.store_artifact import MissingArtifactError
-from build_defs.wheels.target_types import MesonWheelTarget
-from build_defs.inputs.target_types import SourceReleaseTarget
-from build_defs.wheels.build_wheel import MesonWheelFieldSet, WrongPlatformError, check_buildable_here
-from build_defs.platforms.registry import host_wheel_platform
 from pants.core.util_rules import archive, system_binaries
 from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
 from pants.engine.internals.scheduler import ExecutionError
-from tests.unit.support import sdist_bytes
 from pants.testutil.rule_runner import QueryRule, RuleRunner, engine_error
 
+from build_defs.inputs import project_source, store_artifact
+from build_defs.inputs.project_source import ProjectTree, ProjectTreeRequest
+from build_defs.inputs.store_artifact import MissingArtifactError
+from build_defs.inputs.target_types import SourceReleaseTarget
+from build_defs.platforms.registry import host_wheel_platform
+from build_defs.wheels.build_wheel import (
+    MesonWheelFieldSet,
+    WrongPlatformError,
+    check_buildable_here,
+)
+from build_defs.wheels.target_types import MesonWheelTarget
+from tests.unit.support import sdist_bytes
 
 
 @pytest.fixture
@@ -62,25 +65,36 @@ def _pin(rule_runner: RuleRunner, tmp_path: Path, data: bytes, sha256: str | Non
 
 
 def test_source_release_is_extracted_under_src(rule_runner: RuleRunner, tmp_path: Path) -> None:
-    data = sdist_bytes({"demo-1.0/meson.build": b"project('demo')\n", "demo-1.0/pkg/a.c": b"int a;\n"})
+    data = sdist_bytes(
+        {"demo-1.0/meson.build": b"project('demo')\n", "demo-1.0/pkg/a.c": b"int a;\n"}
+    )
     _pin(rule_runner, tmp_path, data)
-    tree = rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("src", target_name="demo"))])
+    tree = rule_runner.request(
+        ProjectTree, [ProjectTreeRequest(Address("src", target_name="demo"))]
+    )
     contents = {fc.path: fc.content for fc in rule_runner.request(DigestContents, [tree.digest])}
     assert contents == {"src/meson.build": b"project('demo')\n", "src/pkg/a.c": b"int a;\n"}
     assert tree.source_date_epoch == 1700000000
 
 
-def test_source_release_with_wrong_digest_is_refused(rule_runner: RuleRunner, tmp_path: Path) -> None:
+def test_source_release_with_wrong_digest_is_refused(
+    rule_runner: RuleRunner, tmp_path: Path
+) -> None:
     data = sdist_bytes({"demo-1.0/meson.build": b"project('demo')\n"})
     _pin(rule_runner, tmp_path, data, sha256="0" * 64)
     with pytest.raises(ExecutionError, match="0{64}"):
         rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("src", target_name="demo"))])
 
 
-def test_source_release_missing_from_store_says_what_to_do(rule_runner: RuleRunner, tmp_path: Path) -> None:
+def test_source_release_missing_from_store_says_what_to_do(
+    rule_runner: RuleRunner, tmp_path: Path
+) -> None:
     _pin(rule_runner, tmp_path, b"whatever")
     (tmp_path / "store" / "files" / "demo-1.0.tar.gz").unlink()
-    with engine_error(MissingArtifactError, contains="demo-1.0.tar.gz (pinned by src:demo) is not in the artifact store"):
+    with engine_error(
+        MissingArtifactError,
+        contains="demo-1.0.tar.gz (pinned by src:demo) is not in the artifact store",
+    ):
         rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("src", target_name="demo"))])
 
 
@@ -104,13 +118,17 @@ def test_other_platforms_stop_with_the_runner_they_need() -> None:
     check_buildable_here(_wheel_field_set(host_wheel_platform()))
     check_buildable_here(_wheel_field_set(None))
     other = "macosx_arm64" if host_wheel_platform() != "macosx_arm64" else "manylinux_x86_64"
-    with pytest.raises(WrongPlatformError, match=f"is a {other} wheel and this machine is .*`macos-14` runner"):
+    with pytest.raises(
+        WrongPlatformError, match=f"is a {other} wheel and this machine is .*`macos-14` runner"
+    ):
         check_buildable_here(_wheel_field_set(other))
     with pytest.raises(WrongPlatformError, match="free-threaded CPython 3.14t"):
         check_buildable_here(_wheel_field_set(None, "3.14t"))
     # Windows: one sentence, whatever the host (Pants 2.17 does not run there).
     for windows in ("win_amd64", "win_arm64"):
-        with pytest.raises(WrongPlatformError, match=f"is a {windows} wheel: Pants 2.17 does not run on Windows"):
+        with pytest.raises(
+            WrongPlatformError, match=f"is a {windows} wheel: Pants 2.17 does not run on Windows"
+        ):
             check_buildable_here(_wheel_field_set(windows))
 
 
@@ -121,4 +139,6 @@ def test_isolation_refusal_names_the_fix_for_the_host() -> None:
     assert "apparmor_restrict_unprivileged_userns=0" in linux and "best-effort" in linux
     macos = refusal_message(MACOS_REFUSAL)
     # No Linux sysctl advice on a Mac: only the opt-out, and that releases refuse it.
-    assert "sysctl" not in macos and "no macOS sandbox yet" in macos and "release sets refuse" in macos
+    assert (
+        "sysctl" not in macos and "no macOS sandbox yet" in macos and "release sets refuse" in macos
+    )

@@ -24,7 +24,11 @@ def test_an_aarch64_cross_file_names_the_machine_programs_and_properties() -> No
     )
     cross = _parsed(text)
     assert dict(cross["host_machine"]) == {
-        "system": "'linux'", "cpu_family": "'aarch64'", "cpu": "'aarch64'", "endian": "'little'"}
+        "system": "'linux'",
+        "cpu_family": "'aarch64'",
+        "cpu": "'aarch64'",
+        "endian": "'little'",
+    }
     # Relative to the cross file itself, which meson resolves wherever the sandbox is.
     assert cross["binaries"]["c"] == "'@DIRNAME@/toolchain/bin/cc'"
     assert cross["binaries"]["cpp"] == "'@DIRNAME@/toolchain/bin/cxx'"

@@ -10,6 +10,10 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+from pants.engine.addresses import Address
+from pants.engine.fs import EMPTY_DIGEST, AddPrefix, CreateDigest, Digest, MergeDigests
+from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
+from pants.util.frozendict import FrozenDict
 
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.toolchains.host_programs import CcToolchain, FingerprintRequest
@@ -20,10 +24,6 @@ from build_defs.wheels.emulation import (
     emulated_python,
     rootfs_unpacker,
 )
-from pants.engine.addresses import Address
-from pants.engine.fs import EMPTY_DIGEST, AddPrefix, CreateDigest, Digest, MergeDigests
-from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
-from pants.util.frozendict import FrozenDict
 from tests.unit.inputs.test_debian_packages import deb
 
 _PACKAGES = (
@@ -34,8 +34,14 @@ _WHEEL = "numpy-2.5.5-cp313-cp313-manylinux_2_27_aarch64.manylinux_2_28_aarch64.
 
 
 def _cross(test_packages=_PACKAGES) -> CrossTarget:
-    return CrossTarget(EMPTY_DIGEST, "target-python", "aarch64-linux-gnu", "manylinux_aarch64",
-                       "_sysconfigdata__linux_aarch64-linux-gnu", test_packages)
+    return CrossTarget(
+        EMPTY_DIGEST,
+        "target-python",
+        "aarch64-linux-gnu",
+        "manylinux_aarch64",
+        "_sysconfigdata__linux_aarch64-linux-gnu",
+        test_packages,
+    )
 
 
 def _run(cross: CrossTarget, cpu: str = "neoverse-n1", emulator: str | None = None):
@@ -43,16 +49,26 @@ def _run(cross: CrossTarget, cpu: str = "neoverse-n1", emulator: str | None = No
 
     def fingerprint(request: FingerprintRequest) -> CcToolchain:
         fingerprinted.update(request.programs, remedy=request.remedy)
-        return CcToolchain(Address("t"), EMPTY_DIGEST,
-                           FrozenDict({"qemu": f"{request.programs['qemu']} sha256:cc qemu-aarch64 version 7.2"}))
+        return CcToolchain(
+            Address("t"),
+            EMPTY_DIGEST,
+            FrozenDict({"qemu": f"{request.programs['qemu']} sha256:cc qemu-aarch64 version 7.2"}),
+        )
 
     result = run_rule_with_mocks(
         emulated_python,
-        rule_args=[EmulatedPythonRequest(Address("numpy_src", target_name="t"), cross, "3.13", cpu, emulator, _WHEEL)],
+        rule_args=[
+            EmulatedPythonRequest(
+                Address("numpy_src", target_name="t"), cross, "3.13", cpu, emulator, _WHEEL
+            )
+        ],
         mock_gets=[
             MockGet(output_type=CcToolchain, input_types=(FingerprintRequest,), mock=fingerprint),
-            MockGet(output_type=StoreArtifact, input_types=(StoreArtifactRequest,),
-                    mock=lambda r: StoreArtifact(EMPTY_DIGEST)),
+            MockGet(
+                output_type=StoreArtifact,
+                input_types=(StoreArtifactRequest,),
+                mock=lambda r: StoreArtifact(EMPTY_DIGEST),
+            ),
             MockGet(output_type=Digest, input_types=(MergeDigests,), mock=lambda r: EMPTY_DIGEST),
             MockGet(output_type=Digest, input_types=(AddPrefix,), mock=lambda r: EMPTY_DIGEST),
             MockGet(output_type=Digest, input_types=(CreateDigest,), mock=lambda r: EMPTY_DIGEST),
@@ -72,14 +88,23 @@ def test_the_emulated_cpu_is_pinned_and_the_emulator_fingerprinted() -> None:
     assert result.env["EMULATOR"].endswith("cpu=neoverse-n1")
     assert "sha256:cc" in result.env["EMULATOR"]
     # Every package of the root file system, and the wheel installed for the target's own tag.
-    assert '"$ROOT/rootfs-debs/libc6_2.41_arm64.deb" "$ROOT/rootfs-debs/python3.13-minimal_3.13.5_arm64.deb"' in result.setup
-    assert "--platform manylinux_2_28_aarch64" in result.setup and "--python-version 3.13" in result.setup
+    assert (
+        '"$ROOT/rootfs-debs/libc6_2.41_arm64.deb" "$ROOT/rootfs-debs/python3.13-minimal_3.13.5_arm64.deb"'
+        in result.setup
+    )
+    assert (
+        "--platform manylinux_2_28_aarch64" in result.setup
+        and "--python-version 3.13" in result.setup
+    )
     assert f'"$ROOT/{_WHEEL}"' in result.setup
 
 
 def test_another_cpu_and_emulator_are_what_the_target_says() -> None:
     result, fingerprinted = _run(_cross(), cpu="max", emulator="/opt/qemu/bin/qemu-aarch64")
-    assert fingerprinted == {"qemu": "/opt/qemu/bin/qemu-aarch64", "remedy": fingerprinted["remedy"]}
+    assert fingerprinted == {
+        "qemu": "/opt/qemu/bin/qemu-aarch64",
+        "remedy": fingerprinted["remedy"],
+    }
     assert "export QEMU_CPU=max " in result.setup
 
 
@@ -93,8 +118,16 @@ def test_the_root_file_system_is_unpacked_with_links_and_merged_usr(tmp_path) ->
     (tmp_path / "p.deb").write_bytes(package)
     for name, data in rootfs_unpacker().items():
         (tmp_path / name).write_bytes(data)
-    subprocess.run([sys.executable, str(tmp_path / "unpack_rootfs.py"), str(tmp_path / "root"), "3.13",
-                    str(tmp_path / "p.deb")], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(tmp_path / "unpack_rootfs.py"),
+            str(tmp_path / "root"),
+            "3.13",
+            str(tmp_path / "p.deb"),
+        ],
+        check=True,
+    )
     root = tmp_path / "root"
     assert (root / "usr/bin/python3.13").read_bytes() == b"\x7fELF"
     assert os.readlink(root / "lib") == "usr/lib" and os.readlink(root / "bin") == "usr/bin"
