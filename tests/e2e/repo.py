@@ -58,13 +58,15 @@ def run_pants(
 
 
 def logged_sha256(output: str) -> dict[str, str]:
-    """wheel filename -> sha256 as logged by `pants package`."""
+    """wheel filename -> sha256 as logged by `pants package`. An output that logs no
+    artifact fails here, so two such maps are never compared empty."""
     found: dict[str, str] = {}
     lines = output.splitlines()
     for i, line in enumerate(lines):
         if "Wrote dist/" in line and i + 1 < len(lines) and "sha256" in lines[i + 1]:
             name = line.split("Wrote dist/")[1].strip()
             found[name] = lines[i + 1].split("sha256")[1].split()[0]
+    assert found, "`pants package` logged no artifact with its sha256 (nothing was packaged?)"
     return found
 
 

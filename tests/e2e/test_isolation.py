@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import subprocess
+import sys
 import threading
 import zipfile
 from pathlib import Path
@@ -106,6 +107,18 @@ class _LoopbackServer:
         self.sock.close()
 
 
+# The probe from inside a wheel test, added to the clone's BUILD once the probe is aimed.
+_PROBE_TEST = """
+wheel_test(
+    name="wheel-test",
+    wheel=":wheel",
+    python="3.12",
+    sources=["netprobe.py"],
+    timeout=300,
+)
+"""
+
+
 def _aim(path: Path, target: tuple[str, int]) -> None:
     text = path.read_text()
     assert "TARGET = None" in text
@@ -124,11 +137,21 @@ def test_build_and_wheel_test_cannot_reach_a_loopback_server(clone: Path) -> Non
                 break
             deadline.wait(0.1)
         assert server.accepted == 1
-        _aim(clone / "tests/fixtures/probe/netprobe.py", server.address)
+        probe = clone / "tests/fixtures/probe/netprobe.py"
+        # Not aimed, the check refuses to pass: it would have probed nothing.
+        unaimed = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True)
+        assert unaimed.returncode == 2 and "no TARGET set" in unaimed.stderr
+        _aim(probe, server.address)
+        with open(clone / "tests/fixtures/probe/BUILD", "a") as f:
+            f.write(_PROBE_TEST)
         built = run_pants(clone, "--no-local-cache", "package", "tests/fixtures/probe:wheel")
         assert built.returncode == 0
-        tested = run_pants(clone, "test", "--force", "tests/fixtures/probe:wheel-test")
+        tested = run_pants(
+            clone, "test", "--force", "--test-output=all", "tests/fixtures/probe:wheel-test"
+        )
         assert tested.returncode == 0
+        # The check ran against the server and could not reach it.
+        assert f"netprobe: could not connect to {server.address!r}" in tested.stdout + tested.stderr
         assert server.accepted == 1, "a build or test process reached the host's loopback"
     finally:
         server.close()

@@ -161,7 +161,9 @@ def _run_repair(
     return captured["script"], captured["process"]
 
 
-def test_a_macos_wheel_is_repaired_with_delocate_on_any_host() -> None:
+def test_a_macos_wheel_gets_a_delocate_repair_process_on_any_host() -> None:
+    """The repair rule's script and process for a macOS wheel, on this Linux host (delocate
+    itself is not run here: it needs a macOS wheel and a Mac)."""
     script, process = _run_repair(
         "macosx_arm64",
         "proj-1.0-cp312-cp312-macosx_11_0_arm64.whl",
@@ -184,14 +186,14 @@ def test_a_macos_wheel_is_repaired_with_delocate_on_any_host() -> None:
     )
 
 
-def test_a_macos_x86_64_wheel_requires_its_own_architecture() -> None:
+def test_a_macos_x86_64_wheels_delocate_script_requires_its_architecture() -> None:
     script, _ = _run_repair(
         "macosx_x86_64", "proj-1.0-cp312-cp312-macosx_10_13_x86_64.whl", ["proj/__init__.py"], ()
     )
     assert "--require-archs x86_64 " in script
 
 
-def test_a_linux_wheel_is_repaired_with_auditwheel_and_its_policy() -> None:
+def test_a_linux_wheel_gets_an_auditwheel_repair_script_with_its_policy() -> None:
     script, process = _run_repair(
         "manylinux_x86_64",
         "proj-1.0-cp312-cp312-linux_x86_64.whl",
@@ -208,7 +210,7 @@ def test_a_linux_wheel_is_repaired_with_auditwheel_and_its_policy() -> None:
     assert process.description.endswith("with auditwheel")
 
 
-def test_an_aarch64_wheel_is_repaired_as_on_an_aarch64_machine() -> None:
+def test_an_aarch64_wheels_auditwheel_script_reports_an_aarch64_machine() -> None:
     script, _ = _run_repair(
         "manylinux_aarch64",
         "proj-1.0-cp313-cp313-linux_aarch64.whl",
