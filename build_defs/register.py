@@ -41,12 +41,14 @@ from build_defs.inputs import target_types as input_targets
 from build_defs.toolchains import (
     cc_toolchain,
     host_programs,
+    host_toolchain,
     interpreter,
     target_interpreter,
 )
 from build_defs.toolchains import target_types as toolchain_targets
 from build_defs.toolchains import (
     tool_env,
+    zig,
 )
 from build_defs.wheels import build_wheel, emulation, isolation, repair_wheel
 from build_defs.wheels import target_types as wheel_targets
@@ -62,6 +64,8 @@ def rules():
         *toolchain_targets.rules(),
         *cc_toolchain.rules(),
         *host_programs.rules(),
+        *host_toolchain.rules(),
+        *zig.rules(),
         *interpreter.rules(),
         *target_interpreter.rules(),
         *tool_env.rules(),

@@ -1,27 +1,62 @@
-"""Prepare the C/C++ toolchain a `toolchain` field names: a fingerprinted host toolchain
-(`cc_toolchain`, `host.py`) or the pinned zig (`zig_toolchain`, `zig.py`)."""
+"""The C/C++ toolchain a build compiles with (`CcToolchain`), whatever target supplies it.
+
+Each kind of toolchain target is one module that registers a member of the
+`CcToolchainFieldSet` union: `host_toolchain.py` (`cc_toolchain`: the host's compilers,
+fingerprinted) and `zig.py` (`zig_toolchain`: the pinned zig). This module defines the
+result and picks the member; it imports no kind, so a new kind is one new module.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from pants.engine.addresses import Address
+from pants.engine.environment import EnvironmentName
+from pants.engine.fs import Digest
 from pants.engine.internals.selectors import Get
 from pants.engine.rules import collect_rules, rule
-from pants.engine.target import WrappedTarget, WrappedTargetRequest
+from pants.engine.target import FieldSet, WrappedTarget, WrappedTargetRequest
+from pants.engine.unions import UnionMembership, union
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.toolchains.host_programs import CcToolchain, FingerprintRequest, ToolchainError
-from build_defs.toolchains.target_types import (
-    CcToolchainCcField,
-    CcToolchainCxxField,
-    CcToolchainToolsField,
-    ZigTargetField,
-)
-from build_defs.toolchains.zig import zig_toolchain
+from build_defs.toolchains.host_programs import TOOLCHAIN_DIR, ToolchainError
 
-__all__ = ["CcToolchain", "CcToolchainRequest", "ToolchainError"]
+__all__ = ["CcToolchain", "CcToolchainFieldSet", "CcToolchainRequest", "ToolchainError"]
+
+
+@dataclass(frozen=True)
+class CcToolchain:
+    """A C/C++ toolchain as a build sees it: `toolchain/bin/<name>` wrappers (`cc`, `cxx`,
+    `ar`, ... and the host utilities) plus `fingerprint.tsv`.
+
+    Processes that use it merge `digest` into their input, and pass `immutable_inputs`
+    (large read-only trees, e.g. the extracted zig wheel, symlinked rather than copied)
+    and `append_only_caches` (e.g. zig's compiled libc++ cache) through.
+    """
+
+    address: Address
+    digest: Digest
+    programs: FrozenDict[str, str]  # name -> "realpath sha256:<hex> version"
+    immutable_inputs: FrozenDict[str, Digest] = FrozenDict()
+    append_only_caches: FrozenDict[str, str] = FrozenDict()
+    # Shell lines a process runs (in its sandbox root, before it uses the toolchain).
+    setup: str = ""
+    # The target triple it compiles for when that is fixed by the toolchain (zig's
+    # `-target`, e.g. `aarch64-linux-gnu.2.28`); empty for a host compiler (the host's).
+    target: str = ""
+    # Archives from pinned packages linked into everything it links (zig's `runtime_files`):
+    # dicts of `name`, `package`, `sha256` (the package's) and `license`, for the SBOM.
+    linked_runtime: tuple[FrozenDict[str, str], ...] = ()
+
+    @property
+    def bin_dir(self) -> str:
+        return f"{TOOLCHAIN_DIR}/bin"
+
+    def caches_with(self, other: Mapping[str, str] | None) -> FrozenDict[str, str]:
+        """The append-only caches of a process that uses this toolchain and `other`'s."""
+        return FrozenDict({**(other or {}), **self.append_only_caches})
 
 
 @dataclass(frozen=True)
@@ -29,25 +64,23 @@ class CcToolchainRequest:
     address: Address
 
 
+@union(in_scope_types=[EnvironmentName])
+@dataclass(frozen=True)
+class CcToolchainFieldSet(FieldSet):
+    """A kind of target that supplies a C/C++ toolchain."""
+
+
 @rule(desc="Prepare a C/C++ toolchain", level=LogLevel.DEBUG)
-async def prepare_toolchain(request: CcToolchainRequest) -> CcToolchain:
+async def prepare_toolchain(
+    request: CcToolchainRequest, union_membership: UnionMembership
+) -> CcToolchain:
     wrapped = await Get(
         WrappedTarget,
         WrappedTargetRequest(request.address, description_of_origin="a toolchain field"),
     )
-    tgt = wrapped.target
-    tools = (
-        dict(tgt[CcToolchainToolsField].value or {}) if tgt.has_field(CcToolchainToolsField) else {}
-    )
-    if tgt.has_field(CcToolchainCcField):
-        programs = {
-            "cc": tgt[CcToolchainCcField].value,
-            "cxx": tgt[CcToolchainCxxField].value,
-            **tools,
-        }
-        return await Get(CcToolchain, FingerprintRequest(request.address, FrozenDict(programs)))
-    if tgt.has_field(ZigTargetField):
-        return await zig_toolchain(tgt, tools)
+    for member in union_membership.get(CcToolchainFieldSet):
+        if member.is_applicable(wrapped.target):
+            return await Get(CcToolchain, CcToolchainFieldSet, member.create(wrapped.target))
     raise ToolchainError(
         f"{request.address} is not a toolchain: use a `cc_toolchain` or `zig_toolchain` target."
     )

@@ -1,5 +1,5 @@
-"""A C/C++ toolchain as the build sees it (`CcToolchain`), and the fingerprint of host
-programs that makes a host toolchain a keyed input of every build.
+"""The fingerprint of host programs (`HostPrograms`), which makes a host compiler, a host
+utility or an emulator a keyed input of every process that runs it.
 
 The fingerprint process runs once per Pants run (it is never cached): it resolves each
 program, records its `--version` line and sha256, and writes small wrapper scripts under
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from textwrap import dedent
-from typing import Mapping
 
 from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address
@@ -66,39 +65,20 @@ _FINGERPRINT_SCRIPT = dedent(
 
 
 @dataclass(frozen=True)
-class CcToolchain:
-    """A fingerprinted toolchain: `toolchain/bin/<name>` wrappers plus `fingerprint.tsv`.
-
-    Processes that use it merge `digest` into their input, and pass `immutable_inputs`
-    (large read-only trees, e.g. the extracted zig wheel, symlinked rather than copied)
-    and `append_only_caches` (e.g. zig's compiled libc++ cache) through.
-    """
+class HostPrograms:
+    """Host programs, fingerprinted: `toolchain/bin/<name>` wrappers plus `fingerprint.tsv`."""
 
     address: Address
     digest: Digest
     programs: FrozenDict[str, str]  # name -> "realpath sha256:<hex> version"
-    immutable_inputs: FrozenDict[str, Digest] = FrozenDict()
-    append_only_caches: FrozenDict[str, str] = FrozenDict()
-    # Shell lines a process runs (in its sandbox root, before it uses the toolchain).
-    setup: str = ""
-    # The target triple it compiles for when that is fixed by the toolchain (zig's
-    # `-target`, e.g. `aarch64-linux-gnu.2.28`); empty for a host compiler (the host's).
-    target: str = ""
-    # Archives from pinned packages linked into everything it links (zig's `runtime_files`):
-    # dicts of `name`, `package`, `sha256` (the package's) and `license`, for the SBOM.
-    linked_runtime: tuple[FrozenDict[str, str], ...] = ()
 
     @property
     def bin_dir(self) -> str:
         return f"{TOOLCHAIN_DIR}/bin"
 
-    def caches_with(self, other: Mapping[str, str] | None) -> FrozenDict[str, str]:
-        """The append-only caches of a process that uses this toolchain and `other`'s."""
-        return FrozenDict({**(other or {}), **self.append_only_caches})
-
 
 class ToolchainError(Exception):
-    pass
+    """A toolchain (or a host program it needs) cannot be used on this machine."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +90,7 @@ class FingerprintRequest:
 
 
 @rule(desc="Fingerprint host programs", level=LogLevel.DEBUG)
-async def fingerprint_programs(request: FingerprintRequest, bash: BashBinary) -> CcToolchain:
+async def fingerprint_programs(request: FingerprintRequest, bash: BashBinary) -> HostPrograms:
     programs = request.programs
     script = await Get(
         Digest, CreateDigest([FileContent("fingerprint.sh", _FINGERPRINT_SCRIPT.encode())])
@@ -138,10 +118,8 @@ async def fingerprint_programs(request: FingerprintRequest, bash: BashBinary) ->
     for line in table.splitlines():
         name, real, sha, version = line.split("\t", 3)
         fingerprint[name] = f"{real} sha256:{sha} {version}"
-    return CcToolchain(
-        address=request.address,
-        digest=result.output_digest,
-        programs=FrozenDict(fingerprint),
+    return HostPrograms(
+        address=request.address, digest=result.output_digest, programs=FrozenDict(fingerprint)
     )
 
 

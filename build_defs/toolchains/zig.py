@@ -7,10 +7,15 @@ tree is kept once per pin so that zig's caches stay warm across runs.
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 
 from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests, Snapshot
 from pants.engine.internals.selectors import Get, MultiGet
+from pants.engine.rules import collect_rules, rule
+from pants.engine.target import WrappedTarget, WrappedTargetRequest
+from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
 
 from build_defs.bootstrap import wheel_tags
 from build_defs.inputs.debian_package import DebianFilesRequest
@@ -20,13 +25,15 @@ from build_defs.inputs.target_types import (
     PinnedSha256Field,
     SourceVersionField,
 )
+from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainFieldSet
 from build_defs.toolchains.host_programs import (
     TOOLCHAIN_DIR,
-    CcToolchain,
     FingerprintRequest,
+    HostPrograms,
     ToolchainError,
 )
 from build_defs.toolchains.target_types import (
+    CcToolchainToolsField,
     ZigCompileFlagsField,
     ZigLinkFlagsField,
     ZigRuntimeFilesField,
@@ -135,7 +142,21 @@ def _double_quoted(text: str) -> str:
     return f'"{text}"'
 
 
-async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
+@dataclass(frozen=True)
+class ZigToolchainFieldSet(CcToolchainFieldSet):
+    required_fields = (ZigTargetField,)
+
+    zig_target: ZigTargetField
+    tools: CcToolchainToolsField
+
+
+@rule(desc="Prepare the pinned zig toolchain", level=LogLevel.DEBUG)
+async def zig_toolchain(field_set: ZigToolchainFieldSet) -> CcToolchain:
+    wrapped = await Get(
+        WrappedTarget,
+        WrappedTargetRequest(field_set.address, description_of_origin="a toolchain field"),
+    )
+    tgt, tools = wrapped.target, dict(field_set.tools.value or {})
     filename = tgt[PinnedFilenameField].value
     try:
         host_platform = wheel_tags.host_store_platform()
@@ -151,7 +172,7 @@ async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
     for name in ("cc", "cxx", "ar", "ranlib"):
         if name in tools:
             raise ToolchainError(f"{tgt.address}: `{name}` comes from zig; remove it from `tools`.")
-    host = await Get(CcToolchain, FingerprintRequest(tgt.address, FrozenDict(tools)))
+    host = await Get(HostPrograms, FingerprintRequest(tgt.address, FrozenDict(tools)))
     zig = await Get(StoreArtifact, StoreArtifactRequest.pinned_by(tgt, extract_as=".zip"))
     target = tgt[ZigTargetField].value
     compile_flags = " ".join(shlex.quote(f) for f in (tgt[ZigCompileFlagsField].value or ()))
@@ -264,3 +285,7 @@ async def zig_toolchain(tgt, tools: dict[str, str]) -> CcToolchain:
             filename=tgt[PinnedFilenameField].value,
         ),
     )
+
+
+def rules():
+    return [*collect_rules(), UnionRule(CcToolchainFieldSet, ZigToolchainFieldSet)]

@@ -22,7 +22,7 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
-from build_defs.toolchains.host_programs import CcToolchain, FingerprintRequest
+from build_defs.toolchains.host_programs import FingerprintRequest, HostPrograms
 from build_defs.toolchains.interpreter import CrossTarget
 
 ROOTFS = "rootfs"
@@ -78,7 +78,7 @@ async def emulated_python(request: EmulatedPythonRequest) -> EmulatedPython:
         )
     emulator = request.emulator or f"/usr/bin/qemu-{cross.cpu}-static"
     fingerprint = await Get(
-        CcToolchain,
+        HostPrograms,
         FingerprintRequest(
             request.owner,
             FrozenDict({"qemu": emulator}),

@@ -21,8 +21,9 @@ from build_defs.inputs.project_source import ProjectTree, ProjectTreeRequest
 from build_defs.inputs.target_types import MesonProjectTarget
 from build_defs.toolchains import cc_toolchain as toolchain
 from build_defs.toolchains import host_programs as host
-from build_defs.toolchains import interpreter
+from build_defs.toolchains import host_toolchain, interpreter
 from build_defs.toolchains import target_types as toolchain_targets
+from build_defs.toolchains import zig
 from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
 from build_defs.toolchains.target_types import (
@@ -45,6 +46,8 @@ def rule_runner() -> RuleRunner:
         rules=[
             *toolchain.rules(),
             *host.rules(),
+            *host_toolchain.rules(),
+            *zig.rules(),
             *debian_package.rules(),
             *project_source.rules(),
             *store_artifact.rules(),

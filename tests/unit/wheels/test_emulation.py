@@ -16,7 +16,7 @@ from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
 from pants.util.frozendict import FrozenDict
 
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
-from build_defs.toolchains.host_programs import CcToolchain, FingerprintRequest
+from build_defs.toolchains.host_programs import FingerprintRequest, HostPrograms
 from build_defs.toolchains.interpreter import CrossTarget
 from build_defs.wheels.emulation import (
     EmulatedPythonRequest,
@@ -47,9 +47,9 @@ def _cross(test_packages=_PACKAGES) -> CrossTarget:
 def _run(cross: CrossTarget, cpu: str = "neoverse-n1", emulator: str | None = None):
     fingerprinted: dict = {}
 
-    def fingerprint(request: FingerprintRequest) -> CcToolchain:
+    def fingerprint(request: FingerprintRequest) -> HostPrograms:
         fingerprinted.update(request.programs, remedy=request.remedy)
-        return CcToolchain(
+        return HostPrograms(
             Address("t"),
             EMPTY_DIGEST,
             FrozenDict({"qemu": f"{request.programs['qemu']} sha256:cc qemu-aarch64 version 7.2"}),
@@ -63,7 +63,7 @@ def _run(cross: CrossTarget, cpu: str = "neoverse-n1", emulator: str | None = No
             )
         ],
         mock_gets=[
-            MockGet(output_type=CcToolchain, input_types=(FingerprintRequest,), mock=fingerprint),
+            MockGet(output_type=HostPrograms, input_types=(FingerprintRequest,), mock=fingerprint),
             MockGet(
                 output_type=StoreArtifact,
                 input_types=(StoreArtifactRequest,),
