@@ -2,6 +2,14 @@
 
     python build_defs/bootstrap/pin.py [--upgrade] [SET ...]
     python build_defs/bootstrap/pin.py sdist NAME==VERSION
+    python build_defs/bootstrap/pin.py requirements SET --python 3.12 [--python 3.13]
+        [--platform all | --platform linux_x86_64 ...] [REQUIREMENT ...]
+
+`requirements SET ...` creates (or updates) a locked requirement set end to end: its `.in`
+file, its entry in the manifest, its three `pants.toml` entries and its
+`python_requirements` target (`requirement_sets.py` says why five places), then pins it,
+fetches every platform's files and writes its Pants lockfile. Without requirements it keeps
+the `.in` file and re-pins it.
 
 `sdist NAME==VERSION` pins a project's source archive: it adds a set `<name>-source` to
 the manifest, fetches and verifies the file into the store, and prints a ready-to-paste
@@ -24,6 +32,9 @@ markers differently under other versions, and the pins would move. After pinning
 Only pip's index is consulted (PIP_INDEX_URL or pip's configuration); local
 find-links and extra indexes are ignored so that every pinned file can be
 fetched again by `store.py` on another machine.
+
+It is one maintainer tool of about 460 lines: Python sets, single files and Debian sets
+are three commands of it that share the manifest's reading and writing.
 """
 
 from __future__ import annotations
@@ -40,6 +51,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import debian  # noqa: E402
+import requirement_sets  # noqa: E402
 import store  # noqa: E402
 import wheel_tags  # noqa: E402
 
@@ -393,7 +405,61 @@ def pin_sdist(
     )
 
 
+def requirements_command(argv: list[str]) -> int:
+    """`pin.py requirements SET --python X [--platform P | all] [REQUIREMENT ...]`."""
+    usage = (
+        "usage: pin.py requirements SET --python 3.12 [--python 3.13] "
+        "[--platform all | --platform NAME ...] [REQUIREMENT ...]"
+    )
+    if not argv or argv[0].startswith("-"):
+        raise SystemExit(usage)
+    name, rest = argv[0], argv[1:]
+    pythons: list[str] = []
+    platforms: list[str] = []
+    requirements: list[str] = []
+    while rest:
+        arg = rest.pop(0)
+        if arg in ("--python", "--platform"):
+            if not rest:
+                raise SystemExit(f"pin: {arg} needs a value\n{usage}")
+            (pythons if arg == "--python" else platforms).append(rest.pop(0))
+        elif arg.startswith("-"):
+            raise SystemExit(f"pin: unknown option {arg}\n{usage}")
+        else:
+            requirements.append(arg)
+    if not pythons:
+        raise SystemExit(f"pin: name the CPython versions of the set with --python\n{usage}")
+    declared = sorted(store.platforms_of(json.loads(MANIFEST.read_text())))
+    if platforms == ["all"]:
+        platforms = declared
+    unknown = [p for p in platforms if p not in declared]
+    if unknown:
+        raise SystemExit(f"pin: unknown platform(s) {unknown}; declared: {declared}")
+    try:
+        changed = requirement_sets.declare(ROOT, name, pythons, requirements or None, platforms)
+    except ValueError as e:
+        raise SystemExit(f"pin: {e}")
+    for path in changed:
+        print(f"pin: wrote {path}", file=sys.stderr)
+    main([name])
+    # Every platform's files, so that the lockfile lists all of them; then the lockfile.
+    subprocess.run(
+        [sys.executable, str(Path(store.__file__)), "ensure", "--manifest", str(MANIFEST)]
+        + ["--set", name, "--platform", "all"],
+        check=True,
+    )
+    subprocess.run([str(ROOT / "pants"), "generate-lockfiles", f"--resolve={name}"], check=True)
+    print(
+        f'pin: set {name} is ready: depend on "3rdparty/python:{name}" (its requirements are '
+        f'"3rdparty/python:{name}#<project>")',
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["requirements"]:
+        return requirements_command(argv[1:])
     if argv[:1] == ["sdist"]:
         if len(argv) != 2:
             raise SystemExit("usage: pin.py sdist NAME==VERSION")

@@ -14,6 +14,11 @@ Layout of the store:
 
 Only the standard library (and, to find the index, pip's own configuration
 reader) is used: this runs before any virtualenv exists.
+
+It is longer than the plugin's other modules (about 560 lines) on purpose: the launcher
+runs it as one script before anything is installed, and the store and its fetcher share
+each download's verification (a short read, a lying index, a full disk) step by step, which
+a split would spread across a module boundary.
 """
 
 from __future__ import annotations

@@ -107,10 +107,29 @@ class WheelTestSourceTestsField(StringSequenceField):
     default = ()
     help = help_text(
         """
-        Globs, relative to the tested wheel's project root (its sdist or source tree), of a
-        test suite the source ships, e.g. `["tests/**"]`. The files are copied outside the
-        source tree and run with `python -m pytest` (pytest from `test_requirements`)
-        against the installed wheel, offline; no test collected is a failure.
+        For tests kept outside the package (`tests/` beside `src/`, run upstream as
+        `pytest tests/`): globs, relative to the tested wheel's project root (its sdist or
+        source tree), e.g. `["tests/**"]`. The files are copied outside the source tree with
+        the project's pytest configuration and root `conftest.py`, and run with
+        `python -m pytest` (pytest from `test_requirements`) against the installed wheel,
+        offline; no test collected is a failure. Tests inside the package: `installed_tests`.
+        """
+    )
+
+
+class WheelTestInstalledTestsField(StringSequenceField):
+    alias = "installed_tests"
+    default = ()
+    help = help_text(
+        """
+        For tests that ship inside the package (`mypkg/tests/`, run upstream as
+        `pytest --pyargs mypkg`): the packages to run that way against the installed wheel,
+        e.g. `["mypkg"]`, offline, with pytest's full output. The project's pytest
+        configuration is read from its source (`pytest.ini`, `pyproject.toml`'s
+        `[tool.pytest.ini_options]`, `tox.ini`'s `[pytest]` or `setup.cfg`'s
+        `[tool:pytest]`, in pytest's order), so its markers and warning filters apply;
+        `addopts` is cleared (it usually names a developer's plugins). conftest.py files
+        inside the package apply as they are installed.
         """
     )
 
@@ -151,7 +170,9 @@ class WheelTestPytestSelectionsField(Field):
         Selections of tests run with `python -m pytest` against the installed wheel, one
         pytest per core at a time (each a list of pytest arguments, e.g.
         `["--pyargs", "numpy.linalg", "-m", "not slow"]`); each must pass. Their timings are
-        printed. For emulated tests, where a test process cannot start another one.
+        printed (each selection's last line). For a suite too long for one process, or
+        emulated tests, where a test process cannot start another one; for a whole
+        in-package suite with its full output, use `installed_tests`.
         """
     )
 
@@ -178,6 +199,7 @@ class WheelTestTarget(Target):
         WheelTestRequirementsField,
         WheelTestSourcesField,
         WheelTestSourceTestsField,
+        WheelTestInstalledTestsField,
         WheelTestTimeoutField,
         WheelTestPytestSelectionsField,
         WheelTestEmulatedCpuField,

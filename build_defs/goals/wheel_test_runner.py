@@ -15,6 +15,7 @@ from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
     Digest,
+    DigestContents,
     DigestSubset,
     Directory,
     FileContent,
@@ -43,6 +44,7 @@ from build_defs.goals.subsystem import WheelTestSubsystem
 from build_defs.goals.target_types import (
     WheelTestEmulatedCpuField,
     WheelTestEmulatorField,
+    WheelTestInstalledTestsField,
     WheelTestPytestSelectionsField,
     WheelTestPythonField,
     WheelTestRequirementsField,
@@ -109,6 +111,7 @@ class WheelTestFieldSet(TestFieldSet):
     requirements: WheelTestRequirementsField
     sources: WheelTestSourcesField
     source_tests: WheelTestSourceTestsField
+    installed_tests: WheelTestInstalledTestsField
     timeout: WheelTestTimeoutField
     pytest_selections: WheelTestPytestSelectionsField
     emulated_cpu: WheelTestEmulatedCpuField
@@ -163,6 +166,14 @@ async def find_tested_wheel(request: TestedWheelRequest) -> TestedWheel:
 
 
 SOURCE_TESTS_DIR = ".work/source-tests"
+# pytest's configuration files at a project's root, in pytest's own order of precedence,
+# each with the section that makes it one (pytest.ini counts whatever it holds).
+PYTEST_CONFIGS = (
+    ("pytest.ini", ""),
+    ("pyproject.toml", "[tool.pytest.ini_options]"),
+    ("tox.ini", "[pytest]"),
+    ("setup.cfg", "[tool:pytest]"),
+)
 
 
 @dataclass(frozen=True)
@@ -170,19 +181,24 @@ class SourceTestsRequest:
     owner: Address
     wheel: MesonWheelFieldSet
     globs: tuple[str, ...]
+    # Also when no test file is copied (tests inside the package): its configuration.
+    with_config: bool = False
 
 
 @dataclass(frozen=True)
 class SourceTests:
-    """The test files a project ships in its source, under `.work/source-tests/`."""
+    """Under `.work/source-tests/`: the test files a project's source ships (`globs`), its
+    pytest configuration files and its root `conftest.py`, laid out as in the source, so
+    pytest finds them as it would in a checkout."""
 
     digest: Digest
+    config: str | None  # the configuration file pytest uses, relative to that directory
 
 
-@rule(desc="Collect the tests a project's source ships")
+@rule(desc="Collect the tests and pytest configuration a project's source ships")
 async def collect_source_tests(request: SourceTestsRequest) -> SourceTests:
-    if not request.globs:
-        return SourceTests(EMPTY_DIGEST)
+    if not request.globs and not request.with_config:
+        return SourceTests(EMPTY_DIGEST, None)
     (source_address,) = await Get(
         Addresses,
         UnparsedAddressInputs(
@@ -192,17 +208,38 @@ async def collect_source_tests(request: SourceTestsRequest) -> SourceTests:
         ),
     )
     tree = await Get(ProjectTree, ProjectTreeRequest(source_address))
-    subset = await Get(
-        Digest, DigestSubset(tree.digest, PathGlobs([f"{SOURCE_DIR}/{g}" for g in request.globs]))
+    tests, config = await MultiGet(
+        Get(
+            Digest,
+            DigestSubset(tree.digest, PathGlobs([f"{SOURCE_DIR}/{g}" for g in request.globs])),
+        ),
+        Get(
+            Digest,
+            DigestSubset(
+                tree.digest,
+                PathGlobs(
+                    [f"{SOURCE_DIR}/{name}" for name, _ in PYTEST_CONFIGS]
+                    + [f"{SOURCE_DIR}/conftest.py"]
+                ),
+            ),
+        ),
     )
-    snapshot = await Get(Snapshot, Digest, subset)
-    if not snapshot.files:
+    if request.globs and not (await Get(Snapshot, Digest, tests)).files:
         raise ValueError(
             f"`source_tests` of {request.owner} ({', '.join(request.globs)}) match no file in the "
             f"source of {request.wheel.address} ({source_address})."
         )
-    tests = await Get(Digest, RemovePrefix(subset, SOURCE_DIR))
-    return SourceTests(await Get(Digest, AddPrefix(tests, SOURCE_TESTS_DIR)))
+    found = {
+        fc.path[len(SOURCE_DIR) + 1 :]: fc.content.decode(errors="replace")
+        for fc in await Get(DigestContents, Digest, config)
+    }
+    chosen = next(
+        (name for name, section in PYTEST_CONFIGS if name in found and section in found[name]),
+        None,
+    )
+    merged = await Get(Digest, MergeDigests([tests, config]))
+    moved = await Get(Digest, RemovePrefix(merged, SOURCE_DIR))
+    return SourceTests(await Get(Digest, AddPrefix(moved, SOURCE_TESTS_DIR)), chosen)
 
 
 class InferWheelTestDependencies(InferDependenciesRequest):
@@ -258,12 +295,23 @@ async def run_wheel_test(
         Get(HydratedSources, HydrateSourcesRequest(fs.sources)),
         Get(
             SourceTests,
-            SourceTestsRequest(fs.address, wheel_fs, tuple(fs.source_tests.value or ())),
+            SourceTestsRequest(
+                fs.address,
+                wheel_fs,
+                tuple(fs.source_tests.value or ()),
+                with_config=bool(fs.installed_tests.value),
+            ),
         ),
     )
-    if not checks.snapshot.files and not fs.source_tests.value and not fs.pytest_selections.value:
+    if not (
+        checks.snapshot.files
+        or fs.source_tests.value
+        or fs.installed_tests.value
+        or fs.pytest_selections.value
+    ):
         raise ValueError(
-            f"{fs.address} runs nothing: give it `sources` (check scripts), `source_tests` or `pytest_selections`."
+            f"{fs.address} runs nothing: give it `sources` (check scripts), `source_tests`, "
+            "`installed_tests` or `pytest_selections`."
         )
     cross = built.interpreter.cross
     emulated = None
@@ -294,6 +342,17 @@ async def run_wheel_test(
             f'echo "wheel-test: running the source\'s tests {", ".join(fs.source_tests.value)}" >&2\n'
             f'"$PYTHON" -m pytest -p no:cacheprovider -o addopts= "$ROOT/{SOURCE_TESTS_DIR}"\n'
         )
+    if fs.installed_tests.value:
+        # From the project's root as pytest would see it (its configuration, nothing else of
+        # the source), the packages' tests as installed.
+        config = f"-c {shlex.quote(source_tests.config)} " if source_tests.config else ""
+        packages = " ".join(shlex.quote(p) for p in fs.installed_tests.value)
+        run_checks += (
+            f'echo "wheel-test: running the installed tests of {packages}'
+            f'{" with " + source_tests.config if source_tests.config else ""}" >&2\n'
+            f'(cd "$ROOT/{SOURCE_TESTS_DIR}" && "$PYTHON" -m pytest -p no:cacheprovider '
+            f"-o addopts= {config}--rootdir . --pyargs {packages})\n"
+        )
     selections = fs.pytest_selections.value or ()
     if selections:
         run_checks += _SELECTIONS.format(
@@ -320,7 +379,12 @@ cd "$ROOT/.work"
     script_digest = await Get(
         Digest,
         CreateDigest(
-            [FileContent("wheel_test.sh", script.encode()), Directory(".home"), Directory(".work")]
+            [
+                FileContent("wheel_test.sh", script.encode()),
+                Directory(".home"),
+                Directory(".work"),
+                Directory(SOURCE_TESTS_DIR),
+            ]
         ),
     )
     input_digest = await Get(

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from build_defs.bootstrap import store
+from build_defs.bootstrap import requirement_sets, store
 
 ROOT = Path.cwd()
 
@@ -68,39 +68,119 @@ def test_every_pin_in_a_build_file_matches_the_manifest() -> None:
         ), f"{build_file}: {filename} pins another sha256/size than artifacts.json"
 
 
-def test_every_requirement_set_is_a_complete_pants_resolve_and_vice_versa() -> None:
-    """Pants 2.17 needs a resolve in four places; a set marked `pants_resolve` in
-    artifacts.json must have all four, and every resolve must be such a set."""
+def resolve_problems(root: Path) -> list[str]:
+    """What is missing or wrong among the five places of each locked requirement set
+    (`build_defs/bootstrap/requirement_sets.py`), one line each, naming the place and the
+    command that writes it."""
     import toml  # pants: no-infer-dep
     from packaging.specifiers import SpecifierSet  # pants: no-infer-dep
 
-    sets = json.loads((ROOT / "3rdparty/artifacts.json").read_text())["sets"]
+    sets = json.loads((root / "3rdparty/artifacts.json").read_text())["sets"]
     marked = {name for name, spec in sets.items() if spec.get("pants_resolve")}
-    python = toml.loads((ROOT / "pants.toml").read_text())["python"]
-    build_text = (ROOT / "3rdparty/python/BUILD").read_text()
+    python = toml.loads((root / "pants.toml").read_text())["python"]
+    build_text = (root / "3rdparty/python/BUILD").read_text()
     targets = dict(
         re.findall(
             r'python_requirements\(\s*name="([^"]+)",\s*source="[^"]+",\s*resolve="([^"]+)"',
             build_text,
         )
     )
-    assert build_text.count("python_requirements(") == len(
-        targets
-    ), "a python_requirements target in another form"
-    assert marked == set(python["resolves"]) == set(python["resolves_to_interpreter_constraints"])
-    assert set(targets.values()) == marked and all(
-        name == resolve for name, resolve in targets.items()
-    )
-    for name in marked:
+    problems = []
+    if build_text.count("python_requirements(") != len(targets):
+        problems.append("3rdparty/python/BUILD: a python_requirements target in another form")
+    fix = "run `pin.py requirements {name} --python ...` (docs/pins-and-bumping.md)"
+    places = {
+        f"pants.toml [{table}]": set(python.get(table.split(".", 1)[1], {}))
+        for table in requirement_sets.TOML_TABLES
+    }
+    places["3rdparty/python/BUILD python_requirements"] = {
+        name for name, resolve in targets.items() if name == resolve
+    }
+    for place, names in places.items():
+        for name in sorted(marked - names):
+            problems.append(f"{name}: missing from {place}; {fix.format(name=name)}")
+        for name in sorted(names - marked):
+            problems.append(f"{name}: in {place} but not a pants_resolve set of artifacts.json")
+    for name in sorted(marked):
         spec = sets[name]
-        assert python["resolves"][name] == f"3rdparty/python/{name}.lock"
-        assert (ROOT / python["resolves"][name]).is_file(), f"no lockfile for {name}"
-        assert spec["requirements"] == f"3rdparty/python/{name}.in"
+        expected = {
+            "resolves": f"3rdparty/python/{name}.lock",
+            "resolves_to_constraints_file": f"3rdparty/python/{name}.constraints.txt",
+        }
+        for table, path in expected.items():
+            if python.get(table, {}).get(name, path) != path:
+                problems.append(f"{name}: [python.{table}] names {python[table][name]}, not {path}")
+            if not (root / path).is_file():
+                problems.append(f"{name}: {path} does not exist; {fix.format(name=name)}")
+        if spec["requirements"] != f"3rdparty/python/{name}.in":
+            problems.append(f"{name}: its requirements are not 3rdparty/python/{name}.in")
         constraints = [
             SpecifierSet(c.replace("CPython", ""))
-            for c in python["resolves_to_interpreter_constraints"][name]
+            for c in python.get("resolves_to_interpreter_constraints", {}).get(name, ())
         ]
         for version in spec["pythons"]:
-            assert any(
-                f"{version}.0" in c for c in constraints
-            ), f"{name}: CPython {version} outside its constraints"
+            if not any(f"{version}.0" in c for c in constraints):
+                problems.append(f"{name}: CPython {version} is outside its interpreter constraints")
+    return problems
+
+
+def test_every_requirement_set_is_a_complete_pants_resolve_and_vice_versa() -> None:
+    """A set marked `pants_resolve` in artifacts.json has all five places, and every resolve
+    is such a set."""
+    assert resolve_problems(ROOT) == []
+
+
+def test_a_missing_place_is_named_with_the_command_that_writes_it(tmp_path: Path) -> None:
+    """The check fails on each place, here the constraints file entry of pants.toml."""
+    for path in ("pants.toml", "3rdparty/artifacts.json", "3rdparty/python/BUILD"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text((ROOT / path).read_text())
+    for lock in (ROOT / "3rdparty/python").glob("*.lock"):
+        (tmp_path / "3rdparty/python" / lock.name).write_text("")
+    for constraints in (ROOT / "3rdparty/python").glob("*.constraints.txt"):
+        (tmp_path / "3rdparty/python" / constraints.name).write_text("")
+    assert resolve_problems(tmp_path) == []
+    toml_path = tmp_path / "pants.toml"
+    toml_path.write_text(
+        toml_path.read_text().replace('build = "3rdparty/python/build.constraints.txt"\n', "")
+    )
+    assert resolve_problems(tmp_path) == [
+        "build: missing from pants.toml [python.resolves_to_constraints_file]; "
+        "run `pin.py requirements build --python ...` (docs/pins-and-bumping.md)"
+    ]
+
+
+def test_declaring_a_set_writes_every_place_and_again_changes_nothing(tmp_path: Path) -> None:
+    for path in ("pants.toml", "3rdparty/artifacts.json", "3rdparty/python/BUILD"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text((ROOT / path).read_text())
+    changed = requirement_sets.declare(
+        tmp_path, "my-set", ["3.12", "3.13"], ["pybind11==3.0.1"], ["linux_x86_64"]
+    )
+    assert sorted(changed) == [
+        "3rdparty/artifacts.json",
+        "3rdparty/python/BUILD",
+        "3rdparty/python/my-set.in",
+        "pants.toml",
+    ]
+    for path in ("3rdparty/python/my-set.lock", "3rdparty/python/my-set.constraints.txt"):
+        (tmp_path / path).write_text("")
+    for lock in (ROOT / "3rdparty/python").glob("*.lock"):
+        (tmp_path / "3rdparty/python" / lock.name).write_text("")
+    for constraints in (ROOT / "3rdparty/python").glob("*.constraints.txt"):
+        (tmp_path / "3rdparty/python" / constraints.name).write_text("")
+    assert resolve_problems(tmp_path) == []
+    text = (tmp_path / "pants.toml").read_text()
+    assert 'my-set = ["CPython>=3.12,<3.14"]' in text
+    assert "pybind11==3.0.1" in (tmp_path / "3rdparty/python/my-set.in").read_text()
+    # Again, with the same arguments: nothing to write. With other requirements: the .in only.
+    assert (
+        requirement_sets.declare(
+            tmp_path, "my-set", ["3.12", "3.13"], ["pybind11==3.0.1"], ["linux_x86_64"]
+        )
+        == []
+    )
+    assert requirement_sets.declare(
+        tmp_path, "my-set", ["3.12", "3.13"], ["pybind11==3.1.0"], ["linux_x86_64"]
+    ) == ["3rdparty/python/my-set.in"]
+    assert (tmp_path / "pants.toml").read_text() == text
