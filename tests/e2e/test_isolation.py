@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import socket
 import subprocess
@@ -212,6 +213,43 @@ def test_fingerprint_shows_what_builds_key_on(clone: Path) -> None:
     assert {MINI, "numpy_src:wheel@python=3.12", "numpy_src:wheel-test@python=3.12"} <= set(
         dependents.stdout.split()
     )
+
+
+def test_fingerprint_is_the_same_under_pantsd_with_pyenv_outside_home(
+    clone: Path, tmp_path: Path
+) -> None:
+    """pantsd serves many clients: the interpreter search reads the environment of the
+    client that asks (an empty HOME, pyenv elsewhere), not the daemon's."""
+    python = cpython("3.12")
+    pyenv_root = str(Path(python).parents[3])
+    home = tmp_path / "empty-home"
+    home.mkdir()
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    env = {"HOME": str(home), "PYENV_ROOT": pyenv_root, "XDG_CACHE_HOME": cache}
+    target = "3rdparty/python:cpython-3.12"
+    answers = []
+    try:
+        for daemon in ("--no-pantsd", "--pantsd", "--pantsd"):  # cold, then served by pantsd
+            result = subprocess.run(
+                ["./pants", daemon, "fingerprint", target],
+                cwd=clone,
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+            (row,) = json.loads(result.stdout)
+            answers.append(row["fingerprint"])
+    finally:
+        subprocess.run(
+            ["./pants", "--pantsd", "kill-pantsd"],
+            cwd=clone,
+            env={**os.environ, **env},
+            capture_output=True,
+        )
+    assert answers[0]["path"] == str(Path(python).resolve())
+    assert answers[0] == answers[1] == answers[2]
 
 
 def test_exact_version_pin_stops_a_build_on_another_patch_version(clone: Path) -> None:
