@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import launcher  # noqa: E402
-import store  # noqa: E402
+import launcher  # noqa: E402  # pants: no-infer-dep (a sibling script; BUILD names it)
+import store  # noqa: E402  # pants: no-infer-dep (a sibling script; BUILD names it)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "3rdparty" / "remote-cache" / "buildgrid.yml"

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import wheel_tags  # noqa: E402
+import wheel_tags  # noqa: E402  # pants: no-infer-dep (a sibling script; BUILD names it)
 
 # Display and test-running switches; nothing that changes a build's inputs.
 HONOURED_PANTS_VARS = (

@@ -50,10 +50,10 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import debian  # noqa: E402
-import requirement_sets  # noqa: E402
-import store  # noqa: E402
-import wheel_tags  # noqa: E402
+import debian  # noqa: E402  # pants: no-infer-dep (a sibling script; BUILD names it)
+import requirement_sets  # noqa: E402  # pants: no-infer-dep (a sibling script; BUILD names it)
+import store  # noqa: E402  # pants: no-infer-dep (a sibling script; BUILD names it)
+import wheel_tags  # noqa: E402  # pants: no-infer-dep (a sibling script; BUILD names it)
 
 ROOT = Path(__file__).resolve().parents[2]
 UPGRADE = False  # `--upgrade`: let pip move the versions the `.in` files do not pin
@@ -76,7 +76,9 @@ def _requirements_for(path: Path, plat: wheel_tags.Platform) -> str:
     """The set's requirements with their `sys_platform` / `platform_machine` markers
     decided for `plat` (other markers are left to pip). Only top-level markers are
     decided: a dependency that exists only on another platform must be listed there."""
-    from pip._vendor.packaging.requirements import Requirement  # type: ignore
+    from pip._vendor.packaging.requirements import (
+        Requirement,  # type: ignore  # pants: no-infer-dep (pip comes with CPython)
+    )
 
     env = plat.marker_env()
     lines = []

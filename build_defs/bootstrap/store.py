@@ -47,8 +47,8 @@ try:
     from . import debian, wheel_tags
 except ImportError:  # run as a script, before any venv exists
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import debian  # type: ignore[no-redef]
-    import wheel_tags  # type: ignore[no-redef]
+    import debian  # type: ignore[no-redef]  # pants: no-infer-dep (a sibling script; BUILD names it)
+    import wheel_tags  # type: ignore[no-redef]  # pants: no-infer-dep (a sibling script; BUILD names it)
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 CHUNK = 1 << 20
@@ -178,7 +178,9 @@ def normalize(project: str) -> str:
 def _pip_config() -> dict[str, str]:
     """pip's merged configuration (files + PIP_* environment), or {} without pip."""
     try:
-        from pip._internal.configuration import Configuration  # type: ignore
+        from pip._internal.configuration import (
+            Configuration,  # type: ignore  # pants: no-infer-dep (pip comes with CPython)
+        )
     except Exception:  # pragma: no cover - pip is part of every CPython we use
         return {}
     config = Configuration(isolated=False)
@@ -205,7 +207,9 @@ def index_url(config: dict[str, str] | None = None) -> str:
     url = _first(config, "index-url")
     if url:
         return url
-    from pip._internal.models.index import PyPI  # type: ignore
+    from pip._internal.models.index import (
+        PyPI,  # type: ignore  # pants: no-infer-dep (pip comes with CPython)
+    )
 
     return PyPI.simple_url
 

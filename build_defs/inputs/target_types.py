@@ -338,11 +338,17 @@ class NativeLibraryLicenseExpressionField(StringField):
     )
 
 
+class NativeLibraryVersionField(SourceVersionField):
+    help = help_text(
+        "The version of the pinned library wheel, e.g. `0.3.34.237.2` of scipy-openblas64."
+    )
+
+
 class NativeLibraryTarget(Target):
     alias = "native_library"
     core_fields = (
         *COMMON_TARGET_FIELDS,
-        SourceVersionField,
+        NativeLibraryVersionField,
         PinnedFilenameField,
         PinnedSha256Field,
         PinnedSizeField,

@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-import yaml
+import yaml  # pants: no-infer-dep (PyYAML comes with Pants, in plugin-tests)
 
 from tests.e2e.repo import run_pants
 

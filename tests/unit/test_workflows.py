@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
+import yaml  # pants: no-infer-dep (PyYAML comes with Pants, in plugin-tests)
 
 from tests.unit.support import locked_venv
 

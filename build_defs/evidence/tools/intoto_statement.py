@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 
-from google.protobuf import json_format
+from google.protobuf import json_format  # pants: no-infer-dep (the evidence venv has it)
 from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
 from in_toto_attestation.v1.resource_descriptor import ResourceDescriptor
 from in_toto_attestation.v1.statement import Statement

@@ -38,7 +38,7 @@ from cyclonedx.model.license import LicenseExpression
 from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
-from packageurl import PackageURL
+from packageurl import PackageURL  # pants: no-infer-dep (the evidence venv has it)
 
 # wheel_record.py and bundled_libraries.py (standard library only, shared with the plugin)
 # are shipped beside this script in the sandbox; in the repository they are in
@@ -49,10 +49,7 @@ sys.path[:0] = [
     os.path.dirname(_HERE),
     os.path.join(os.path.dirname(os.path.dirname(_HERE)), "platforms"),
 ]
-from bundled_libraries import (  # noqa: E402  # pants: no-infer-dep
-    bundled_library_matches,
-    is_bundled_library,
-)
+import bundled_libraries  # noqa: E402  # pants: no-infer-dep
 from wheel_record import add_files, dist_info_dir  # noqa: E402  # pants: no-infer-dep
 
 PROPERTY_PREFIX = "meson-wheel"
@@ -113,7 +110,9 @@ def _distribution(
 
 def bundled_component(path: str, content: bytes, origins: list[dict]) -> Component:
     base = path.rsplit("/", 1)[-1]
-    matching = [o for o in origins if bundled_library_matches(base, o["patterns"])]
+    matching = [
+        o for o in origins if bundled_libraries.bundled_library_matches(base, o["patterns"])
+    ]
     if len(matching) != 1:
         raise SystemExit(
             f"wheel_sbom: {path} is bundled, and {len(matching)} native libraries declare it "
@@ -175,7 +174,7 @@ def make_sbom(wheel: bytes, request: dict) -> tuple[str, bytes]:
         bundled = [
             bundled_component(n, zf.read(n), request["bundled_origins"])
             for n in sorted(names)
-            if is_bundled_library(n)
+            if bundled_libraries.is_bundled_library(n)
         ]
     components = [
         *(vendored_component(e) for e in request["vendored"]),
