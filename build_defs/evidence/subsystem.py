@@ -24,6 +24,25 @@ class EvidenceSubsystem(Subsystem):
         ],
         help="Locked requirement targets of the venv the SBOM and provenance tools run in.",
     )
+    interpreter = StrOption(
+        default="//3rdparty/python:cpython-3.9",
+        help=softwrap(
+            """
+            The interpreter target (`host_cpython`) the SBOM and provenance tools run on. Like
+            `requirements` and the tools' scripts, it is an input of every wheel (the SBOM is in
+            its bytes), so `pants dependencies --transitive` of a wheel lists it and an upgrade
+            re-runs the tools.
+            """
+        ),
+    )
+    tool_sources = StrListOption(
+        default=[
+            "//build_defs/evidence/tools:tools",
+            "//build_defs/evidence/wheel_record.py:../plugin",
+            "//build_defs/platforms/bundled_libraries.py:../plugin",
+        ],
+        help="The targets of the tools' scripts and of the modules they share with the plugin.",
+    )
     engine_requirements = DictOption[str](
         default={
             "3rdparty/bootstrap/pants.txt": "pantsbuild.pants",

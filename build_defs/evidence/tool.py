@@ -10,19 +10,20 @@ from __future__ import annotations
 import pkgutil
 from dataclasses import dataclass
 
-from pants.backend.python.target_types import PythonRequirementsField
-from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexProcess, VenvPexRequest
-from pants.backend.python.util_rules.pex_environment import PexEnvironment
-from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
+from pants.backend.python.util_rules.pex import VenvPex, VenvPexProcess
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
 from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
 from pants.engine.internals.selectors import Get
 from pants.engine.process import Process
 from pants.engine.rules import collect_rules, rule
-from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
+from pants.engine.target import FieldSet, InferDependenciesRequest, InferredDependencies
+from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
 from build_defs.evidence.subsystem import EvidenceSubsystem
+from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
+from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
+from build_defs.wheels.target_types import MesonWheelSourceField, MesonWheelToolchainField
 
 TOOLS_DIR = "evidence_tools"
 # The scripts, and the standard-library modules they share with the plugin: file name in
@@ -40,6 +41,7 @@ _FILES = {
 class EvidenceTool:
     venv: VenvPex
     scripts: Digest  # the scripts, under `evidence_tools/`
+    interpreter: Interpreter
 
 
 @dataclass(frozen=True)
@@ -53,31 +55,19 @@ class EvidenceProcessRequest:
 
 
 @rule(desc="Prepare the SBOM and provenance tools", level=LogLevel.DEBUG)
-async def evidence_tool(evidence: EvidenceSubsystem, pex_env: PexEnvironment) -> EvidenceTool:
-    addresses = await Get(
+async def evidence_tool(evidence: EvidenceSubsystem) -> EvidenceTool:
+    (interpreter_address,) = await Get(
         Addresses,
         UnparsedAddressInputs(
-            evidence.requirements,
+            (evidence.interpreter,),
             owning_address=None,
-            description_of_origin="the `[evidence].requirements` option",
+            description_of_origin="the `[evidence].interpreter` option",
         ),
     )
-    closure = await Get(TransitiveTargets, TransitiveTargetsRequest(addresses))
-    requirements: list[Address] = sorted(
-        t.address for t in closure.closure if t.has_field(PythonRequirementsField)
-    )
-    pex_request = await Get(
-        PexRequest,
-        PexFromTargetsRequest(
-            requirements,
-            output_filename="evidence.pex",
-            internal_only=True,
-            include_source_files=False,
-            description="SBOM and provenance tools",
-        ),
-    )
-    venv = await Get(
-        VenvPex, VenvPexRequest(pex_request, pex_env.in_sandbox(working_directory=None))
+    interpreter = await Get(Interpreter, InterpreterRequest(interpreter_address))
+    env = await Get(
+        ToolEnv,
+        ToolEnvRequest(tuple(evidence.requirements), interpreter_address, interpreter, "evidence"),
     )
     scripts = await Get(
         Digest,
@@ -88,7 +78,7 @@ async def evidence_tool(evidence: EvidenceSubsystem, pex_env: PexEnvironment) ->
             ]
         ),
     )
-    return EvidenceTool(venv, scripts)
+    return EvidenceTool(env.venv, scripts, interpreter)
 
 
 @rule(desc="Run an evidence tool", level=LogLevel.DEBUG)
@@ -104,9 +94,37 @@ async def evidence_process(request: EvidenceProcessRequest, tool: EvidenceTool) 
             output_files=request.output_files,
             description=request.description,
             level=LogLevel.DEBUG,
+            # Keyed on the exact interpreter: an upgraded one runs the tools again.
+            extra_env=tool.interpreter.env,
         ),
     )
 
 
+@dataclass(frozen=True)
+class WheelEvidenceFieldSet(FieldSet):
+    required_fields = (MesonWheelSourceField, MesonWheelToolchainField)
+
+
+class InferWheelEvidenceDependencies(InferDependenciesRequest):
+    infer_from = WheelEvidenceFieldSet
+
+
+@rule(desc="Infer the evidence tools that write into a wheel")
+async def infer_wheel_evidence_dependencies(
+    request: InferWheelEvidenceDependencies, evidence: EvidenceSubsystem
+) -> InferredDependencies:
+    """The SBOM written into a wheel is part of its bytes: the tools' requirement set, their
+    interpreter and their scripts are inputs of the wheel, like its compiler."""
+    addresses = await Get(
+        Addresses,
+        UnparsedAddressInputs(
+            (*evidence.requirements, evidence.interpreter, *evidence.tool_sources),
+            owning_address=None,
+            description_of_origin="the `[evidence]` options",
+        ),
+    )
+    return InferredDependencies(addresses)
+
+
 def rules():
-    return collect_rules()
+    return [*collect_rules(), UnionRule(InferDependenciesRequest, InferWheelEvidenceDependencies)]

@@ -69,6 +69,10 @@ def test_graph_shows_toolchain_requirements_and_sources(clone: Path) -> None:
         "3rdparty/python:build#meson-python",
         "3rdparty/python:build#Cython",
         "3rdparty/python:repair#auditwheel",
+        # The SBOM written into the wheel: its tools' set, interpreter and scripts.
+        "3rdparty/python:evidence#cyclonedx-python-lib",
+        "3rdparty/python:cpython-3.9",
+        "build_defs/evidence/tools/wheel_sbom.py",
     } <= listed
     dependents = run_pants(clone, "dependents", "--transitive", "3rdparty/toolchains:host")
     assert dependents.returncode == 0
