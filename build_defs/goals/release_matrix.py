@@ -26,6 +26,7 @@ from build_defs.goals.target_types import (
 )
 from build_defs.goals.wheel_test_runner import TestedWheel, TestedWheelRequest
 from build_defs.inputs.address_fields import AddressFieldsRequest
+from build_defs.platforms import registry
 from build_defs.wheels.target_types import MesonWheelPlatformField, MesonWheelRunnerField
 
 
@@ -78,8 +79,14 @@ async def release_matrix(console: Console, targets: Targets) -> ReleaseMatrix:
             AddressFieldsRequest.of(release.address, release[ReleaseSetArtifactsField].value),
         )
         artifacts = await Get(Targets, Addresses(inferred.include))
+        # A wheel without a `runner` is built on its platform's runner (`platforms/`).
         pairs = {
-            (t[MesonWheelPlatformField].value, t[MesonWheelRunnerField].value)
+            (
+                t[MesonWheelPlatformField].value,
+                registry.runner_for(
+                    t[MesonWheelPlatformField].value, t[MesonWheelRunnerField].value
+                ),
+            )
             for t in artifacts
             if t.has_field(MesonWheelPlatformField)
         }

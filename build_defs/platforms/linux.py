@@ -37,8 +37,17 @@ def auditwheel_script(cmd: RepairCommand) -> str:
 
 AUDITWHEEL = RepairTool(name="auditwheel", script=auditwheel_script, is_bundled=in_libs_dir)
 
+# GitHub's Linux runner of each machine (for musllinux wheels too: zig or a container).
+_RUNNERS = {"x86_64": "ubuntu-24.04", "aarch64": "ubuntu-24.04-arm"}
+
 PLATFORMS = tuple(
-    WheelPlatform(name=f"{libc}_{machine}", system="Linux", machine=machine, repair_tool=AUDITWHEEL)
+    WheelPlatform(
+        name=f"{libc}_{machine}",
+        system="Linux",
+        machine=machine,
+        repair_tool=AUDITWHEEL,
+        runner=_RUNNERS[machine],
+    )
     for libc in ("manylinux", "musllinux")
     for machine in ("x86_64", "aarch64")
 )

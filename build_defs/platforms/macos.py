@@ -27,8 +27,13 @@ def delocate_script(cmd: RepairCommand) -> str:
 
 DELOCATE = RepairTool(name="delocate", script=delocate_script, is_bundled=in_dylibs_dir)
 
+# GitHub's macOS runner of each architecture.
+_RUNNERS = {"macosx_arm64": "macos-14", "macosx_x86_64": "macos-15-intel"}
+
 PLATFORMS = tuple(
-    WheelPlatform(name=name, system="Darwin", machine=arch, repair_tool=DELOCATE)
+    WheelPlatform(
+        name=name, system="Darwin", machine=arch, repair_tool=DELOCATE, runner=_RUNNERS[name]
+    )
     for name, arch in _ARCHS.items()
 )
 

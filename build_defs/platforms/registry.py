@@ -44,6 +44,13 @@ def repair_tool_for(name: str) -> RepairTool:
     return found.repair_tool
 
 
+def runner_for(platform: str | None, declared: str | None = None) -> str | None:
+    """The CI runner that builds a wheel: the one it declares, else its platform's."""
+    if declared or not platform:
+        return declared
+    return wheel_platform(platform).runner
+
+
 def host_wheel_platform() -> str:
     """This machine's wheel platform, in the terms of `meson_wheel.platform`
     (e.g. `manylinux_x86_64`); see `bootstrap/wheel_tags.host_store_platform` for the

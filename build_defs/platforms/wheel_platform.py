@@ -42,5 +42,7 @@ class WheelPlatform:
     machine: str  # the machine part of the name (`x86_64`, `aarch64`, `arm64`, `amd64`)
     # None where this graph pins no repair tool; `unsupported` then says why.
     repair_tool: RepairTool | None
+    # The CI runner its wheels are built on when a `meson_wheel` names none (`runner`).
+    runner: str
     # Why wheels of this platform are declared but cannot be built by this repository.
     unsupported: str | None = None

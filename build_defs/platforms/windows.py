@@ -9,9 +9,16 @@ from build_defs.platforms.wheel_platform import WheelPlatform
 
 _WHY = "Pants 2.17 does not run on Windows and this graph cannot cross-build for it yet"
 
+_RUNNERS = {"amd64": "windows-2022", "arm64": "windows-11-arm"}
+
 PLATFORMS = tuple(
     WheelPlatform(
-        name=f"win_{machine}", system="Windows", machine=machine, repair_tool=None, unsupported=_WHY
+        name=f"win_{machine}",
+        system="Windows",
+        machine=machine,
+        repair_tool=None,
+        runner=_RUNNERS[machine],
+        unsupported=_WHY,
     )
     for machine in ("amd64", "arm64")
 )

@@ -122,7 +122,8 @@ def check_buildable_here(fs: "MesonWheelFieldSet", cross_platform: str | None = 
     here = registry.host_wheel_platform()
     if cross_platform and wanted == cross_platform and here.startswith("manylinux"):
         return
-    runner = f" on a `{fs.runner.value}` runner" if fs.runner.value else ""
+    runner_name = registry.runner_for(wanted, fs.runner.value)
+    runner = f" on a `{runner_name}` runner" if runner_name else ""
     unsupported = registry.wheel_platform(wanted).unsupported if wanted else None
     if unsupported:
         raise WrongPlatformError(

@@ -178,7 +178,7 @@ class MesonWheelRunnerField(StringField):
     default = None
     help = help_text(
         "The CI runner that builds this wheel (e.g. `macos-14`), named in errors and release "
-        "workflows."
+        "workflows. Unset: its platform's runner (`build_defs/platforms/`)."
     )
 
 

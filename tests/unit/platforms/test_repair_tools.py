@@ -338,3 +338,16 @@ def test_each_repair_tool_runs_from_the_locked_repair_set(
         [str(bin_dir / tool), *args], capture_output=True, text=True, check=True
     ).stdout
     assert option in out and "-w" in out
+
+
+def test_each_platform_names_its_runner_and_a_wheels_own_runner_wins() -> None:
+    assert all(registry.wheel_platform(p).runner for p in registry.KNOWN_PLATFORMS)
+    assert registry.runner_for("macosx_arm64") == "macos-14"
+    assert registry.runner_for("manylinux_aarch64") == "ubuntu-24.04-arm"
+    # A cross-built wheel names the x86_64 runner it is built on.
+    assert registry.runner_for("manylinux_aarch64", "ubuntu-24.04") == "ubuntu-24.04"
+    assert registry.runner_for(None) is None
+    with pytest.raises(
+        registry.UnsupportedPlatformError, match="unknown wheel platform 'beos_x86'"
+    ):
+        registry.runner_for("beos_x86")
