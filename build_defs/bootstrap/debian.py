@@ -7,7 +7,8 @@ A set in `3rdparty/artifacts.json` is a Debian set when it has a `"debian"` entr
                "packages": ["libpython3.13-dev"], "closure": false, "exclude": []}
 
 `pin.py` resolves it through `resolve_set` (each package's `Filename`, `SHA256` and `Size`
-from the suite's `Packages` index); `store.py` fetches each file from the mirror apt is
+from the suite's `Packages` index, read only once it matches the suite's signed `InRelease`:
+`debian_release.py`); `store.py` fetches each file from the mirror apt is
 configured to use, verified against its pin like every other artifact. No mirror is
 written in the repository: `NUMPY_RELEASE_DEBIAN_MIRROR`, else the first `URIs:` of
 `/etc/apt/sources.list.d/*.sources`, else the first `deb` line of `/etc/apt/sources.list`.
@@ -26,6 +27,16 @@ import re
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    from .debian_release import Trust, VerifiedRelease, check_index, verify_inrelease
+except ImportError:  # run as a script's sibling, before any venv exists
+    from debian_release import (  # type: ignore[no-redef]  # pants: no-infer-dep
+        Trust,
+        VerifiedRelease,
+        check_index,
+        verify_inrelease,
+    )
 
 MIRROR_ENV = "NUMPY_RELEASE_DEBIAN_MIRROR"
 
@@ -153,23 +164,54 @@ def closure(index: dict[str, Package], roots: list[str], exclude: list[str]) -> 
     return sorted(chosen.values(), key=lambda p: p.name)
 
 
-def fetch_index(
-    base: str, suite: str, architecture: str, component: str = "main"
-) -> dict[str, Package]:
-    url = f"{base}dists/{suite}/{component}/binary-{architecture}/Packages.xz"
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=120) as resp:
+        return resp.read()
+
+
+def verified_release(
+    base: str, suite: str, trust: Trust | None = None, *, allow_expired: bool = False
+) -> VerifiedRelease:
+    """The suite's `InRelease` from the mirror, its signature verified (`debian_release.py`)."""
     try:
-        with urllib.request.urlopen(url, timeout=120) as resp:
-            return parse_packages(lzma.decompress(resp.read()).decode("utf-8"))
+        data = _get(f"{base}dists/{suite}/InRelease")
+    except OSError as e:
+        raise DebianError(f"reading {suite}'s InRelease from apt's mirror failed: {e}") from e
+    return verify_inrelease(data, suite, trust or Trust.debian(suite), allow_expired=allow_expired)
+
+
+def fetch_index(
+    base: str,
+    suite: str,
+    architecture: str,
+    component: str = "main",
+    *,
+    trust: Trust | None = None,
+    allow_expired: bool = False,
+) -> tuple[dict[str, Package], dict]:
+    """A suite's `Packages` index, read only once it matches its line in the verified
+    `InRelease`; with the record of that chain, for the manifest."""
+    release = verified_release(base, suite, trust, allow_expired=allow_expired)
+    path = f"{component}/binary-{architecture}/Packages.xz"
+    try:
+        data = _get(f"{base}dists/{suite}/{path}")
     except OSError as e:
         raise DebianError(
             f"reading the {suite}/{architecture} package index from apt's mirror failed: {e}"
         ) from e
+    index_sha256 = check_index(release, path, data)
+    return parse_packages(lzma.decompress(data).decode("utf-8")), release.record(path, index_sha256)
 
 
-def resolve_set(name: str, spec: dict) -> list[dict]:
-    """The manifest entries of a Debian set: one per .deb, with its pool path."""
+def resolve_set(
+    name: str, spec: dict, *, trust: Trust | None = None, allow_expired: bool = False
+) -> tuple[list[dict], dict]:
+    """The manifest entries of a Debian set (one per .deb, with its pool path), and the
+    record of the signed index they were read from."""
     deb = spec["debian"]
-    index = fetch_index(mirror(), deb["suite"], deb["architecture"])
+    index, record = fetch_index(
+        mirror(), deb["suite"], deb["architecture"], trust=trust, allow_expired=allow_expired
+    )
     if deb.get("closure"):
         packages = closure(index, deb["packages"], deb.get("exclude", []))
     else:
@@ -177,7 +219,7 @@ def resolve_set(name: str, spec: dict) -> list[dict]:
         if missing:
             raise DebianError(f"{name}: {missing} not in {deb['suite']}/{deb['architecture']}")
         packages = [index[p] for p in deb["packages"]]
-    return [
+    entries = [
         {
             "project": p.name,
             "filename": p.filename.rsplit("/", 1)[1],
@@ -190,3 +232,4 @@ def resolve_set(name: str, spec: dict) -> list[dict]:
         }
         for p in packages
     ]
+    return entries, record

@@ -1,6 +1,6 @@
 """Maintainer tool: resolve a requirement set and pin every file it needs.
 
-    python build_defs/bootstrap/pin.py [--upgrade] [SET ...]
+    python build_defs/bootstrap/pin.py [--upgrade] [--allow-expired-debian-index] [SET ...]
     python build_defs/bootstrap/pin.py sdist NAME==VERSION
     python build_defs/bootstrap/pin.py requirements SET --python 3.12 [--python 3.13]
         [--platform all | --platform linux_x86_64 ...] [REQUIREMENT ...]
@@ -51,12 +51,14 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import debian  # noqa: E402  # pants: no-infer-dep (a sibling script; BUILD names it)
+import debian_release  # noqa: E402  # pants: no-infer-dep (a sibling script; BUILD names it)
 import requirement_sets  # noqa: E402  # pants: no-infer-dep (a sibling script; BUILD names it)
 import store  # noqa: E402  # pants: no-infer-dep (a sibling script; BUILD names it)
 import wheel_tags  # noqa: E402  # pants: no-infer-dep (a sibling script; BUILD names it)
 
 ROOT = Path(__file__).resolve().parents[2]
 UPGRADE = False  # `--upgrade`: let pip move the versions the `.in` files do not pin
+ALLOW_EXPIRED = False  # `--allow-expired-debian-index`: apt's Check-Valid-Until=no
 MANIFEST = ROOT / "3rdparty" / "artifacts.json"
 
 
@@ -471,7 +473,7 @@ def main(argv: list[str]) -> int:
         print("pin: pinned and fetched; add this to the project's BUILD file:\n", file=sys.stderr)
         print(snippet, end="")
         return 0
-    global UPGRADE
+    global UPGRADE, ALLOW_EXPIRED
     if sys.version_info[:2] != (3, 9):
         raise SystemExit(
             "pin: run this with CPython 3.9, as ./pants does (pip's marker decisions depend on it)"
@@ -479,6 +481,9 @@ def main(argv: list[str]) -> int:
     if "--upgrade" in argv:
         UPGRADE = True
         argv = [a for a in argv if a != "--upgrade"]
+    if debian_release.EXPIRED_FLAG in argv:
+        ALLOW_EXPIRED = True
+        argv = [a for a in argv if a != debian_release.EXPIRED_FLAG]
     manifest = json.loads(MANIFEST.read_text())
     sets = manifest["sets"]
     wanted = argv or sorted(sets)
@@ -498,7 +503,12 @@ def main(argv: list[str]) -> int:
         if "filename" in spec:
             new = pin_file(name, spec, fetcher)
         elif "debian" in spec:
-            new = debian.resolve_set(name, spec)
+            try:
+                new, record = debian.resolve_set(name, spec, allow_expired=ALLOW_EXPIRED)
+            except (debian.DebianError, debian_release.ReleaseError) as e:
+                raise SystemExit(f"pin: set {name}: {e}")
+            # Which signed index vouched for these pins (and whether it had expired).
+            spec["signed_index"] = record
             # Fetched now, so a pin that the mirror cannot serve fails here, not in a build.
             store.Store(store.default_store_dir()).ensure(
                 [store.Artifact.from_json(e) for e in new], fetcher
