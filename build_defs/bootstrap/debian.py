@@ -180,6 +180,21 @@ def verified_release(
     return verify_inrelease(data, suite, trust or Trust.debian(suite), allow_expired=allow_expired)
 
 
+def verified_index(
+    base: str, suite: str, path: str, *, trust: Trust | None = None, allow_expired: bool = False
+) -> tuple[str, dict]:
+    """An index file of a suite (`main/binary-arm64/Packages.xz`, `main/source/Sources.xz`),
+    decompressed, read only once it matches its line in the verified `InRelease`; with the
+    record of that chain, for the manifest. Every reader of a Debian index goes through here."""
+    release = verified_release(base, suite, trust, allow_expired=allow_expired)
+    try:
+        data = _get(f"{base}dists/{suite}/{path}")
+    except OSError as e:
+        raise DebianError(f"reading {suite}'s {path} from apt's mirror failed: {e}") from e
+    index_sha256 = check_index(release, path, data)
+    return lzma.decompress(data).decode("utf-8"), release.record(path, index_sha256)
+
+
 def fetch_index(
     base: str,
     suite: str,
@@ -189,18 +204,15 @@ def fetch_index(
     trust: Trust | None = None,
     allow_expired: bool = False,
 ) -> tuple[dict[str, Package], dict]:
-    """A suite's `Packages` index, read only once it matches its line in the verified
-    `InRelease`; with the record of that chain, for the manifest."""
-    release = verified_release(base, suite, trust, allow_expired=allow_expired)
-    path = f"{component}/binary-{architecture}/Packages.xz"
-    try:
-        data = _get(f"{base}dists/{suite}/{path}")
-    except OSError as e:
-        raise DebianError(
-            f"reading the {suite}/{architecture} package index from apt's mirror failed: {e}"
-        ) from e
-    index_sha256 = check_index(release, path, data)
-    return parse_packages(lzma.decompress(data).decode("utf-8")), release.record(path, index_sha256)
+    """A suite's binary `Packages` index, through the signed chain."""
+    text, record = verified_index(
+        base,
+        suite,
+        f"{component}/binary-{architecture}/Packages.xz",
+        trust=trust,
+        allow_expired=allow_expired,
+    )
+    return parse_packages(text), record
 
 
 def resolve_set(

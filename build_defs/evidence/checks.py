@@ -21,6 +21,7 @@ from build_defs.evidence.pinned_inputs import (
     LOCKED_DISTRIBUTION,
     PINNED_FILE,
     REPOSITORY,
+    SIGNED_INDEX,
     PinnedInput,
     normalize_project,
 )
@@ -195,6 +196,15 @@ def compare_pins(
             state = pin.annotations.get("worktree", "")
             notes.append(
                 f"{artifact}: built from commit {pin.digest.get('gitCommit')} ({state} worktree)"
+            )
+            continue
+        if pin.kind == SIGNED_INDEX:
+            expired = pin.annotations.get("expiredAccepted")
+            notes.append(
+                f"{artifact}: its Debian pins were read from {pin.name} (sha256 "
+                f"{pin.digest.get('sha256')}), vouched for by the InRelease dated "
+                f"{pin.annotations.get('inreleaseDate')}, signed by {pin.annotations.get('signedBy')}"
+                + (f"; taken although expired ({expired})" if expired else "")
             )
             continue
         if pin.kind not in (PINNED_FILE, LOCKED_DISTRIBUTION, ENGINE):

@@ -4,7 +4,9 @@ lists as resolved dependencies and what `pants verify` compares with today's pin
 Read from the graph, never declared twice: a target pinning a file (`filename` +
 `sha256`: sources, native libraries, toolchains) gives that file; a target built from
 pinned Debian packages (a target interpreter's headers, a toolchain's runtime archives)
-gives each package; a lockfile target gives
+gives each package, and the signed index that vouched for its pin (read from the
+manifest, `[artifact-store].manifest`: the suite's `Packages.xz` sha256 and its `InRelease`
+date, as `pin.py` verified them); a lockfile target gives
 every distribution it locks; an interpreter target gives its machine-independent ABI
 digest. Two inputs sit outside the target graph and are added here: the engine's own
 pins (`[evidence].engine_requirements`, the hashed files `./pants` installs Pants and pex
@@ -35,6 +37,7 @@ from pants.util.logging import LogLevel
 from pants.vcs.git import GitWorktreeRequest, MaybeGitWorktree
 
 from build_defs.evidence.subsystem import EvidenceSubsystem
+from build_defs.inputs.subsystem import ArtifactStore
 from build_defs.inputs.target_types import (
     DebianPackagesField,
     PinnedFilenameField,
@@ -52,6 +55,7 @@ LOCKED_DISTRIBUTION = "locked-distribution"
 INTERPRETER = "interpreter"
 ENGINE = "engine"
 REPOSITORY = "repository"
+SIGNED_INDEX = "signed-index"
 
 
 @dataclass(frozen=True)
@@ -154,15 +158,75 @@ def parse_hashed_requirements(
     return found
 
 
+def debian_signed_indexes(
+    manifest: dict, packages: list[PinnedInput], manifest_path: str
+) -> tuple[list[PinnedInput], list[PinnedInput]]:
+    """(the packages, each annotated with the index its pin was read from; one input per
+    signed index). A Debian set in the manifest records the index `pin.py` verified
+    (`signed_index`); a package no signed index vouches for stops the build: it was pinned
+    before the chain was checked, or by hand."""
+    records = {
+        name: spec["signed_index"]
+        for name, spec in manifest.get("sets", {}).items()
+        if "debian" in spec and "signed_index" in spec
+    }
+    vouched: dict[tuple[str, str], dict] = {}
+    for artifact in manifest.get("artifacts", ()):
+        for set_name in sorted(artifact.get("sets", ())):
+            if set_name in records:
+                key = (artifact["filename"], artifact["sha256"])
+                vouched.setdefault(key, records[set_name])
+    annotated, indexes = [], {}
+    for package in packages:
+        record = vouched.get((package.name, package.digest["sha256"]))
+        if record is None:
+            raise ValueError(
+                f"{package.name} (sha256 {package.digest['sha256']}, pinned by "
+                f"{package.pinned_by}) is in no Debian set of {manifest_path} that records the "
+                "signed index it was read from. Pin it through Debian's signed chain: "
+                "`$(pyenv root)/versions/3.9.18/bin/python build_defs/bootstrap/pin.py SET` "
+                "(docs/pins-and-bumping.md)."
+            )
+        name = f"{record['suite']}/{record['index']}"
+        annotated.append(
+            PinnedInput(
+                package.name,
+                package.digest,
+                package.kind,
+                package.pinned_by,
+                FrozenDict({**package.annotations, "signedIndex": name}),
+            )
+        )
+        facts = {
+            "inreleaseDate": record["inrelease_date"],
+            "inreleaseSha256": record["inrelease_sha256"],
+            "signedBy": ",".join(record["signed_by"]),
+        }
+        if "expired_accepted" in record:
+            facts["expiredAccepted"] = record["expired_accepted"]
+        index = PinnedInput(
+            name,
+            FrozenDict({"sha256": record["index_sha256"]}),
+            SIGNED_INDEX,
+            manifest_path,
+            FrozenDict(facts),
+        )
+        indexes[(index.name, index.digest["sha256"])] = index
+    return annotated, list(indexes.values())
+
+
 def normalize_project(name: str) -> str:
     """A project name as PEP 503 compares them."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @rule(desc="Collect the pinned inputs of a target", level=LogLevel.DEBUG)
-async def pinned_inputs(request: PinnedInputsRequest, evidence: EvidenceSubsystem) -> PinnedInputs:
+async def pinned_inputs(
+    request: PinnedInputsRequest, evidence: EvidenceSubsystem, store: ArtifactStore
+) -> PinnedInputs:
     transitive = await Get(TransitiveTargets, TransitiveTargetsRequest([request.address]))
     inputs: list[PinnedInput] = []
+    debian_packages: list[PinnedInput] = []
     lockfiles, interpreters = [], []
     for tgt in transitive.closure:
         if tgt.has_field(PinnedSha256Field) and tgt.has_field(PinnedFilenameField):
@@ -190,7 +254,7 @@ async def pinned_inputs(request: PinnedInputsRequest, evidence: EvidenceSubsyste
         elif tgt.has_field(CPythonVersionField):
             interpreters.append(tgt.address)
         for package in build_debian_packages(tgt):
-            inputs.append(
+            debian_packages.append(
                 PinnedInput(
                     package["filename"],
                     FrozenDict({"sha256": package["sha256"]}),
@@ -199,6 +263,19 @@ async def pinned_inputs(request: PinnedInputsRequest, evidence: EvidenceSubsyste
                     FrozenDict({"source": "debian"}),
                 )
             )
+    if debian_packages:
+        manifest = await Get(
+            DigestContents,
+            PathGlobs(
+                [store.manifest],
+                glob_match_error_behavior=GlobMatchErrorBehavior.error,
+                description_of_origin="the `[artifact-store].manifest` option",
+            ),
+        )
+        packages, indexes = debian_signed_indexes(
+            json.loads(manifest[0].content), debian_packages, store.manifest
+        )
+        inputs.extend(packages + indexes)
     sources = await MultiGet(
         Get(HydratedSources, HydrateSourcesRequest(t[LockfileSourceField])) for t in lockfiles
     )

@@ -22,3 +22,13 @@ class ArtifactStore(Subsystem):
         default=None,
         help="Directory of the store; `./pants` exports it as NUMPY_RELEASE_STORE.",
     )
+    manifest = StrOption(
+        default="3rdparty/artifacts.json",
+        help=softwrap(
+            """
+            The manifest `./pants` fills the store from (relative to the build root). Rules
+            read from it only what the graph cannot say: the signed Debian index each Debian
+            set was pinned from, which a wheel's provenance records.
+            """
+        ),
+    )

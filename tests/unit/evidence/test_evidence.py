@@ -405,11 +405,17 @@ def test_debian_packages_a_target_builds_from_are_inputs_and_its_test_packages_a
     ]
 
 
-def test_a_toolchains_runtime_packages_are_recorded_and_verified(
-    rule_runner: RuleRunner, tmp_path: Path
-) -> None:
-    _source(rule_runner, tmp_path, "[]")
-    libgcc = _deb("libgcc-dev").entry
+_SIGNED = {
+    "suite": "trixie",
+    "inrelease_date": "Sat, 21 Nov 2026 09:15:44 UTC",
+    "inrelease_sha256": "e" * 64,
+    "signed_by": ["F" * 40],
+    "index": "main/binary-arm64/Packages.xz",
+    "index_sha256": "f" * 64,
+}
+
+
+def _toolchain_with_runtime(rule_runner: RuleRunner, libgcc: dict, manifest: dict) -> None:
     rule_runner.write_files(
         {
             "tc/BUILD": (
@@ -418,9 +424,22 @@ def test_a_toolchains_runtime_packages_are_recorded_and_verified(
                 + '", size=1, '
                 f"runtime_packages=[debian_package(**{dict(libgcc)!r})], "
                 "runtime_files=[runtime_file(path='usr/lib/libgcc.a', name='libgcc.a')])\n"
-            )
+            ),
+            "3rdparty/artifacts.json": json.dumps(manifest),
         }
     )
+
+
+def test_a_toolchains_runtime_packages_are_recorded_with_their_signed_index_and_verified(
+    rule_runner: RuleRunner, tmp_path: Path
+) -> None:
+    _source(rule_runner, tmp_path, "[]")
+    libgcc = _deb("libgcc-dev").entry
+    manifest = {
+        "sets": {"runtime": {"debian": {"suite": "trixie"}, "signed_index": _SIGNED}},
+        "artifacts": [{**libgcc, "sets": ["runtime"]}],
+    }
+    _toolchain_with_runtime(rule_runner, libgcc, manifest)
     result = rule_runner.request(
         PinnedInputs, [PinnedInputsRequest(Address("tc", target_name="zig"))]
     )
@@ -434,13 +453,57 @@ def test_a_toolchains_runtime_packages_are_recorded_and_verified(
         {
             "name": libgcc["filename"],
             "digest": {"sha256": libgcc["sha256"]},
-            "annotations": {"kind": "pinned-file", "pinnedBy": "tc:zig", "source": "debian"},
+            "annotations": {
+                "kind": "pinned-file",
+                "pinnedBy": "tc:zig",
+                "source": "debian",
+                "signedIndex": "trixie/main/binary-arm64/Packages.xz",
+            },
         },
     ]
-    # `verify` reads today's pins of the same target the same way: a changed package is named.
+    # The signed index that vouched for the pin, from the manifest pin.py wrote.
+    assert [i.as_descriptor() for i in result.inputs if i.kind == "signed-index"] == [
+        {
+            "name": "trixie/main/binary-arm64/Packages.xz",
+            "digest": {"sha256": "f" * 64},
+            "annotations": {
+                "kind": "signed-index",
+                "pinnedBy": "3rdparty/artifacts.json",
+                "inreleaseDate": "Sat, 21 Nov 2026 09:15:44 UTC",
+                "inreleaseSha256": "e" * 64,
+                "signedBy": "F" * 40,
+            },
+        }
+    ]
+    # `verify` reads today's pins of the same target the same way: a changed package is named,
+    # and the signed index is told.
     now = {libgcc["filename"]: {"sha256": "d" * 64}, "zig.whl": {"sha256": "c" * 64}}
-    problems, _ = compare_pins("w.whl", recorded, CurrentPins({"tc:zig": now}))
-    assert problems == [
+    problems, notes = compare_pins("w.whl", list(result.inputs), CurrentPins({"tc:zig": now}))
+    assert [p for p in problems if "tc:zig" in p] == [
         f"w.whl: pin changed since the build: {libgcc['filename']} (tc:zig) was sha256:{libgcc['sha256']}, "
         f"is now sha256:{'d' * 64}"
     ]
+    assert (
+        "w.whl: its Debian pins were read from trixie/main/binary-arm64/Packages.xz (sha256 "
+        f"{'f' * 64}), vouched for by the InRelease dated Sat, 21 Nov 2026 09:15:44 UTC, "
+        f"signed by {'F' * 40}"
+    ) in notes
+
+
+def test_a_debian_package_no_signed_index_vouches_for_stops_the_provenance(
+    rule_runner: RuleRunner, tmp_path: Path
+) -> None:
+    """A package whose set records no signed index (pinned before the chain, or by hand)."""
+    _source(rule_runner, tmp_path, "[]")
+    libgcc = _deb("libgcc-dev").entry
+    manifest = {
+        "sets": {"runtime": {"debian": {"suite": "trixie"}}},
+        "artifacts": [{**libgcc, "sets": ["runtime"]}],
+    }
+    _toolchain_with_runtime(rule_runner, libgcc, manifest)
+    with engine_error(
+        ValueError,
+        contains=f"{libgcc['filename']} (sha256 {libgcc['sha256']}, pinned by tc:zig) is in no "
+        "Debian set of 3rdparty/artifacts.json that records the signed index",
+    ):
+        rule_runner.request(PinnedInputs, [PinnedInputsRequest(Address("tc", target_name="zig"))])
