@@ -23,6 +23,7 @@ def _graph_pins(
     """(kind, pinned by, name, sha256) of every pinned input among `deps` (what `pants
     dependencies --transitive` reports), read here from the targets and lockfiles themselves."""
     pins = set()
+    manifest = json.loads((clone / "3rdparty/artifacts.json").read_text())
     for tgt in (peeked[d] for d in deps):
         spec, kind = tgt["address"], tgt["target_type"]
         if "sha256" in tgt and "filename" in tgt:
@@ -54,6 +55,16 @@ def _graph_pins(
         for field in ("debian_packages", "runtime_packages"):
             for package in tgt.get(field) or ():
                 pins.add(("pinned-file", spec, package["filename"], package["sha256"]))
+                # The signed index pin.py read it from, as its Debian set records it.
+                (signed,) = {
+                    json.dumps(manifest["sets"][set_name]["signed_index"])
+                    for a in manifest["artifacts"]
+                    if (a["filename"], a["sha256"]) == (package["filename"], package["sha256"])
+                    for set_name in a["sets"]
+                }
+                signed = json.loads(signed)
+                name = f"{signed['suite']}/{signed['index']}"
+                pins.add(("signed-index", "3rdparty/artifacts.json", name, signed["index_sha256"]))
     for path, project in (
         ("3rdparty/bootstrap/pants.txt", "pantsbuild-pants"),
         ("3rdparty/bootstrap/pex-tool.txt", "pex"),
@@ -179,6 +190,8 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         "libpython3.13-dev_3.13.5-2+deb13u5_arm64.deb",
         "libpython3.13-minimal_3.13.5-2+deb13u5_arm64.deb",
     }
+    # ... and the signed index that vouched for them (Debian's chain, docs/pins-and-bumping.md).
+    assert "trixie/main/binary-arm64/Packages.xz" in cross_pins
     (sdist_statement,) = release.glob("*.tar.gz.intoto.jsonl")
     assert _recorded_pins(json.loads(sdist_statement.read_text())) == _graph_pins(
         clone, deps["numpy_src:sdist"], peeked
