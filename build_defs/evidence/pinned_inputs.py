@@ -7,8 +7,11 @@ pinned Debian packages (a target interpreter's headers, a toolchain's runtime ar
 gives each package, and the signed index that vouched for its pin (read from the
 manifest, `[artifact-store].manifest`: the suite's `Packages.xz` sha256 and its `InRelease`
 date, as `pin.py` verified them); a lockfile target gives
-every distribution it locks; an interpreter target gives its machine-independent ABI
-digest. Two inputs sit outside the target graph and are added here: the engine's own
+the distributions it locks that were installed into the venvs that made the artifact
+(when the caller knows them, `installed`: the build, repair and SBOM venvs of a wheel; pex
+picks them by the interpreter's version and the platform, so two hosts of one platform
+name the same ones), else every one; an interpreter target gives its machine-independent
+ABI digest. Two inputs sit outside the target graph and are added here: the engine's own
 pins (`[evidence].engine_requirements`, the hashed files `./pants` installs Pants and pex
 from) and the repository's commit, when the build runs in a git worktree.
 """
@@ -85,6 +88,10 @@ class PinnedInput:
 @dataclass(frozen=True)
 class PinnedInputsRequest:
     address: Address
+    # File names of the distributions installed into the venvs that made the artifact; a
+    # lockfile's other artifacts (another platform's wheels, an sdist a wheel replaced) were
+    # not inputs. None: every locked artifact.
+    installed: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +222,35 @@ def debian_signed_indexes(
     return annotated, list(indexes.values())
 
 
+def _project_version(filename: str) -> tuple[str, str]:
+    """(normalized project, version) of a wheel or sdist file name."""
+    if filename.endswith(".whl"):
+        project, version = filename.split("-")[:2]
+    else:
+        stem = filename
+        for ext in (".tar.gz", ".zip", ".tar.bz2"):
+            if stem.endswith(ext):
+                stem = stem[: -len(ext)]
+        project, _, version = stem.rpartition("-")
+    return normalize_project(project), version
+
+
+def installed_only(inputs: list[PinnedInput], installed: tuple[str, ...]) -> list[PinnedInput]:
+    """The locked distributions that were installed, and every other input: a locked wheel
+    by its file name; a locked sdist when a wheel of the same project and version that no
+    lockfile lists (pex built it from that sdist) was installed in its place."""
+    names = set(installed)
+    locked = {i.name for i in inputs if i.kind == LOCKED_DISTRIBUTION}
+    built_here = {_project_version(n) for n in names - locked}
+    return [
+        i
+        for i in inputs
+        if i.kind != LOCKED_DISTRIBUTION
+        or i.name in names
+        or (not i.name.endswith(".whl") and _project_version(i.name) in built_here)
+    ]
+
+
 def normalize_project(name: str) -> str:
     """A project name as PEP 503 compares them."""
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -332,6 +368,8 @@ async def pinned_inputs(
                 FrozenDict({"worktree": "modified" if modified else "clean"}),
             )
         )
+    if request.installed is not None:
+        inputs = installed_only(inputs, request.installed)
     return PinnedInputs(tuple(sorted(inputs, key=lambda i: (i.key, sorted(i.digest.items())))))
 
 

@@ -44,6 +44,8 @@ class ProvenanceRequest:
     external_parameters: str
     internal_parameters: str
     host_details: str
+    # The distributions installed into the venvs that made the artifact (`PinnedInputsRequest`).
+    installed: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def statement_request(request: ProvenanceRequest, inputs: PinnedInputs, builder_
 async def artifact_provenance(
     request: ProvenanceRequest, evidence: EvidenceSubsystem
 ) -> ArtifactProvenance:
-    inputs = await Get(PinnedInputs, PinnedInputsRequest(request.address))
+    inputs = await Get(PinnedInputs, PinnedInputsRequest(request.address, request.installed))
     body = json.dumps(
         statement_request(request, inputs, evidence.builder_id), indent=2, sort_keys=True
     )

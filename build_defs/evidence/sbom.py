@@ -34,7 +34,7 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from build_defs.evidence.tool import EvidenceProcessRequest
+from build_defs.evidence.tool import EvidenceProcessRequest, EvidenceTool
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
 from build_defs.inputs.target_types import VendoredComponentsField
 from build_defs.wheels.build_wheel import BuildWheelRequest, BuiltWheel, MesonWheelFieldSet
@@ -124,6 +124,8 @@ class FinishedWheel:
     sha256: str
     size: int
     built: BuiltWheel
+    # Every distribution installed into a venv that wrote its bytes (build, repair, SBOM).
+    installed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ def sbom_request(vendored: VendoredComponents, built: BuiltWheel, wheel_name: st
 
 
 @rule(desc="Write the SBOM into a wheel", level=LogLevel.DEBUG)
-async def wheel_with_sbom(request: WheelSbomRequest) -> FinishedWheel:
+async def wheel_with_sbom(request: WheelSbomRequest, tool: EvidenceTool) -> FinishedWheel:
     fs = request.field_set
     (source,) = await Get(
         Addresses,
@@ -191,6 +193,7 @@ async def wheel_with_sbom(request: WheelSbomRequest) -> FinishedWheel:
         hashlib.sha256(wheel.content).hexdigest(),
         len(wheel.content),
         request.built,
+        tuple(sorted({*request.built.installed, *request.repaired.installed, *tool.installed})),
     )
 
 

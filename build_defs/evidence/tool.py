@@ -42,6 +42,7 @@ class EvidenceTool:
     venv: VenvPex
     scripts: Digest  # the scripts, under `evidence_tools/`
     interpreter: Interpreter
+    installed: tuple[str, ...]  # what pex installed into the venv (`ToolEnv.installed`)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ async def evidence_tool(evidence: EvidenceSubsystem) -> EvidenceTool:
             ]
         ),
     )
-    return EvidenceTool(env.venv, scripts, interpreter)
+    return EvidenceTool(env.venv, scripts, interpreter, env.installed)
 
 
 @rule(desc="Run an evidence tool", level=LogLevel.DEBUG)

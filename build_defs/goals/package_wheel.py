@@ -129,6 +129,7 @@ async def package_meson_wheel(
             json.dumps(external, sort_keys=True),
             json.dumps(internal, sort_keys=True),
             json.dumps(host, sort_keys=True),
+            wheel.installed,
         ),
     )
     return BuiltPackage(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 from textwrap import dedent
@@ -12,6 +13,7 @@ from pants.backend.python.util_rules.pex import PexRequest, VenvPex, VenvPexRequ
 from pants.backend.python.util_rules.pex_environment import PexEnvironment
 from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
+from pants.engine.fs import Digest, DigestContents, DigestSubset, PathGlobs
 from pants.engine.internals.selectors import Get
 from pants.engine.rules import collect_rules, rule
 from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
@@ -34,6 +36,10 @@ class ToolEnvRequest:
 class ToolEnv:
     venv: VenvPex
     interpreter: Interpreter
+    # The file names of the distributions pex installed (its PEX-INFO): of each locked
+    # requirement, the one artifact this interpreter took (a wheel pex built from a locked
+    # sdist has its own name). Provenance names these, not every alternative in the lock.
+    installed: tuple[str, ...] = ()
 
     def activate(self) -> str:
         """Shell lines that seed the venv, set `TOOL_PREFIX` to its directory, and stop unless
@@ -84,7 +90,19 @@ async def tool_env(request: ToolEnvRequest, pex_env: PexEnvironment) -> ToolEnv:
         VenvPex,
         VenvPexRequest(pex_request, pex_env.in_sandbox(working_directory=None)),
     )
-    return ToolEnv(venv, request.interpreter)
+    pex_info = await Get(
+        DigestContents,
+        Digest,
+        await Get(Digest, DigestSubset(venv.digest, PathGlobs([f"{venv.pex_filename}/PEX-INFO"]))),
+    )
+    if len(pex_info) != 1:
+        raise ValueError(
+            f"The {request.name} environment of {request.owner} has no PEX-INFO at "
+            f"{venv.pex_filename}/PEX-INFO: pex no longer writes a packed layout here, so "
+            "the installed distributions cannot be read for the provenance."
+        )
+    installed = tuple(sorted(json.loads(pex_info[0].content)["distributions"]))
+    return ToolEnv(venv, request.interpreter, installed)
 
 
 def rules():

@@ -108,6 +108,8 @@ class BuiltWheel:
     isolation: Isolation
     # Archives the toolchain linked into its extensions (`CcToolchain.linked_runtime`).
     linked_runtime: tuple[FrozenDict[str, str], ...] = ()
+    # The distributions installed into the build tools' venv (`ToolEnv.installed`).
+    installed: tuple[str, ...] = ()
 
 
 class WrongPlatformError(Exception):
@@ -445,6 +447,7 @@ async def build_wheel(
         interpreter,
         isolation,
         toolchain.linked_runtime,
+        env.installed,
     )
 
 

@@ -59,6 +59,8 @@ class RepairedWheel:
 
     digest: Digest
     filename: str
+    # The distributions installed into the repair tool's venv (none for a pure wheel).
+    installed: tuple[str, ...] = ()
 
 
 def wheel_platform(fs: MesonWheelFieldSet) -> str:
@@ -133,7 +135,7 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
     filename = single_wheel(snapshot, tool.name, fs.address)
     contents = await Get(DigestContents, Digest, result.output_digest)
     check_bundled_libraries(fs.address, contents[0].content, request.wheel.native_libraries, tool)
-    return await _with_normal_modes(RepairedWheel(result.output_digest, filename))
+    return await _with_normal_modes(RepairedWheel(result.output_digest, filename, env.installed))
 
 
 async def _with_normal_modes(wheel: RepairedWheel) -> RepairedWheel:
@@ -143,7 +145,7 @@ async def _with_normal_modes(wheel: RepairedWheel) -> RepairedWheel:
     if normal == content.content:
         return wheel
     digest = await Get(Digest, CreateDigest([FileContent(content.path, normal)]))
-    return RepairedWheel(digest, wheel.filename)
+    return RepairedWheel(digest, wheel.filename, wheel.installed)
 
 
 def check_bundled_libraries(

@@ -123,6 +123,7 @@ def _run_repair(
     tool_env = SimpleNamespace(
         activate=lambda: "TOOL_PREFIX=/venv\n",
         venv=SimpleNamespace(digest=EMPTY_DIGEST, append_only_caches=None),
+        installed=("auditwheel-6.4.2-py3-none-any.whl",),
     )
     repaired = _zip(repaired_entries)
 
@@ -136,7 +137,7 @@ def _run_repair(
         captured["process"] = p
         return SimpleNamespace(output_digest=EMPTY_DIGEST)  # type: ignore[return-value]
 
-    run_rule_with_mocks(
+    result = run_rule_with_mocks(
         repair_wheel,
         rule_args=[RepairWheelRequest(_field_set(platform, plat), built), BashBinary("/bin/bash")],
         mock_gets=[
@@ -158,6 +159,8 @@ def _run_repair(
             ),
         ],
     )
+    # What the repair venv held goes on to the provenance.
+    assert result.installed == tool_env.installed
     return captured["script"], captured["process"]
 
 
