@@ -48,9 +48,7 @@ class Trust:
     def debian(cls, suite: str, keys_file: Path = ACCEPTED_KEYS) -> "Trust":
         """The production trust: the repository's accepted keys for `suite`."""
         keys = json.loads(keys_file.read_text())["keys"]
-        accepted = frozenset(
-            fpr for fpr, key in keys.items() if suite in key["suites"] or "*" in key["suites"]
-        )
+        accepted = frozenset(fpr for fpr, key in keys.items() if suite in key["suites"])
         if not accepted:
             raise ReleaseError(
                 f"no accepted archive key signs the suite {suite} ({keys_file.name} lists the "

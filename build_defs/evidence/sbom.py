@@ -125,7 +125,7 @@ class FinishedWheel:
     size: int
     built: BuiltWheel
     # Every distribution installed into a venv that wrote its bytes (build, repair, SBOM).
-    installed: tuple[str, ...] = ()
+    installed: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class ToolEnv:
     # The file names of the distributions pex installed (its PEX-INFO): of each locked
     # requirement, the one artifact this interpreter took (a wheel pex built from a locked
     # sdist has its own name). Provenance names these, not every alternative in the lock.
-    installed: tuple[str, ...] = ()
+    installed: tuple[str, ...]
 
     def activate(self) -> str:
         """Shell lines that seed the venv, set `TOOL_PREFIX` to its directory, and stop unless

@@ -417,7 +417,17 @@ _SIGNED = {
 }
 
 
-def _toolchain_with_runtime(rule_runner: RuleRunner, libgcc: dict, manifest: dict) -> None:
+def _toolchain_with_runtime(
+    rule_runner: RuleRunner, tmp_path: Path, signed_index: dict | None
+) -> dict:
+    """`tc:zig`, whose runtime archive comes from a Debian package of the manifest's set
+    `runtime`, which records `signed_index` (or none); the package's entry."""
+    _source(rule_runner, tmp_path, "[]")
+    libgcc = _deb("libgcc-dev").entry
+    runtime: dict = {"debian": {"suite": "trixie"}}
+    if signed_index is not None:
+        runtime["signed_index"] = signed_index
+    manifest = {"sets": {"runtime": runtime}, "artifacts": [{**libgcc, "sets": ["runtime"]}]}
     rule_runner.write_files(
         {
             "tc/BUILD": (
@@ -430,18 +440,13 @@ def _toolchain_with_runtime(rule_runner: RuleRunner, libgcc: dict, manifest: dic
             "3rdparty/artifacts.json": json.dumps(manifest),
         }
     )
+    return libgcc
 
 
 def test_a_toolchains_runtime_packages_are_recorded_with_their_signed_index_and_verified(
     rule_runner: RuleRunner, tmp_path: Path
 ) -> None:
-    _source(rule_runner, tmp_path, "[]")
-    libgcc = _deb("libgcc-dev").entry
-    manifest = {
-        "sets": {"runtime": {"debian": {"suite": "trixie"}, "signed_index": _SIGNED}},
-        "artifacts": [{**libgcc, "sets": ["runtime"]}],
-    }
-    _toolchain_with_runtime(rule_runner, libgcc, manifest)
+    libgcc = _toolchain_with_runtime(rule_runner, tmp_path, _SIGNED)
     result = rule_runner.request(
         PinnedInputs, [PinnedInputsRequest(Address("tc", target_name="zig"))]
     )
@@ -496,13 +501,7 @@ def test_a_debian_package_no_signed_index_vouches_for_stops_the_provenance(
     rule_runner: RuleRunner, tmp_path: Path
 ) -> None:
     """A package whose set records no signed index (pinned before the chain, or by hand)."""
-    _source(rule_runner, tmp_path, "[]")
-    libgcc = _deb("libgcc-dev").entry
-    manifest = {
-        "sets": {"runtime": {"debian": {"suite": "trixie"}}},
-        "artifacts": [{**libgcc, "sets": ["runtime"]}],
-    }
-    _toolchain_with_runtime(rule_runner, libgcc, manifest)
+    libgcc = _toolchain_with_runtime(rule_runner, tmp_path, None)
     with engine_error(
         ValueError,
         contains=f"{libgcc['filename']} (sha256 {libgcc['sha256']}, pinned by tc:zig) is in no "
