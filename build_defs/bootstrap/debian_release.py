@@ -118,12 +118,18 @@ def verify_inrelease(
     with tempfile.TemporaryDirectory() as tmp:
         signed, out = Path(tmp) / "InRelease", Path(tmp) / "signed"
         signed.write_bytes(data)
-        result = subprocess.run(
-            ["gpgv", "--keyring", str(trust.keyring), "--status-fd", "1", "--output", str(out)]
-            + [str(signed)],
-            capture_output=True,
-            text=True,
-        )
+        try:
+            result = subprocess.run(
+                ["gpgv", "--keyring", str(trust.keyring), "--status-fd", "1", "--output", str(out)]
+                + [str(signed)],
+                capture_output=True,
+                text=True,
+            )
+        except FileNotFoundError as e:
+            raise ReleaseError(
+                f"{suite}: no gpgv on PATH to check its InRelease ({e}): install Debian's gpgv "
+                "package (`apt-get install gpgv`). Nothing was pinned."
+            ) from e
         # VALIDSIG <signing key> ... <primary key>: either may be the one we list.
         valid = [
             (words[2], words[-1])

@@ -183,6 +183,15 @@ def test_an_expired_inrelease_is_refused_unless_accepted_and_then_recorded(
     assert record["expired_accepted"] == "Valid-Until Fri, 06 Nov 2026 08:08:01 UTC"
 
 
+def test_no_gpgv_on_path_stops_pinning_with_the_package_to_install(
+    served: Path, keys: dict, tmp_path: Path, monkeypatch
+) -> None:
+    _mirror(served, keys)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(ReleaseError, match=f"{SUITE}: no gpgv on PATH .*apt-get install gpgv"):
+        debian.resolve_set("rootfs", _SPEC, trust=_trust(keys))
+
+
 def test_the_production_trust_accepts_only_debians_listed_keys(served: Path, keys: dict) -> None:
     """The same good chain, signed by a key the keyring holds but the repository does not
     list, is refused: the list, not the keyring, is the trust anchor."""
