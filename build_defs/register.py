@@ -50,7 +50,7 @@ from build_defs.toolchains import (
     tool_env,
     zig,
 )
-from build_defs.wheels import build_wheel, emulation, isolation, repair_wheel
+from build_defs.wheels import build_wheel, emulation, isolation, repair_wheel, root_fs, root_tools
 from build_defs.wheels import target_types as wheel_targets
 
 
@@ -73,6 +73,8 @@ def rules():
         *build_wheel.rules(),
         *emulation.rules(),
         *isolation.rules(),
+        *root_fs.rules(),
+        *root_tools.rules(),
         *repair_wheel.rules(),
         *pinned_inputs.rules(),
         *provenance.rules(),

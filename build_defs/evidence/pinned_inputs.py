@@ -251,6 +251,27 @@ def installed_only(inputs: list[PinnedInput], installed: tuple[str, ...]) -> lis
     ]
 
 
+def manifest_installed(
+    manifest: dict, inputs: list[PinnedInput], installed: tuple[str, ...], manifest_path: str
+) -> list[PinnedInput]:
+    """Installed distributions that no lockfile lists but the manifest pins: what a tool
+    environment made in a root file system installs from a requirement set's pinned wheels
+    (e.g. a wheel for a CPython the lockfiles do not cover)."""
+    listed = {i.name for i in inputs if i.kind == LOCKED_DISTRIBUTION}
+    pinned = {a["filename"]: a for a in manifest.get("artifacts", ())}
+    return [
+        PinnedInput(
+            name,
+            FrozenDict({"sha256": pinned[name]["sha256"]}),
+            LOCKED_DISTRIBUTION,
+            manifest_path,
+            FrozenDict(),
+        )
+        for name in sorted(set(installed) - listed)
+        if name in pinned
+    ]
+
+
 def normalize_project(name: str) -> str:
     """A project name as PEP 503 compares them."""
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -299,25 +320,37 @@ async def pinned_inputs(
                     FrozenDict({"source": "debian"}),
                 )
             )
-    if debian_packages:
-        manifest = await Get(
-            DigestContents,
-            PathGlobs(
-                [store.manifest],
-                glob_match_error_behavior=GlobMatchErrorBehavior.error,
-                description_of_origin="the `[artifact-store].manifest` option",
-            ),
-        )
-        packages, indexes = debian_signed_indexes(
-            json.loads(manifest[0].content), debian_packages, store.manifest
-        )
-        inputs.extend(packages + indexes)
     sources = await MultiGet(
         Get(HydratedSources, HydrateSourcesRequest(t[LockfileSourceField])) for t in lockfiles
     )
     for tgt, hydrated in zip(lockfiles, sources):
         for fc in await Get(DigestContents, Digest, hydrated.snapshot.digest):
             inputs.extend(parse_lockfile(fc.content.decode("utf-8"), tgt.address.spec))
+    # Installed distributions no lockfile lists may be pinned by the manifest instead.
+    locked = {i.name for i in inputs if i.kind == LOCKED_DISTRIBUTION}
+    unlocked = set(request.installed or ()) - locked
+    manifest: dict = {}
+    if debian_packages or unlocked:
+        # Debian packages need the manifest's signed indexes; installed files only may be
+        # pinned there (a project without a manifest has none).
+        strict = bool(debian_packages)
+        manifest_files = await Get(
+            DigestContents,
+            PathGlobs(
+                [store.manifest],
+                glob_match_error_behavior=(
+                    GlobMatchErrorBehavior.error if strict else GlobMatchErrorBehavior.ignore
+                ),
+                description_of_origin=(
+                    "the `[artifact-store].manifest` option" if strict else None
+                ),
+            ),
+        )
+        manifest = json.loads(manifest_files[0].content) if manifest_files else {}
+    if debian_packages:
+        unique = list({(p.name, p.digest["sha256"]): p for p in debian_packages}.values())
+        packages, indexes = debian_signed_indexes(manifest, unique, store.manifest)
+        inputs.extend(packages + indexes)
     for interpreter in await MultiGet(
         Get(Interpreter, InterpreterRequest(a)) for a in interpreters
     ):
@@ -370,6 +403,7 @@ async def pinned_inputs(
         )
     if request.installed is not None:
         inputs = installed_only(inputs, request.installed)
+        inputs.extend(manifest_installed(manifest, inputs, request.installed, store.manifest))
     return PinnedInputs(tuple(sorted(inputs, key=lambda i: (i.key, sorted(i.digest.items())))))
 
 

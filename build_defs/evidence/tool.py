@@ -79,6 +79,7 @@ async def evidence_tool(evidence: EvidenceSubsystem) -> EvidenceTool:
             ]
         ),
     )
+    assert env.venv, "the evidence tools run on a host interpreter"
     return EvidenceTool(env.venv, scripts, interpreter, env.installed)
 
 

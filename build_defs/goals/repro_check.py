@@ -28,7 +28,9 @@ from pants.util.logging import LogLevel
 
 from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
 from build_defs.goals.package_sdist import ReleaseSdistFieldSet
+from build_defs.toolchains.target_types import DebianRootPackagesField
 from build_defs.wheels.build_wheel import MesonWheelFieldSet
+from build_defs.wheels.root_fs import RootFs, RootFsRequest
 
 
 class ReproCheckSubsystem(GoalSubsystem):
@@ -103,10 +105,15 @@ async def repro_check(
     sdists = [
         ReleaseSdistFieldSet.create(t) for t in targets if ReleaseSdistFieldSet.is_applicable(t)
     ]
+    roots = [t for t in targets if t.get(DebianRootPackagesField).value]
     skipped = [
         t.address.spec
         for t in targets
-        if not (MesonWheelFieldSet.is_applicable(t) or ReleaseSdistFieldSet.is_applicable(t))
+        if not (
+            MesonWheelFieldSet.is_applicable(t)
+            or ReleaseSdistFieldSet.is_applicable(t)
+            or t.get(DebianRootPackagesField).value
+        )
     ]
     if skipped:
         console.print_stderr(
@@ -172,8 +179,30 @@ async def repro_check(
         console.print_stdout(
             f"✓ {fs.address}: the pinned sdist, verified against its sha256 on every read"
         )
-    if not wheels and not sdists:
-        console.print_stderr("repro-check: no `meson_wheel` or `release_sdist` targets given.")
+    # A root file system: two uncached assemblies from its packages must give one digest.
+    assemblies = await MultiGet(
+        Get(RootFs, RootFsRequest(tuple(t[DebianRootPackagesField].value), t.address, nonce))
+        for t in roots
+        for nonce in ("first", "second")
+    )
+    for i, tgt in enumerate(roots):
+        first, second = assemblies[2 * i].digest, assemblies[2 * i + 1].digest
+        if first == second:
+            console.print_stdout(
+                f"✓ {tgt.address}: root file system reproducible, digest "
+                f"{first.fingerprint} ({first.serialized_bytes_length} bytes of tree)"
+            )
+        else:
+            failures += 1
+            console.print_stdout(
+                f"✕ {tgt.address}: two assemblies of its root file system differ "
+                f"({first.fingerprint} vs {second.fingerprint})"
+            )
+    if not wheels and not sdists and not roots:
+        console.print_stderr(
+            "repro-check: no `meson_wheel`, `release_sdist` or `debian_cpython` with "
+            "`root_packages` given."
+        )
         return ReproCheck(exit_code=1)
     return ReproCheck(exit_code=1 if failures else 0)
 

@@ -95,10 +95,10 @@ class WheelTestRequirementsField(StringSequenceField):
 
 class WheelTestSourcesField(MultipleSourcesField):
     default = ()
-    expected_file_extensions = (".py",)
     help = help_text(
-        "Check scripts kept in this repository, run in this order with the test venv's Python; "
-        "each must exit 0."
+        "Check scripts kept in this repository (`.py` files, run one after another in path "
+        "order with the test venv's Python; each must exit 0), and the data files they read "
+        "(any other file, placed beside them)."
     )
 
 

@@ -56,9 +56,11 @@ from build_defs.goals.target_types import (
 from build_defs.inputs.address_fields import AddressFieldsRequest
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
 from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
-from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
+from build_defs.toolchains.tool_env import ToolEnvRequest
 from build_defs.wheels.build_wheel import MesonWheelFieldSet, keyed_env, process_script
 from build_defs.wheels.emulation import EmulatedPython, EmulatedPythonRequest
+from build_defs.wheels.root_fs import root_fs_for
+from build_defs.wheels.root_tools import tool_env_for
 from build_defs.wheels.target_types import MesonWheelPythonField
 
 # Runs `"$PYTHON" -m pytest` once per selection, one per core at a time, each logged to
@@ -91,14 +93,28 @@ run_selection {n} {args} &
 NATIVE_SETUP = """\
 BASE="$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')"
 VENV="$ROOT/test-venv"
-"$BASE" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --no-index --no-deps --no-cache-dir \\
-  --disable-pip-version-check "$ROOT/{wheel}"
+{make_venv}
 # The locked test requirements (pytest, ...) come after the venv's own site-packages.
 "$TOOL_PREFIX/bin/python" -c 'import sys; print("\\n".join(p for p in sys.path if p.endswith("site-packages")))' \\
   > "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/wheel_test_requirements.pth"
 PYTHON="$VENV/bin/python"
 export PATH="$VENV/bin" WHEEL_TEST_SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+"""
+
+
+# A clean venv with the wheel installed, by a host CPython (its own pip, from ensurepip).
+HOST_VENV = """\
+"$BASE" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --no-index --no-deps --no-cache-dir \\
+  --disable-pip-version-check "$ROOT/{wheel}"
+"""
+# The same in a root file system, by the pip wheel the root's Debian packages ship (its
+# ensurepip would load CA certificates the root does not have, for no download at all).
+ROOT_VENV = """\
+"$BASE" -m venv --without-pip "$VENV"
+"$VENV/bin/python" "$(echo /usr/share/python-wheels/pip-*.whl)/pip" install --quiet --no-index \\
+  --no-deps --no-cache-dir --disable-pip-version-check --root-user-action=ignore \\
+  --use-deprecated=legacy-certs "$ROOT/{wheel}"
 """
 
 
@@ -284,14 +300,14 @@ async def run_wheel_test(
             description_of_origin=str(wheel_address),
         ),
     )
-    toolchain, env, checks, source_tests = await MultiGet(
+    env = await tool_env_for(
+        ToolEnvRequest(
+            tuple(fs.requirements.value or ()), fs.address, built.interpreter, "wheel-test"
+        )
+    )
+    root = await root_fs_for(built.interpreter)
+    toolchain, checks, source_tests = await MultiGet(
         Get(CcToolchain, CcToolchainRequest(toolchain_address)),
-        Get(
-            ToolEnv,
-            ToolEnvRequest(
-                tuple(fs.requirements.value or ()), fs.address, built.interpreter, "wheel-test"
-            ),
-        ),
         Get(HydratedSources, HydrateSourcesRequest(fs.sources)),
         Get(
             SourceTests,
@@ -304,7 +320,7 @@ async def run_wheel_test(
         ),
     )
     if not (
-        checks.snapshot.files
+        any(path.endswith(".py") for path in checks.snapshot.files)
         or fs.source_tests.value
         or fs.installed_tests.value
         or fs.pytest_selections.value
@@ -330,11 +346,13 @@ async def run_wheel_test(
                 fs.emulated_cpu.value,
                 fs.emulator.value,
                 wheel.filename,
+                in_root=bool(root.packages),
             ),
         )
     run_checks = "".join(
         f'echo "wheel-test: running {path}" >&2\n"$PYTHON" "$ROOT/{path}"\n'
         for path in checks.snapshot.files
+        if path.endswith(".py")
     )
     if fs.source_tests.value:
         # From outside the source tree, so `import <package>` finds the installed wheel.
@@ -368,13 +386,15 @@ async def run_wheel_test(
         built.isolation,
         f"""\
 {env.activate()}
-{emulated.setup if emulated else NATIVE_SETUP.format(wheel=wheel.filename)}{toolchain.setup}TC="$ROOT/{toolchain.bin_dir}"
+{emulated.setup if emulated else NATIVE_SETUP.format(make_venv=(ROOT_VENV if root.packages else HOST_VENV).format(wheel=wheel.filename))}{toolchain.setup}TC="$ROOT/{toolchain.bin_dir}"
 export PATH="$PATH:$TOOL_PREFIX/bin:$TC" CC="$TC/cc" CXX="$TC/cxx"
-export HOME="$ROOT/.home" WHEEL_FILE="$ROOT/{wheel.filename}" WHEEL_TEST_PYTHON="$PYTHON" PYTHONDONTWRITEBYTECODE=1
+{root.compile_env(built.interpreter)}export HOME="$ROOT/.home" WHEEL_FILE="$ROOT/{wheel.filename}" WHEEL_TEST_PYTHON="$PYTHON" PYTHONDONTWRITEBYTECODE=1
 cd "$ROOT/.work"
 {run_checks}
 """,
-        fixed_root=False,
+        # In a root file system, the tools' venv lives at the fixed build root.
+        fixed_root=bool(root.packages),
+        in_root=bool(root.packages),
     )
     script_digest = await Get(
         Digest,
@@ -393,7 +413,7 @@ cd "$ROOT/.work"
             [
                 wheel.digest,
                 toolchain.digest,
-                env.venv.digest,
+                env.digest,
                 checks.snapshot.digest,
                 source_tests.digest,
                 script_digest,
@@ -406,14 +426,14 @@ cd "$ROOT/.work"
         Process(
             argv=(bash.path, "wheel_test.sh"),
             input_digest=input_digest,
-            append_only_caches=toolchain.caches_with(env.venv.append_only_caches),
-            immutable_input_digests=toolchain.immutable_inputs,
+            append_only_caches=toolchain.caches_with(env.append_only_caches),
+            immutable_input_digests={**toolchain.immutable_inputs, **root.immutable_inputs},
             description=f"Test {wheel.filename} ({fs.address})",
             timeout_seconds=fs.timeout.value,
             level=LogLevel.DEBUG,
             env=FrozenDict(
                 {
-                    **keyed_env(built.isolation, built.interpreter),
+                    **keyed_env(built.isolation, built.interpreter, root),
                     **(emulated.env if emulated else {}),
                 }
             ),

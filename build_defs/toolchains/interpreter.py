@@ -177,6 +177,8 @@ class CrossTarget:
     sysconfig_name: str  # e.g. _sysconfigdata__linux_aarch64-linux-gnu
     # Debian packages of a root file system with the interpreter, for emulated tests.
     test_packages: tuple[FrozenDict, ...] = ()
+    # Debian packages with a static qemu-user for the tests; empty: the host's qemu.
+    emulator_packages: tuple[FrozenDict, ...] = ()
 
     @property
     def cpu(self) -> str:
@@ -200,12 +202,16 @@ class Interpreter:
 
     For a target interpreter of another architecture, `path` is the build interpreter that
     runs the build tools and `cross` holds the target's files; the facts are the target's.
+    For an interpreter in a root file system, `path` is its path inside that root.
     """
 
     address: Address
     version: str  # MAJOR.MINOR, as in `meson_wheel.python`
     facts: FrozenDict[str, str]
     cross: CrossTarget | None = None
+    # Debian packages of the root file system this interpreter runs in (`path` is inside
+    # it): every process that runs it enters that root.
+    root_packages: tuple[FrozenDict, ...] = ()
 
     @property
     def path(self) -> str:

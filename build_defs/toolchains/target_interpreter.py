@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import platform
 import re
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ from build_defs.toolchains.interpreter import (
 )
 from build_defs.toolchains.target_types import (
     CPythonVersionField,
+    DebianEmulatorPackagesField,
+    DebianRootPackagesField,
     DebianTestPackagesField,
     TargetCPythonBuildInterpreterField,
     TargetCPythonPlatformField,
@@ -76,11 +79,14 @@ def target_python_files(
     exact = re.search(
         r'#define PY_VERSION\s+"([^"]+)"', files[f"{include}/patchlevel.h"].decode()
     ).group(1)
-    files[f"pkgconfig/python-{version}.pc"] = (
+    pc = (
         "prefix=${pcfiledir}/..\nincludedir=${prefix}/include\n\n"
         f"Name: Python\nDescription: CPython {exact} for {triplet}, from pinned Debian packages\n"
         f"Version: {version}\nLibs:\nCflags: -I${{includedir}}/python{version}\n"
     ).encode()
+    # meson's Python dependency asks for python-X.Y; NumPy's meson checks Cython against
+    # `python3`: both must find the target's headers, never the build interpreter's.
+    files[f"pkgconfig/python-{version}.pc"] = files["pkgconfig/python3.pc"] = pc
     tree = hashlib.sha256()
     for path in sorted(p for p in files if p.startswith("include/")):
         tree.update(
@@ -109,31 +115,19 @@ class DebianCPythonFieldSet(InterpreterFieldSet):
     build_interpreter: TargetCPythonBuildInterpreterField
     packages: DebianPackagesField
     test_packages: DebianTestPackagesField
+    emulator_packages: DebianEmulatorPackagesField
+    root_packages: DebianRootPackagesField
 
 
-@rule(desc="Prepare a target CPython from Debian packages", level=LogLevel.DEBUG)
-async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interpreter:
+async def _target_facts(
+    field_set: DebianCPythonFieldSet, sysconfig_name: str
+) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The files a build reads from the interpreter's `debian_packages`, and its facts."""
     version, triplet = field_set.version.value, field_set.triplet.value
-    (build_address,) = await Get(
-        Addresses,
-        UnparsedAddressInputs(
-            (field_set.build_interpreter.value,),
-            owning_address=field_set.address,
-            description_of_origin=f"the `build_interpreter` field of {field_set.address}",
-        ),
-    )
-    build = await Get(Interpreter, InterpreterRequest(build_address))
-    if build.cross or build.version != version:
-        raise InterpreterError(
-            f"{field_set.address}: its `build_interpreter` {build_address} must be a host CPython "
-            f"{version} (meson-python tags the wheel with the version of the interpreter that runs it)."
-        )
-    packages = field_set.packages.value
-    sysconfig_name = f"_sysconfigdata__linux_{triplet}"
     unpacked = await Get(
         Digest,
         DebianFilesRequest(
-            packages,
+            field_set.packages.value,
             FrozenDict(
                 {
                     f"usr/include/python{version}/": f"include/python{version}/",
@@ -145,9 +139,76 @@ async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interp
         ),
     )
     contents = await Get(DigestContents, Digest, unpacked)
-    files, target = target_python_files(
+    return target_python_files(
         {fc.path: fc.content for fc in contents}, version, triplet, sysconfig_name
     )
+
+
+def _package_list(packages) -> str:
+    return " ".join(f"{p['filename']}:{p['sha256']}" for p in packages)
+
+
+async def _rooted_interpreter(field_set: DebianCPythonFieldSet) -> Interpreter:
+    """An interpreter that runs natively in the root file system of its `root_packages`."""
+    version, triplet = field_set.version.value, field_set.triplet.value
+    root = tuple(field_set.root_packages.value or ())
+    in_root = {p["sha256"] for p in root}
+    strays = [p["filename"] for p in field_set.packages.value if p["sha256"] not in in_root]
+    if strays:
+        raise InterpreterError(
+            f"{field_set.address}: its `debian_packages` {strays} are not in its `root_packages`: "
+            "the headers a build reads must be those of the interpreter that runs it."
+        )
+    host_cpu = {"arm64": "aarch64", "amd64": "x86_64"}.get(platform.machine(), platform.machine())
+    if triplet.split("-", 1)[0] != host_cpu:
+        raise InterpreterError(
+            f"{field_set.address} runs natively in its root file system, so its triplet {triplet} "
+            f"must be this host's architecture ({host_cpu}). For another architecture, declare a "
+            "target interpreter with `debian_packages` and a `build_interpreter` of this host's."
+        )
+    _, target = await _target_facts(field_set, f"_sysconfigdata__linux_{triplet}")
+    facts = {
+        **target,
+        "path": f"/usr/bin/python{version}",
+        "debian_packages": _package_list(field_set.packages.value),
+        "root_packages": _package_list(root),
+    }
+    return Interpreter(field_set.address, version, FrozenDict(facts), root_packages=root)
+
+
+@rule(desc="Prepare a CPython from Debian packages", level=LogLevel.DEBUG)
+async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interpreter:
+    version, triplet = field_set.version.value, field_set.triplet.value
+    if field_set.root_packages.value:
+        if field_set.build_interpreter.value:
+            raise InterpreterError(
+                f"{field_set.address}: set `build_interpreter` (a cross target) or `root_packages` "
+                "(an interpreter that runs in its own root), not both."
+            )
+        return await _rooted_interpreter(field_set)
+    if not field_set.build_interpreter.value:
+        raise InterpreterError(
+            f"{field_set.address}: set `build_interpreter` (the host CPython that runs a cross "
+            "build) or `root_packages` (a root file system the interpreter runs in)."
+        )
+    (build_address,) = await Get(
+        Addresses,
+        UnparsedAddressInputs(
+            (field_set.build_interpreter.value,),
+            owning_address=field_set.address,
+            description_of_origin=f"the `build_interpreter` field of {field_set.address}",
+        ),
+    )
+    build = await Get(Interpreter, InterpreterRequest(build_address))
+    if build.cross or build.version != version:
+        raise InterpreterError(
+            f"{field_set.address}: its `build_interpreter` {build_address} must be a CPython "
+            f"{version} of this host's architecture, on the host or in its own root file system "
+            "(meson-python tags the wheel with the version of the interpreter that runs it)."
+        )
+    packages = field_set.packages.value
+    sysconfig_name = f"_sysconfigdata__linux_{triplet}"
+    files, target = await _target_facts(field_set, sysconfig_name)
     digest = await Get(
         Digest, CreateDigest([FileContent(path, data) for path, data in sorted(files.items())])
     )
@@ -157,7 +218,10 @@ async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interp
         "path": build.path,
         "build_interpreter": build.fingerprint,
         "build_version": build.facts["version"],
-        "debian_packages": " ".join(f"{p['filename']}:{p['sha256']}" for p in packages),
+        "debian_packages": _package_list(packages),
+        # The build interpreter's own triplet when it runs in a root (its tool venvs take
+        # wheels for that architecture).
+        **({"build_triplet": build.facts["target_triplet"]} if build.root_packages else {}),
     }
     cross = CrossTarget(
         digest=digest,
@@ -166,8 +230,12 @@ async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interp
         wheel_platform=field_set.platform.value,
         sysconfig_name=sysconfig_name,
         test_packages=tuple(field_set.test_packages.value or ()),
+        emulator_packages=tuple(field_set.emulator_packages.value or ()),
     )
-    return Interpreter(field_set.address, version, FrozenDict(facts), cross)
+    # A build interpreter in a root file system takes the cross build into that root.
+    return Interpreter(
+        field_set.address, version, FrozenDict(facts), cross, root_packages=build.root_packages
+    )
 
 
 def rules():

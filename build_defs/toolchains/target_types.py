@@ -323,12 +323,45 @@ class TargetCPythonPlatformField(StringField):
 
 class TargetCPythonBuildInterpreterField(StringField):
     alias = "build_interpreter"
-    required = True
+    required = False
+    default = None
     help = help_text(
         """
-        The host CPython of the same version that runs the build tools (meson-python takes the
-        wheel's tag from the interpreter that runs it; it is shown the target's sysconfig data).
-        An address of a `host_cpython` target.
+        For an interpreter of another architecture: the host CPython of the same version that
+        runs the build tools (meson-python takes the wheel's tag from the interpreter that
+        runs it; it is shown the target's sysconfig data). An address of a `host_cpython`
+        target. Unset for an interpreter that runs in its own root file system
+        (`root_packages`).
+        """
+    )
+
+
+class DebianEmulatorPackagesField(DebianPackagesField):
+    alias = "emulator_packages"
+    required = False
+    default = ()
+    help = help_text(
+        """
+        For a target interpreter of another architecture: Debian packages holding a
+        statically linked qemu-user (e.g. `qemu-user`), whose `usr/bin/qemu-<cpu>` runs the
+        tests of its wheels instead of the host's qemu: the emulator is then pinned by
+        sha256 like the rest, and runs inside a root file system too. Same form as
+        `debian_packages`.
+        """
+    )
+
+
+class DebianRootPackagesField(DebianPackagesField):
+    alias = "root_packages"
+    required = False
+    default = ()
+    help = help_text(
+        """
+        The Debian packages of a root file system in which this interpreter runs natively (e.g.
+        `python3.14`, `libpython3.14-dev`, a shell, coreutils and pkg-config, with their
+        dependency closure): the build, repair and tests of its wheels run inside that root,
+        with the host contributing only the kernel. For an interpreter whose C library is
+        newer than the host's. Same form as `debian_packages`.
         """
     )
 
@@ -343,13 +376,17 @@ class DebianCPythonTarget(Target):
         TargetCPythonBuildInterpreterField,
         DebianPackagesField,
         DebianTestPackagesField,
+        DebianEmulatorPackagesField,
+        DebianRootPackagesField,
     )
     help = help_text(
         """
-        A CPython of another architecture, as a target interpreter for cross-compiled wheels:
-        its headers, `pyconfig.h` and sysconfig data come from pinned Debian packages, and the
-        host CPython of the same version (`build_interpreter`) runs the build with them. Its
-        fingerprint covers the packages, the target's ABI facts and the build interpreter.
+        A CPython from pinned Debian packages. Either a target interpreter for cross-compiled
+        wheels (`build_interpreter` set): its headers, `pyconfig.h` and sysconfig data come
+        from the packages, and the host CPython of the same version runs the build with them.
+        Or an interpreter that runs in its own root file system (`root_packages` set): the
+        build, repair and tests of its wheels run inside that root. Its fingerprint covers
+        the packages and the interpreter's ABI facts.
         """
     )
 
@@ -370,6 +407,8 @@ async def infer_target_cpython_dependencies(
     request: InferTargetCPythonDependencies,
 ) -> InferredDependencies:
     fs = request.field_set
+    if not fs.build_interpreter.value:
+        return InferredDependencies([])
     return await Get(
         InferredDependencies,
         AddressFieldsRequest,

@@ -6,6 +6,7 @@ import json
 import shlex
 from dataclasses import dataclass
 from textwrap import dedent
+from typing import Optional
 
 from pants.backend.python.target_types import PythonRequirementsField
 from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
@@ -17,6 +18,7 @@ from pants.engine.fs import Digest, DigestContents, DigestSubset, PathGlobs
 from pants.engine.internals.selectors import Get
 from pants.engine.rules import collect_rules, rule
 from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
+from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from build_defs.toolchains.interpreter import Interpreter
@@ -34,20 +36,40 @@ class ToolEnvRequest:
 
 @dataclass(frozen=True)
 class ToolEnv:
-    venv: VenvPex
+    """A locked tool environment as a process input: `digest` (with `append_only_caches`)
+    holds it, `prefix_lines` find its prefix. For a host interpreter it is a pex venv
+    (`venv`); for an interpreter in a root file system, a venv made inside that root."""
+
+    digest: Digest
+    append_only_caches: FrozenDict[str, str]
     interpreter: Interpreter
-    # The file names of the distributions pex installed (its PEX-INFO): of each locked
-    # requirement, the one artifact this interpreter took (a wheel pex built from a locked
-    # sdist has its own name). Provenance names these, not every alternative in the lock.
+    # The file names of the distributions installed (pex's PEX-INFO, pip's report): of each
+    # locked requirement, the one artifact this interpreter took (a wheel pex built from a
+    # locked sdist has its own name). Provenance names these, not every alternative in the lock.
     installed: tuple[str, ...]
+    # Shell lines (`$ROOT` set) that set `TOOL_PREFIX` to the environment's directory.
+    prefix_lines: str
+    venv: Optional[VenvPex] = None
+
+    @classmethod
+    def of_venv(
+        cls, venv: VenvPex, interpreter: Interpreter, installed: tuple[str, ...]
+    ) -> "ToolEnv":
+        return cls(
+            venv.digest,
+            FrozenDict(venv.append_only_caches or {}),
+            interpreter,
+            installed,
+            f"""TOOL_PREFIX="$("$ROOT/{venv.python.path}" -c 'import sys; print(sys.prefix)')"\n""",
+            venv,
+        )
 
     def activate(self) -> str:
-        """Shell lines that seed the venv, set `TOOL_PREFIX` to its directory, and stop unless
-        the venv runs on the fingerprinted interpreter."""
+        """Shell lines that seed the environment, set `TOOL_PREFIX` to its directory, and stop
+        unless it runs on the fingerprinted interpreter."""
         expected = self.interpreter.path
-        return dedent(
+        return self.prefix_lines + dedent(
             f"""\
-            TOOL_PREFIX="$("$ROOT/{self.venv.python.path}" -c 'import sys; print(sys.prefix)')"
             base="$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys._base_executable))')"
             if [ "$base" != {shlex.quote(expected)} ]; then
               echo "the tool venv runs on $base, not on the fingerprinted {expected} ({self.interpreter.address})" >&2
@@ -102,7 +124,7 @@ async def tool_env(request: ToolEnvRequest, pex_env: PexEnvironment) -> ToolEnv:
             "the installed distributions cannot be read for the provenance."
         )
     installed = tuple(sorted(json.loads(pex_info[0].content)["distributions"]))
-    return ToolEnv(venv, request.interpreter, installed)
+    return ToolEnv.of_venv(venv, request.interpreter, installed)
 
 
 def rules():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
-from textwrap import dedent
 
 from pants.core.util_rules.system_binaries import BashBinary
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
@@ -33,14 +32,16 @@ from build_defs.platforms import registry
 from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
 from build_defs.toolchains.target_types import TargetCPythonPlatformField
-from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
+from build_defs.toolchains.tool_env import ToolEnvRequest
 from build_defs.wheels.cross_file import (
     CROSS_FILE,
     CrossBuildError,
     meson_cross_file,
     toolchain_cpu,
 )
-from build_defs.wheels.isolation import Isolation
+from build_defs.wheels.isolation import Isolation, process_script
+from build_defs.wheels.root_fs import RootFs, root_fs_for
+from build_defs.wheels.root_tools import tool_env_for
 from build_defs.wheels.target_types import (
     MesonWheelBuildEnvField,
     MesonWheelBuildRequirementsField,
@@ -145,20 +146,6 @@ def check_buildable_here(fs: "MesonWheelFieldSet", cross_platform: str | None = 
         )
 
 
-# Every process: files readable by all whatever the caller's umask, and no package index.
-_PROCESS_PRELUDE = """\
-set -euo pipefail
-umask 022
-export PIP_NO_INDEX=1 PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
-"""
-
-
-def process_script(script_name: str, isolation: Isolation, body: str, *, fixed_root: bool) -> str:
-    """A process script: the prelude, entry into the isolation namespaces, then `body`."""
-    wrap = isolation.wrap(script_name, fixed_root=fixed_root)
-    return _PROCESS_PRELUDE + wrap + 'ROOT="$PWD"\n' + dedent(body)
-
-
 async def _interpreter_address(fs: "MesonWheelFieldSet") -> Address:
     (address,) = await Get(
         Addresses,
@@ -195,10 +182,10 @@ async def check_buildable(fs: "MesonWheelFieldSet") -> None:
         check_buildable_here(fs, wrapped.target[TargetCPythonPlatformField].value)
 
 
-def keyed_env(isolation: Isolation, interpreter: Interpreter) -> dict[str, str]:
-    """The environment that keys a build, repair or test process on the isolation it runs in
-    and the exact interpreter it uses."""
-    return {**isolation.env, **interpreter.env}
+def keyed_env(isolation: Isolation, interpreter: Interpreter, root: RootFs) -> dict[str, str]:
+    """The environment that keys a build, repair or test process on the isolation it runs in,
+    the exact interpreter it uses and the root file system it runs in, if any."""
+    return {**isolation.env, **interpreter.env, **root.env}
 
 
 def process_extras(nonce: str, env: dict[str, str]) -> dict:
@@ -292,7 +279,7 @@ def checked_build_env(fs: "MesonWheelFieldSet") -> list[tuple[str, str]]:
 
 
 def _cross_build(
-    fs: MesonWheelFieldSet, toolchain: CcToolchain, interpreter: Interpreter
+    fs: MesonWheelFieldSet, toolchain: CcToolchain, interpreter: Interpreter, root: RootFs
 ) -> tuple[str, str, list[FileContent]]:
     """For a wheel whose interpreter is of another architecture: the script lines that show
     the build interpreter the target's sysconfig data, the meson-python argument naming
@@ -307,15 +294,15 @@ def _cross_build(
             f"`zig_toolchain` whose `zig_target` is {cross.cpu}-linux-gnu.<glibc version>."
         )
     binaries = {"c": "cc", "cpp": "cxx", "ar": "ar", "pkg-config": "pkg-config"}
-    text = meson_cross_file(
-        cross.cpu,
-        {
-            name: f"{toolchain.bin_dir}/{program}"
-            for name, program in binaries.items()
-            if program in toolchain.programs
-        },
-        dict(fs.cross_properties.value or {}),
-    )
+    programs = {
+        name: f"{toolchain.bin_dir}/{program}"
+        for name, program in binaries.items()
+        if program in toolchain.programs
+    }
+    if root.packages and "pkg-config" not in programs:
+        # Inside a root file system: the root's own (pinned) pkg-config, by absolute path.
+        programs["pkg-config"] = "/usr/bin/pkg-config"
+    text = meson_cross_file(cross.cpu, programs, dict(fs.cross_properties.value or {}))
     return (
         cross.build_env_lines,
         f' "-Csetup-args=--cross-file=$ROOT/{CROSS_FILE}"',
@@ -339,16 +326,16 @@ async def build_wheel(
         ),
     )
     native = await MultiGet(Get(NativeLibrary, NativeLibraryRequest(a)) for a in native_addresses)
-    tree, toolchain, env = await MultiGet(
+    tree, toolchain = await MultiGet(
         Get(ProjectTree, ProjectTreeRequest(source_address)),
         Get(CcToolchain, CcToolchainRequest(toolchain_address)),
-        Get(
-            ToolEnv,
-            ToolEnvRequest(
-                tuple(fs.build_requirements.value or ()), fs.address, interpreter, "meson-build"
-            ),
-        ),
     )
+    env = await tool_env_for(
+        ToolEnvRequest(
+            tuple(fs.build_requirements.value or ()), fs.address, interpreter, "meson-build"
+        )
+    )
+    root = await root_fs_for(interpreter)
     source_digest = await _with_bundled_licenses(tree, fs, native)
     pkg_config = "".join(lib.pkg_config_command for lib in native)
     build_env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in checked_build_env(fs))
@@ -357,7 +344,7 @@ async def build_wheel(
         f"-Csetup-args={arg}" for arg in ("--wrap-mode=nodownload", *(fs.setup_args.value or ()))
     ]
     config += [f"-C{k}={v}" for k, v in sorted((fs.config_settings.value or {}).items())]
-    cross_env, cross_arg, cross_inputs = _cross_build(fs, toolchain, interpreter)
+    cross_env, cross_arg, cross_inputs = _cross_build(fs, toolchain, interpreter, root)
     script = process_script(
         "build_wheel.sh",
         isolation,
@@ -371,8 +358,9 @@ async def build_wheel(
         /bin/ln -s "$TOOL_PREFIX" "$ROOT/{BUILD_TOOLS}"
         TOOL_PREFIX="$ROOT/{BUILD_TOOLS}"
         {toolchain.setup}        TC="$ROOT/{toolchain.bin_dir}"
-        # A deliberate PATH: the locked build tools and the fingerprinted toolchain, nothing else.
-        export PATH="$TOOL_PREFIX/bin:$TC"
+        # A deliberate PATH: the locked build tools and the fingerprinted toolchain, nothing
+        # else (in a root file system, also the root's own pinned programs, e.g. pkg-config).
+        export PATH="$TOOL_PREFIX/bin:$TC{root.path_suffix}"
         export CC="$TC/cc" CXX="$TC/cxx" NINJA="$TOOL_PREFIX/bin/ninja" CYTHON="$TOOL_PREFIX/bin/cython"
         [ -x "$TC/ar" ] && export AR="$TC/ar"
         [ -x "$TC/ranlib" ] && export RANLIB="$TC/ranlib"
@@ -381,7 +369,7 @@ async def build_wheel(
         # No host .pc file may be found: only the build's own pkg-config directory.
         export PKG_CONFIG_LIBDIR="$ROOT/pkgconfig" PKG_CONFIG_PATH="$ROOT/pkgconfig"
         # pkg-config files of the native dependencies, generated by their own code, here.
-        {pkg_config}{cross_env}{build_env}        export SOURCE_DATE_EPOCH={tree.source_date_epoch} PYTHONHASHSEED=0 LC_ALL=C TZ=UTC
+        {pkg_config}{cross_env}{root.compile_env(interpreter)}{build_env}        export SOURCE_DATE_EPOCH={tree.source_date_epoch} PYTHONHASHSEED=0 LC_ALL=C TZ=UTC
         # Keep the sandbox path out of the binaries.
         export CFLAGS="-ffile-prefix-map=$ROOT=. ${{CFLAGS:-}}" CXXFLAGS="-ffile-prefix-map=$ROOT=. ${{CXXFLAGS:-}}"
         export HOME="$ROOT/.home" XDG_CACHE_HOME="$ROOT/.home/cache"
@@ -390,10 +378,11 @@ async def build_wheel(
           --outdir "$ROOT/{BUILD_OUT}" -Cbuild-dir={BUILD_DIR} {" ".join(shlex.quote(c) for c in config)}{cross_arg}
         """,
         fixed_root=True,
+        in_root=bool(root.packages),
     )
     # repro-check: each build starts from its own empty toolchain cache (zig's), so nothing
     # a warm cache hides can make two builds agree.
-    caches = toolchain.caches_with(env.venv.append_only_caches)
+    caches = toolchain.caches_with(env.append_only_caches)
     fresh_caches = []
     if request.nonce:
         caches = FrozenDict(
@@ -418,7 +407,7 @@ async def build_wheel(
             [
                 source_digest,
                 toolchain.digest,
-                env.venv.digest,
+                env.digest,
                 script_digest,
                 *(n.digest for n in native),
                 *([interpreter.cross.digest] if interpreter.cross else []),
@@ -431,11 +420,11 @@ async def build_wheel(
             argv=(bash.path, "build_wheel.sh"),
             input_digest=input_digest,
             append_only_caches=caches,
-            immutable_input_digests=toolchain.immutable_inputs,
+            immutable_input_digests={**toolchain.immutable_inputs, **root.immutable_inputs},
             output_directories=(BUILD_OUT,),
             description=f"Build wheel {fs.address} (CPython {interpreter.facts['version']})",
             level=LogLevel.INFO,
-            **process_extras(request.nonce, keyed_env(isolation, interpreter)),
+            **process_extras(request.nonce, keyed_env(isolation, interpreter, root)),
         ),
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)

@@ -31,14 +31,19 @@ def _quoted(value: str) -> str:
 
 def meson_cross_file(cpu: str, binaries: Mapping[str, str], properties: Mapping[str, str]) -> str:
     """A cross file for a Linux target with CPU `cpu`; `binaries` are meson's names
-    (`c`, `cpp`, `ar`, ...) to paths relative to the sandbox root."""
+    (`c`, `cpp`, `ar`, ...) to paths relative to the sandbox root, or absolute ones (a program
+    of the root file system the build runs in)."""
     if cpu not in MESON_CPU_FAMILIES:
         raise CrossBuildError(
             f"no meson CPU family is known for {cpu!r} (known: {sorted(MESON_CPU_FAMILIES)})"
         )
     family, endian = MESON_CPU_FAMILIES[cpu]
     lines = ["[binaries]"]
-    lines += [f"{name} = {_quoted('@DIRNAME@/' + path)}" for name, path in sorted(binaries.items())]
+    # Relative paths are the sandbox's (beside the cross file); absolute ones stay as given.
+    lines += [
+        f"{name} = {_quoted(path if path.startswith('/') else '@DIRNAME@/' + path)}"
+        for name, path in sorted(binaries.items())
+    ]
     lines += [
         "",
         "[host_machine]",

@@ -15,12 +15,20 @@ import shlex
 from dataclasses import dataclass
 
 from pants.engine.addresses import Address
-from pants.engine.fs import AddPrefix, CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.fs import (
+    AddPrefix,
+    CreateDigest,
+    Digest,
+    FileContent,
+    MergeDigests,
+    Snapshot,
+)
 from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.rules import collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from build_defs.inputs.debian_package import DebianFilesRequest
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.toolchains.host_programs import FingerprintRequest, HostPrograms
 from build_defs.toolchains.interpreter import CrossTarget
@@ -41,6 +49,24 @@ def rootfs_unpacker() -> dict[str, bytes]:
     }
 
 
+async def unpacker_inputs(
+    packages: tuple[FrozenDict, ...], owner: Address, debs_dir: str
+) -> Digest:
+    """The pinned `.deb` files of `packages` under `debs_dir`, with the unpacker beside them."""
+    debs = await MultiGet(
+        Get(StoreArtifact, StoreArtifactRequest(p["filename"], p["sha256"], p["size"], owner))
+        for p in packages
+    )
+    debs_digest = await Get(
+        Digest, AddPrefix(await Get(Digest, MergeDigests(d.digest for d in debs)), debs_dir)
+    )
+    script = await Get(
+        Digest,
+        CreateDigest([FileContent(name, data) for name, data in sorted(rootfs_unpacker().items())]),
+    )
+    return await Get(Digest, MergeDigests([debs_digest, script]))
+
+
 @dataclass(frozen=True)
 class EmulatedPythonRequest:
     owner: Address
@@ -49,6 +75,8 @@ class EmulatedPythonRequest:
     cpu: str  # qemu's -cpu
     emulator: str | None  # the qemu-user program; None: Debian's qemu-<arch>-static
     wheel: str  # the wheel under test, relative to the sandbox root
+    # Whether the test runs inside the root file system of its build interpreter.
+    in_root: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,39 +104,65 @@ async def emulated_python(request: EmulatedPythonRequest) -> EmulatedPython:
             f"{request.owner} runs under emulation, but the target interpreter for {cross.triplet} "
             "declares no `test_packages` (a root file system with the interpreter) to run it from."
         )
-    emulator = request.emulator or f"/usr/bin/qemu-{cross.cpu}-static"
-    fingerprint = await Get(
-        HostPrograms,
-        FingerprintRequest(
-            request.owner,
-            FrozenDict({"qemu": emulator}),
-            remedy=f"Install Debian's qemu-user-static (`apt-get install qemu-user-static`), or set the "
-            f"`emulator` field of {request.owner} to a qemu-user program for {cross.cpu}.",
-        ),
-    )
-    debs = await MultiGet(
-        Get(
-            StoreArtifact,
-            StoreArtifactRequest(p["filename"], p["sha256"], p["size"], request.owner),
+    if cross.emulator_packages and request.emulator:
+        raise EmulationError(
+            f"{request.owner} sets `emulator` {request.emulator}, but the target interpreter for "
+            f"{cross.triplet} pins its own (`emulator_packages`): remove one of them."
         )
-        for p in cross.test_packages
-    )
-    debs_digest = await Get(
-        Digest, AddPrefix(await Get(Digest, MergeDigests(d.digest for d in debs)), DEBS_DIR)
-    )
-    # Its wrapper under emulator/, apart from the wheel's own toolchain/.
-    emulator_digest = await Get(Digest, AddPrefix(fingerprint.digest, EMULATOR_DIR))
-    script = await Get(
-        Digest,
-        CreateDigest([FileContent(name, data) for name, data in sorted(rootfs_unpacker().items())]),
-    )
+    if cross.emulator_packages:
+        # A pinned, statically linked qemu from Debian packages (runs inside a root too).
+        inside = f"usr/bin/qemu-{cross.cpu}"
+        packages = " ".join(f"{p['filename']}:{p['sha256']}" for p in cross.emulator_packages)
+        emulator = f"/{inside} of {' '.join(p['filename'] for p in cross.emulator_packages)}"
+        emulator_digest = await Get(
+            Digest,
+            DebianFilesRequest(
+                cross.emulator_packages,
+                FrozenDict({inside: f"{EMULATOR_DIR}/bin/qemu"}),
+                request.owner,
+            ),
+        )
+        emulator_bin = f"{EMULATOR_DIR}/bin"
+        emulator_id = f"{packages} {inside}"
+        # Unpacked without its mode: made executable by the test script.
+        make_executable = f'/bin/chmod +x "$ROOT/{emulator_bin}/qemu"\n'
+        if not (await Get(Snapshot, Digest, emulator_digest)).files:
+            raise EmulationError(
+                f"{request.owner}: the `emulator_packages` of the target interpreter for "
+                f"{cross.triplet} hold no {inside}: pin Debian's qemu-user (static) there."
+            )
+    else:
+        emulator = request.emulator or f"/usr/bin/qemu-{cross.cpu}-static"
+        fingerprint = await Get(
+            HostPrograms,
+            FingerprintRequest(
+                request.owner,
+                FrozenDict({"qemu": emulator}),
+                remedy=f"Install Debian's qemu-user-static (`apt-get install qemu-user-static`), or set the "
+                f"`emulator` field of {request.owner} to a qemu-user program for {cross.cpu}.",
+            ),
+        )
+        # Its wrapper under emulator/, apart from the wheel's own toolchain/.
+        emulator_digest = await Get(Digest, AddPrefix(fingerprint.digest, EMULATOR_DIR))
+        emulator_bin = f"{EMULATOR_DIR}/{fingerprint.bin_dir}"
+        emulator_id = fingerprint.programs["qemu"]
+        make_executable = ""
+    unpacker = await unpacker_inputs(cross.test_packages, request.owner, DEBS_DIR)
     deb_args = " ".join(f'"$ROOT/{DEBS_DIR}/{p["filename"]}"' for p in cross.test_packages)
     # pip installs for the target by the wheel's own most specific platform tag.
     platform_tag = request.wheel[: -len(".whl")].rsplit("-", 1)[1].split(".")[-1]
+    if request.in_root:
+        # In a root file system: the pip wheel its Debian packages ship (its CPython has no
+        # pip module), loading no CA certificates for an install from a local file.
+        pip = '"$TOOL_PREFIX/bin/python" "$(echo /usr/share/python-wheels/pip-*.whl)/pip"'
+        pip_options = "--use-deprecated=legacy-certs "
+    else:
+        pip = """"$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')" -m pip"""
+        pip_options = ""
     setup = f"""\
-"$TOOL_PREFIX/bin/python" "$ROOT/unpack_rootfs.py" "$ROOT/{ROOTFS}" {request.version} {deb_args}
+{make_executable}"$TOOL_PREFIX/bin/python" "$ROOT/unpack_rootfs.py" "$ROOT/{ROOTFS}" {request.version} {deb_args}
 # The build interpreter's own pip installs the wheel for the target (the tool venv has none).
-"$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')" -m pip install \\
+{pip} install {pip_options}\\
   --isolated --quiet --root-user-action=ignore --no-index --no-deps --no-cache-dir --disable-pip-version-check \\
   --target "$ROOT/{TARGET_SITE}" --only-binary=:all: --implementation cp --python-version {request.version} \\
   --platform {platform_tag} "$ROOT/{request.wheel}"
@@ -118,17 +172,17 @@ async def emulated_python(request: EmulatedPythonRequest) -> EmulatedPython:
 #!/bin/sh
 export QEMU_CPU={shlex.quote(request.cpu)} QEMU_LD_PREFIX="$ROOT/{ROOTFS}"
 export PYTHONPATH="$ROOT/{TARGET_SITE}:$("$TOOL_PREFIX/bin/python" -c 'import sys; print(":".join(p for p in sys.path if p.endswith("site-packages")))')"
-exec "$ROOT/{EMULATOR_DIR}/{fingerprint.bin_dir}/qemu" "$ROOT/{ROOTFS}/usr/bin/python{request.version}" "\\$@"
+exec "$ROOT/{emulator_bin}/qemu" "$ROOT/{ROOTFS}/usr/bin/python{request.version}" "\\$@"
 EOF
 /bin/chmod +x "$ROOT/{TARGET_PYTHON}"
 PYTHON="$ROOT/{TARGET_PYTHON}"
-export PATH="$ROOT/{EMULATOR_DIR}/{fingerprint.bin_dir}" WHEEL_TEST_SITE="$ROOT/{TARGET_SITE}"
+export PATH="$ROOT/{emulator_bin}" WHEEL_TEST_SITE="$ROOT/{TARGET_SITE}"
 echo "wheel-test: {cross.triplet} under {emulator} with QEMU_CPU={request.cpu}; $("$PYTHON" -c 'import platform, sys; print(platform.machine(), sys.version.split()[0])')" >&2
 """
     return EmulatedPython(
-        digest=await Get(Digest, MergeDigests([debs_digest, script, emulator_digest])),
+        digest=await Get(Digest, MergeDigests([unpacker, emulator_digest])),
         setup=setup,
-        env=FrozenDict({"EMULATOR": f"{fingerprint.programs['qemu']} cpu={request.cpu}"}),
+        env=FrozenDict({"EMULATOR": f"{emulator_id} cpu={request.cpu}"}),
     )
 
 

@@ -21,6 +21,7 @@ from pants.engine.process import FallibleProcessResult, Process, ProcessCacheSco
 from pants.engine.rules import collect_rules, rule
 from pants.util.logging import LogLevel
 
+from build_defs.wheels.root_fs import enter_root_script
 from build_defs.wheels.subsystem import MesonWheelSubsystem
 
 ISOLATED = "isolated"
@@ -65,16 +66,36 @@ class Isolation:
         """Process environment that keys every cached result on the isolation it ran in."""
         return {"BUILD_ISOLATION": self.effective}
 
-    def wrap(self, script_name: str, *, fixed_root: bool) -> str:
+    def wrap(self, script_name: str, *, fixed_root: bool, in_root: bool = False) -> str:
         """Shell lines that re-run `script_name` inside fresh mount/network namespaces.
 
         With `fixed_root`, the sandbox is bind-mounted onto the fixed build root first, so
-        every path the build records is the same on every machine. Without isolation (the
-        best-effort opt-out on a host that refuses namespaces) the script runs in place.
+        every path the build records is the same on every machine. With `in_root`, the
+        script runs inside the root file system the process takes as an input
+        (`root_fs.py`), with the sandbox at the fixed build root there. Without isolation
+        (the best-effort opt-out on a host that refuses namespaces) the script runs in
+        place, except in a root file system, which cannot be entered without them.
         """
         if not self.isolated:
+            if in_root:
+                return (
+                    f'echo "isolation: {self.effective}; this process runs in a root file system, '
+                    'which needs mount and PID namespaces: refusing to run" >&2\nexit 70\n'
+                )
             return f'echo "isolation: {self.effective}" >&2\n'
         root = shlex.quote(self.fixed_root)
+        if in_root:
+            return dedent(
+                f"""\
+                if [ -z "${{IN_ISOLATION:-}}" ]; then
+                  if [ "$EUID" = 0 ]; then USERNS=(); else USERNS=(--map-root-user); fi
+                  exec /usr/bin/unshare --mount --net --pid --fork "${{USERNS[@]}}" /usr/bin/env IN_ISOLATION=1 \\
+                    /bin/bash -c {shlex.quote(enter_root_script(self.fixed_root))} _ {shlex.quote(script_name)}
+                  echo "isolation: could not enter the namespaces (see above); refusing to run without them" >&2
+                  exit 70
+                fi
+                """
+            )
         if fixed_root:
             inner = '/bin/mount --bind "$1" "$2" && cd "$2" && exec /bin/bash "$3"'
             namespaces = "--mount --net"
@@ -92,6 +113,23 @@ class Isolation:
             fi
             """
         )
+
+
+# Every process: files readable by all whatever the caller's umask, and no package index.
+_PROCESS_PRELUDE = """\
+set -euo pipefail
+umask 022
+export PIP_NO_INDEX=1 PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
+"""
+
+
+def process_script(
+    script_name: str, isolation: Isolation, body: str, *, fixed_root: bool, in_root: bool = False
+) -> str:
+    """A process script: the prelude, entry into the isolation namespaces (and the root file
+    system, `in_root`), then `body`."""
+    wrap = isolation.wrap(script_name, fixed_root=fixed_root, in_root=in_root)
+    return _PROCESS_PRELUDE + wrap + 'ROOT="$PWD"\n' + dedent(body)
 
 
 class IsolationError(Exception):

@@ -24,14 +24,13 @@ from pants.engine.fs import (
 from pants.engine.internals.selectors import Get
 from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import collect_rules, rule
-from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from build_defs.inputs.native_library import NativeLibrary
 from build_defs.platforms import registry
 from build_defs.platforms.bundled_libraries import bundled_library_matches
 from build_defs.platforms.wheel_platform import RepairCommand, RepairTool
-from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
+from build_defs.toolchains.tool_env import ToolEnvRequest
 from build_defs.wheels.archive_modes import normalize_zip_modes
 from build_defs.wheels.build_wheel import (
     BUILD_OUT,
@@ -42,6 +41,8 @@ from build_defs.wheels.build_wheel import (
     process_script,
     single_wheel,
 )
+from build_defs.wheels.root_fs import root_fs_for
+from build_defs.wheels.root_tools import tool_env_for
 
 REPAIR_OUT = "repaired"
 
@@ -80,12 +81,12 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
     platform = wheel_platform(fs)
     tool = registry.repair_tool_for(platform)
     interpreter, isolation = request.wheel.interpreter, request.wheel.isolation
-    env = await Get(
-        ToolEnv,
+    env = await tool_env_for(
         ToolEnvRequest(
             tuple(fs.repair_requirements.value or ()), fs.address, interpreter, "wheel-repair"
-        ),
+        )
     )
+    root = await root_fs_for(interpreter)
     command = RepairCommand(
         wheel=request.wheel.filename,
         out_dir=REPAIR_OUT,
@@ -103,7 +104,9 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
             """
         )
         + tool.script(command),
-        fixed_root=False,
+        # In a root file system, the tools' venv lives at the fixed build root.
+        fixed_root=bool(root.packages),
+        in_root=bool(root.packages),
     )
     script_digest = await Get(
         Digest, CreateDigest([FileContent("repair_wheel.sh", script.encode())])
@@ -113,7 +116,7 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
         MergeDigests(
             [
                 request.wheel.digest,
-                env.venv.digest,
+                env.digest,
                 script_digest,
                 *(n.digest for n in request.wheel.native_libraries),
             ]
@@ -124,11 +127,12 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
         Process(
             argv=(bash.path, "repair_wheel.sh"),
             input_digest=input_digest,
-            append_only_caches=env.venv.append_only_caches or FrozenDict(),
+            append_only_caches=env.append_only_caches,
+            immutable_input_digests=root.immutable_inputs,
             output_directories=(REPAIR_OUT,),
             description=f"Repair wheel {fs.address} with {tool.name}",
             level=LogLevel.INFO,
-            **process_extras(request.nonce, keyed_env(isolation, interpreter)),
+            **process_extras(request.nonce, keyed_env(isolation, interpreter, root)),
         ),
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)

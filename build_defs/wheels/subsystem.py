@@ -29,6 +29,16 @@ class MesonWheelSubsystem(Subsystem):
             """
         ),
     )
+    host_interpreter = StrOption(
+        default="//3rdparty/python:cpython-3.9",
+        help=softwrap(
+            """
+            The host CPython target (a `host_cpython`) that runs the build's own small
+            standard-library helpers on the host, such as unpacking a root file system from
+            Debian packages. It is fingerprinted like every interpreter.
+            """
+        ),
+    )
     isolation = EnumOption(
         default=IsolationMode.strict,
         help=softwrap(

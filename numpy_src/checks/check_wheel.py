@@ -8,8 +8,25 @@ interpreter; `sys.executable` cannot be started from inside the emulator).
 import glob
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
+import zipfile
+
+# NumPy's official wheels' file list, beside this script (see its header).
+OFFICIAL_FILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "official_wheel_files.txt")
+
+
+def normalized_files(names):
+    """A wheel's file names as the official list writes them: no directories or SBOMs, an
+    extension suffix as {EXT}, the hash in a bundled library's name as HASH."""
+    out = set()
+    for name in names:
+        if name.endswith("/") or ".dist-info/sboms/" in name:
+            continue
+        name = re.sub(r"^numpy\.libs/(.*)-[0-9a-f]{8}(\.so.*)$", r"numpy.libs/\1-HASH\2", name)
+        out.add(re.sub(r"\.cpython-[^/]*\.so$", "{EXT}", name))
+    return out
 
 
 def fail(message: str) -> None:
@@ -75,7 +92,20 @@ def main() -> None:
         if "global interpreter lock (GIL) has been enabled" in out.stderr:
             fail("importing numpy re-enables the GIL")
 
-    print(f"check_wheel: numpy {numpy.__version__} from {os.environ.get('WHEEL_FILE')}: all checks passed")
+    # 5. The wheel holds exactly the files of NumPy's official wheel of its kind.
+    wheel_file = os.environ["WHEEL_FILE"]
+    with open(OFFICIAL_FILES) as f:
+        official = {line.strip() for line in f if line.strip() and not line.startswith("#")}
+    with zipfile.ZipFile(wheel_file) as zf:
+        ours = normalized_files(zf.namelist())
+    if ours != official:
+        fail(
+            f"the wheel's files differ from the official wheel's ({OFFICIAL_FILES}): "
+            f"extra {sorted(ours - official)[:20]}, missing {sorted(official - ours)[:20]}"
+        )
+    print(f"check_wheel: the wheel's {len(ours)} files are the official wheel's")
+
+    print(f"check_wheel: numpy {numpy.__version__} from {wheel_file}: all checks passed")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from tests.e2e.repo import make_clone, run_pants
 RELEASE = "tests/fixtures/mini:release"
 # Cross-built for aarch64: the same bytes from any checkout path and host state, too.
 CROSS = "tests/fixtures/mini_zig:wheel-aarch64"
+# Built inside the root file system of Debian forky's CPython 3.14.
+ROOTED = "tests/fixtures/mini_zig:wheel-cp314"
 
 
 def _store_copy(dest: Path) -> Path:
@@ -34,7 +36,9 @@ def test_two_checkouts_write_identical_sha256sums_and_verify_catches_tampering(
 ) -> None:
     # Checkout A: this machine's HOME, caches and store, at one path.
     first = make_clone(tmp_path / "a" / "clone")
-    built_a = run_pants(first, "package", RELEASE, CROSS, env={"TZ": "UTC", "LANG": "C.UTF-8"})
+    built_a = run_pants(
+        first, "package", RELEASE, CROSS, ROOTED, env={"TZ": "UTC", "LANG": "C.UTF-8"}
+    )
     assert built_a.returncode == 0
     # Checkout B: another path, an empty HOME (so cold caches), another store location,
     # another user name, umask 0077, another time zone and locale.
@@ -56,6 +60,7 @@ def test_two_checkouts_write_identical_sha256sums_and_verify_catches_tampering(
         "package",
         RELEASE,
         CROSS,
+        ROOTED,
         env=env_b,
         prefix=("sh", "-c", 'umask 077; exec "$0" "$@"'),
     )
@@ -63,6 +68,10 @@ def test_two_checkouts_write_identical_sha256sums_and_verify_catches_tampering(
     (cross_a,) = (first / "dist").glob("mini-*_aarch64.whl")
     (cross_b,) = (second / "dist").glob("mini-*_aarch64.whl")
     assert cross_a.name == cross_b.name and cross_a.read_bytes() == cross_b.read_bytes()
+    # Built in the root file system of Debian's CPython 3.14, assembled anew in checkout B.
+    (rooted_a,) = (first / "dist").glob("mini-*-cp314-*.whl")
+    (rooted_b,) = (second / "dist").glob("mini-*-cp314-*.whl")
+    assert rooted_a.name == rooted_b.name and rooted_a.read_bytes() == rooted_b.read_bytes()
 
     release_a, release_b = first / "dist/release", second / "dist/release"
     sums = (release_a / "SHA256SUMS").read_bytes()

@@ -174,6 +174,7 @@ def test_checkouts_at_two_paths_record_the_fixed_build_root(tmp_path: Path) -> N
         assert (
             recorded
             == 'BUILD_ROOT = "/mnt/src/build"\nBUILD_PYTHON = "/mnt/.build-tools/bin/python"\n'
+            'HOST_PROBE = "hostprobe: not aimed"\n'
         ), recorded
     assert shas[0] == shas[1] and len(shas[0]) == 1
 

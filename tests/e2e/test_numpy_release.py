@@ -51,18 +51,21 @@ def _graph_pins(
                 if p["filename"].startswith("libpython")
             )
             pins.add(("interpreter", spec, "cpython-" + dev.split("_")[1].split("-")[0], "*"))
-        # Debian packages a target builds from (not a root file system for tests).
-        for field in ("debian_packages", "runtime_packages"):
+        # Debian packages a target builds from, or runs its builds in (not a root file
+        # system for tests).
+        for field in ("debian_packages", "runtime_packages", "root_packages"):
             for package in tgt.get(field) or ():
                 pins.add(("pinned-file", spec, package["filename"], package["sha256"]))
-                # The signed index pin.py read it from, as its Debian set records it.
-                (signed,) = {
-                    json.dumps(manifest["sets"][set_name]["signed_index"])
+                # The signed index pin.py read it from, as its Debian set records it (of a
+                # package in several sets, an architecture-independent one, the first set's).
+                set_name = min(
+                    set_name
                     for a in manifest["artifacts"]
                     if (a["filename"], a["sha256"]) == (package["filename"], package["sha256"])
                     for set_name in a["sets"]
-                }
-                signed = json.loads(signed)
+                    if "signed_index" in manifest["sets"][set_name]
+                )
+                signed = manifest["sets"][set_name]["signed_index"]
                 name = f"{signed['suite']}/{signed['index']}"
                 pins.add(("signed-index", "3rdparty/artifacts.json", name, signed["index_sha256"]))
     for path, project in (
@@ -89,15 +92,22 @@ def _recorded_pins(statement: dict) -> set[tuple[str, str, str, str]]:
 
 
 def _check_recorded_pins(
-    recorded: set[tuple[str, str, str, str]], graph: set[tuple[str, str, str, str]], py: str
+    recorded: set[tuple[str, str, str, str]],
+    graph: set[tuple[str, str, str, str]],
+    py: str,
+    manifest: dict,
 ) -> None:
     """A wheel's statement records every pin of its graph, except the lockfiles' artifacts
     that were not installed: of each lockfile, one artifact per project, the one for the
     CPython that ran its venv (the wheel's own for the build and repair venvs, 3.9 for the
-    evidence tools)."""
+    evidence tools). A venv made in a root file system installs what no lockfile covers
+    (a cp314 wheel) from the manifest's pins: those are recorded as pinned by it."""
     locked = {p for p in recorded if p[0] == "locked-distribution"}
     assert recorded - locked == {p for p in graph if p[0] != "locked-distribution"}
-    assert locked and locked <= graph
+    pinned = {(a["filename"], a["sha256"]) for a in manifest["artifacts"]}
+    from_manifest = {p for p in locked if p[1] == "3rdparty/artifacts.json"}
+    assert all((name, sha) in pinned for _, _, name, sha in from_manifest), from_manifest
+    assert locked and locked - from_manifest <= graph
     by_lock: dict[tuple[str, str], list[str]] = {}
     for _, lockfile, name, _ in locked:
         project = name.split("-")[0] if name.endswith(".whl") else name.rsplit("-", 1)[0]
@@ -116,13 +126,15 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
     assert built.returncode == 0
     release, cross = clone / "dist/release", clone / "dist/release-manylinux-aarch64"
     verified = run_pants(clone, "verify", "--", "dist/release", "dist/release-manylinux-aarch64")
-    assert verified.returncode == 0 and verified.stdout.count("✓ ") == 4
+    assert verified.returncode == 0 and verified.stdout.count("✓ ") == 6
 
     targets = (
         "numpy_src:wheel@python=3.12",
         "numpy_src:wheel@python=3.13",
+        "numpy_src:wheel-cp314",
         "numpy_src:sdist",
         "numpy_src:wheel-aarch64",
+        "numpy_src:wheel-cp314-aarch64",
     )
     deps = {}
     for target in targets:
@@ -138,13 +150,21 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
     assert fingerprinted.returncode == 0, fingerprinted.stderr
     for row in json.loads(fingerprinted.stdout):
         peeked[row["address"]]["fingerprint"] = row["fingerprint"]
+    manifest = json.loads((clone / "3rdparty/artifacts.json").read_text())
     source = peeked["numpy_src:numpy"]
     vendored = {c["name"]: c for c in source["vendored_components"]}
     assert {"highway", "pocketfft", "x86-simd-sort", "SVML", "pythoncapi-compat"} <= set(vendored)
     for py, directory, target, openblas_target in (
         ("3.12", release, "numpy_src:wheel@python=3.12", "3rdparty/openblas:ilp64"),
         ("3.13", release, "numpy_src:wheel@python=3.13", "3rdparty/openblas:ilp64"),
+        ("3.14", release, "numpy_src:wheel-cp314", "3rdparty/openblas:ilp64"),
         ("3.13", cross, "numpy_src:wheel-aarch64", "3rdparty/openblas:ilp64-manylinux-aarch64"),
+        (
+            "3.14",
+            cross,
+            "numpy_src:wheel-cp314-aarch64",
+            "3rdparty/openblas:ilp64-manylinux-aarch64",
+        ),
     ):
         openblas = peeked[openblas_target]
         tag = "cp" + py.replace(".", "")
@@ -184,8 +204,9 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
             assert ancestor["externalReferences"][0]["hashes"][0]["content"] == package["sha256"]
         else:
             assert linked == []
-        if directory is release:
-            # pip installs it (RECORD valid). The aarch64 wheel installs under qemu, in its wheel_test.
+        if directory is release and py != "3.14":
+            # pip installs it (RECORD valid). The aarch64 wheels install under qemu, and the
+            # cp314 one in its root file system (no host CPython 3.14), in their wheel_tests.
             python = fresh_venv(tmp_path / f"venv-{py}", cpython(py))
             subprocess.run(
                 [
@@ -202,7 +223,7 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
             )
         statement = json.loads((directory / f"{wheel.name}.intoto.jsonl").read_text())
         _check_recorded_pins(
-            _recorded_pins(statement), _graph_pins(clone, deps[target], peeked), py
+            _recorded_pins(statement), _graph_pins(clone, deps[target], peeked), py, manifest
         )
     # The cross build's inputs include each Debian package it builds from, libgcc among them.
     cross_pins = {
@@ -215,6 +236,18 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
     }
     # ... and the signed index that vouched for them (Debian's chain, docs/pins-and-bumping.md).
     assert "trixie/main/binary-arm64/Packages.xz" in cross_pins
+    # The cp314 cross build: forky's arm64 headers, and the x86_64 root it ran in.
+    rooted_pins = {
+        name
+        for kind, _, name, _ in _graph_pins(clone, deps["numpy_src:wheel-cp314-aarch64"], peeked)
+    }
+    assert {
+        "libpython3.14-dev_3.14.8-1_arm64.deb",
+        "python3.14-minimal_3.14.8-1_amd64.deb",
+        "libgcc-14-dev_14.2.0-19_arm64.deb",
+        "forky/main/binary-arm64/Packages.xz",
+        "forky/main/binary-amd64/Packages.xz",
+    } <= rooted_pins
     (sdist_statement,) = release.glob("*.tar.gz.intoto.jsonl")
     assert _recorded_pins(json.loads(sdist_statement.read_text())) == _graph_pins(
         clone, deps["numpy_src:sdist"], peeked

@@ -2,10 +2,10 @@
 
     python unpack_rootfs.py DEST VERSION DEB...
 
-Run in a sandbox with `deb_archive.py` beside it, by the host CPython of VERSION. Unpacks
-every package (symlinks too), adds the merged-/usr links Debian's installer would make, and
-precompiles the standard library with this host CPython of the same version, so that each
-emulated interpreter does not compile it again. Standard library only.
+Run in a sandbox with `deb_archive.py` beside it. Unpacks every package (symlinks too), adds
+the merged-/usr links Debian's installer would make, and, run by the host CPython of VERSION,
+precompiles the standard library, so that each emulated interpreter does not compile it
+again (VERSION `-`: no precompiling). Standard library only.
 """
 
 import compileall
@@ -35,7 +35,7 @@ def main(root: str, version: str, *debs: str) -> None:
     for link in ("bin", "sbin", "lib"):
         if not os.path.lexists(os.path.join(root, link)):
             os.symlink(f"usr/{link}", os.path.join(root, link))
-    if not compileall.compile_dir(
+    if version != "-" and not compileall.compile_dir(
         os.path.join(root, f"usr/lib/python{version}"), quiet=2, workers=0
     ):
         print("warning: some of the standard library did not precompile", file=sys.stderr)

@@ -91,6 +91,8 @@ def _coverage_problems(
         for plat_name in spec.get("platforms", ["linux_x86_64"]):
             plat = platforms[plat_name]
             lockfile = ROOT / f"3rdparty/python/{set_name}.lock"
+            # CPythons run in a root file system install the set's pinned files, on Linux.
+            pythons = spec.get("root_pythons", []) if plat_name.startswith("linux") else []
             if spec.get("pants_resolve"):
                 roots, locked = _lockfile(lockfile)
                 for python in spec["pythons"]:
@@ -101,7 +103,11 @@ def _coverage_problems(
                             problems.append(
                                 f"{lockfile.name}: {project} has no file for {plat_name}, CPython {python}"
                             )
-                continue  # the lockfile, not the hashed file, is what Pants installs from
+                # The lockfile, not the hashed file, is what Pants installs from.
+                if not pythons:
+                    continue
+            else:
+                pythons = [*spec["pythons"], *pythons]
             pins = (ROOT / spec["output"]).read_text().splitlines()
             for line in pins:
                 if "==" not in line or line.startswith("#"):
@@ -113,7 +119,7 @@ def _coverage_problems(
                         f"{spec['output']}: {project}=={version} is not in artifacts.json"
                     )
                     continue
-                for python in spec["pythons"]:
+                for python in pythons:
                     if not _usable(files, plat, python):
                         problems.append(
                             f"{spec['output']}: {project}=={version} has no file for {plat_name}, CPython {python}"

@@ -83,6 +83,8 @@ def test_the_target_cpython_takes_the_architecture_pyconfig_and_target_facts() -
     assert facts["SOABI"] == "cpython-313-aarch64-linux-gnu" and facts["Py_ENABLE_SHARED"] == "1"
     pc = files[f"{TARGET_PYTHON_DIR}/pkgconfig/python-3.13.pc"].decode()
     assert "prefix=${pcfiledir}/.." in pc and "Cflags: -I${includedir}/python3.13" in pc
+    # NumPy's Cython check asks pkg-config for `python3`: the same target headers.
+    assert files[f"{TARGET_PYTHON_DIR}/pkgconfig/python3.pc"].decode() == pc
     # The headers' hash changes with any header.
     changed = {**_cpython_files(), "arch-pyconfig.h": b"#define SIZEOF_LONG_DOUBLE 8\n"}
     assert (

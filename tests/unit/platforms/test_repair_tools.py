@@ -41,6 +41,8 @@ from build_defs.wheels.build_wheel import (
     check_buildable_here,
 )
 from build_defs.wheels.repair_wheel import RepairWheelRequest, check_bundled_libraries, repair_wheel
+from build_defs.wheels.root_fs import RootFs, RootFsRequest
+from build_defs.wheels.root_tools import RootToolEnvRequest
 from build_defs.wheels.target_types import MesonWheelTarget
 from tests.e2e.repo import cpython
 from tests.unit.support import locked_venv
@@ -94,13 +96,18 @@ def _zip(names: list[str]) -> bytes:
 class _Isolation:
     env: FrozenDict = FrozenDict({"BUILD_ISOLATION": "isolated"})
 
-    def wrap(self, script_name: str, *, fixed_root: bool) -> str:
+    def wrap(self, script_name: str, *, fixed_root: bool, in_root: bool = False) -> str:
         return ""
 
 
 @dataclass(frozen=True)
 class _Interpreter:
     env: FrozenDict = FrozenDict({"INTERPRETER": "cpython-3.12"})
+    root_packages: tuple = ()
+
+
+def _no_root(request):
+    raise AssertionError(f"a host interpreter's repair asked for {request}")
 
 
 def _run_repair(
@@ -122,7 +129,8 @@ def _run_repair(
     )  # type: ignore[arg-type]
     tool_env = SimpleNamespace(
         activate=lambda: "TOOL_PREFIX=/venv\n",
-        venv=SimpleNamespace(digest=EMPTY_DIGEST, append_only_caches=None),
+        digest=EMPTY_DIGEST,
+        append_only_caches=FrozenDict(),
         installed=("auditwheel-6.4.2-py3-none-any.whl",),
     )
     repaired = _zip(repaired_entries)
@@ -144,6 +152,8 @@ def _run_repair(
             MockGet(output_type=Digest, input_types=(RemovePrefix,), mock=lambda r: EMPTY_DIGEST),
             MockGet(output_type=Digest, input_types=(AddPrefix,), mock=lambda r: EMPTY_DIGEST),
             MockGet(output_type=ToolEnv, input_types=(ToolEnvRequest,), mock=lambda r: tool_env),
+            MockGet(output_type=ToolEnv, input_types=(RootToolEnvRequest,), mock=_no_root),
+            MockGet(output_type=RootFs, input_types=(RootFsRequest,), mock=_no_root),
             MockGet(output_type=Digest, input_types=(CreateDigest,), mock=create),
             MockGet(output_type=Digest, input_types=(MergeDigests,), mock=lambda r: EMPTY_DIGEST),
             MockGet(output_type=ProcessResult, input_types=(Process,), mock=process),

@@ -35,6 +35,11 @@ def test_an_aarch64_cross_file_names_the_machine_programs_and_properties() -> No
     assert cross["properties"]["longdouble_format"] == "'IEEE_QUAD_LE'"
 
 
+def test_a_program_of_the_root_file_system_keeps_its_absolute_path() -> None:
+    cross = _parsed(meson_cross_file("aarch64", {"pkg-config": "/usr/bin/pkg-config"}, {}))
+    assert cross["binaries"]["pkg-config"] == "'/usr/bin/pkg-config'"
+
+
 def test_big_endian_and_unknown_cpus() -> None:
     assert _parsed(meson_cross_file("s390x", {}, {}))["host_machine"]["endian"] == "'big'"
     with pytest.raises(CrossBuildError, match="mips"):

@@ -11,10 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 from pants.engine.addresses import Address
-from pants.engine.fs import EMPTY_DIGEST, AddPrefix, CreateDigest, Digest, MergeDigests
+from pants.engine.fs import EMPTY_DIGEST, AddPrefix, CreateDigest, Digest, MergeDigests, Snapshot
 from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
 from pants.util.frozendict import FrozenDict
 
+from build_defs.inputs.debian_package import DebianFilesRequest
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.toolchains.host_programs import FingerprintRequest, HostPrograms
 from build_defs.toolchains.interpreter import CrossTarget
@@ -33,7 +34,10 @@ _PACKAGES = (
 _WHEEL = "numpy-2.5.5-cp313-cp313-manylinux_2_27_aarch64.manylinux_2_28_aarch64.whl"
 
 
-def _cross(test_packages=_PACKAGES) -> CrossTarget:
+_QEMU = (FrozenDict({"filename": "qemu-user_11.1.2_amd64.deb", "sha256": "dd" * 32, "size": 3}),)
+
+
+def _cross(test_packages=_PACKAGES, emulator_packages=()) -> CrossTarget:
     return CrossTarget(
         EMPTY_DIGEST,
         "target-python",
@@ -41,11 +45,23 @@ def _cross(test_packages=_PACKAGES) -> CrossTarget:
         "manylinux_aarch64",
         "_sysconfigdata__linux_aarch64-linux-gnu",
         test_packages,
+        emulator_packages,
     )
 
 
-def _run(cross: CrossTarget, cpu: str = "neoverse-n1", emulator: str | None = None):
+def _run(
+    cross: CrossTarget,
+    cpu: str = "neoverse-n1",
+    emulator: str | None = None,
+    in_root: bool = False,
+    unpacked: tuple[str, ...] = ("emulator/bin/qemu",),
+):
     fingerprinted: dict = {}
+    wanted: dict = {}
+
+    def unpack(request: DebianFilesRequest) -> Digest:
+        wanted.update(request.wanted, packages=request.packages)
+        return EMPTY_DIGEST
 
     def fingerprint(request: FingerprintRequest) -> HostPrograms:
         fingerprinted.update(request.programs, remedy=request.remedy)
@@ -59,7 +75,13 @@ def _run(cross: CrossTarget, cpu: str = "neoverse-n1", emulator: str | None = No
         emulated_python,
         rule_args=[
             EmulatedPythonRequest(
-                Address("numpy_src", target_name="t"), cross, "3.13", cpu, emulator, _WHEEL
+                Address("numpy_src", target_name="t"),
+                cross,
+                "3.13",
+                cpu,
+                emulator,
+                _WHEEL,
+                in_root,
             )
         ],
         mock_gets=[
@@ -72,8 +94,16 @@ def _run(cross: CrossTarget, cpu: str = "neoverse-n1", emulator: str | None = No
             MockGet(output_type=Digest, input_types=(MergeDigests,), mock=lambda r: EMPTY_DIGEST),
             MockGet(output_type=Digest, input_types=(AddPrefix,), mock=lambda r: EMPTY_DIGEST),
             MockGet(output_type=Digest, input_types=(CreateDigest,), mock=lambda r: EMPTY_DIGEST),
+            MockGet(output_type=Digest, input_types=(DebianFilesRequest,), mock=unpack),
+            MockGet(
+                output_type=Snapshot,
+                input_types=(Digest,),
+                mock=lambda d: SimpleNamespace(files=unpacked),
+            ),
         ],
     )
+    if cross.emulator_packages:
+        return result, wanted
     return result, fingerprinted
 
 
@@ -109,6 +139,26 @@ def test_another_cpu_and_emulator_are_what_the_target_says() -> None:
         ),
     }
     assert "export QEMU_CPU=max " in result.setup
+
+
+def test_a_pinned_emulator_replaces_the_hosts_and_runs_in_a_root() -> None:
+    result, wanted = _run(_cross(emulator_packages=_QEMU), in_root=True)
+    # The static qemu of the pinned package, unpacked beside the test: no host program.
+    assert wanted == {"usr/bin/qemu-aarch64": "emulator/bin/qemu", "packages": _QEMU}
+    assert result.env["EMULATOR"] == (
+        f"qemu-user_11.1.2_amd64.deb:{'dd' * 32} usr/bin/qemu-aarch64 cpu=neoverse-n1"
+    )
+    assert '/bin/chmod +x "$ROOT/emulator/bin/qemu"' in result.setup
+    assert 'exec "$ROOT/emulator/bin/qemu"' in result.setup
+    # In the root, the root's pip wheel installs the wheel for the target.
+    assert (
+        '"$(echo /usr/share/python-wheels/pip-*.whl)/pip" install --use-deprecated=legacy-certs'
+        in (result.setup)
+    )
+    with pytest.raises(EmulationError, match="hold no usr/bin/qemu-aarch64"):
+        _run(_cross(emulator_packages=_QEMU), unpacked=())
+    with pytest.raises(EmulationError, match="remove one of them"):
+        _run(_cross(emulator_packages=_QEMU), emulator="/usr/bin/qemu-aarch64-static")
 
 
 def test_no_root_file_system_is_an_error_naming_the_field() -> None:
