@@ -187,6 +187,12 @@ def compare_pins(
                 "from the pinned Debian packages recorded with it"
             )
             continue
+        if pin.kind == INTERPRETER and "rootFileSystem" in pin.annotations:
+            notes.append(
+                f"{artifact}: built with {pin.name} ({pin.pinned_by}), run in the root file system "
+                f"of its pinned {pin.annotations['rootFileSystem']} recorded with it"
+            )
+            continue
         if pin.kind == INTERPRETER:
             notes.append(
                 f"{artifact}: built with {pin.name} ({pin.pinned_by}); interpreters are found on the host, not pinned"

@@ -370,6 +370,13 @@ async def pinned_inputs(
                             if interpreter.cross
                             else {}
                         ),
+                        # An interpreter that runs in a root file system of pinned packages
+                        # (listed as inputs beside it), not one found on the host.
+                        **(
+                            {"rootFileSystem": f"{len(interpreter.root_packages)} Debian packages"}
+                            if interpreter.root_packages and not interpreter.cross
+                            else {}
+                        ),
                     }
                 ),
             )

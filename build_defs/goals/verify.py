@@ -10,6 +10,7 @@ Nothing is built and nothing is fetched.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 
@@ -54,6 +55,7 @@ from build_defs.evidence.pinned_inputs import (
 )
 from build_defs.evidence.provenance import STATEMENT_SUFFIX
 from build_defs.evidence.tool import EvidenceProcessRequest
+from build_defs.inputs.subsystem import ArtifactStore
 from build_defs.inputs.target_types import PinnedFilenameField, PinnedSha256Field
 
 
@@ -115,12 +117,24 @@ def _read(directory: str, name: str) -> bytes | None:
         return f.read()
 
 
-async def _current_pins(recorded: list[PinnedInput]) -> CurrentPins:
+async def _current_pins(recorded: list[PinnedInput], manifest_path: str) -> CurrentPins:
     """Today's pins for every `pinnedBy` the statements name."""
     by_source: dict = {}
     for source in sorted(
         {p.pinned_by for p in recorded if p.kind in (PINNED_FILE, LOCKED_DISTRIBUTION)}
     ):
+        if source == manifest_path:
+            # Files the manifest itself pins (a tool venv made in a root file system).
+            contents = await Get(DigestContents, PathGlobs([source]))
+            by_source[source] = (
+                {
+                    a["filename"]: {"sha256": a["sha256"]}
+                    for a in json.loads(contents[0].content)["artifacts"]
+                }
+                if contents
+                else None
+            )
+            continue
         try:
             address = await Get(
                 Address,
@@ -173,7 +187,9 @@ async def _current_pins(recorded: list[PinnedInput]) -> CurrentPins:
 
 
 @goal_rule
-async def verify(console: Console, subsystem: VerifySubsystem, build_root: BuildRoot) -> Verify:
+async def verify(
+    console: Console, subsystem: VerifySubsystem, build_root: BuildRoot, store: ArtifactStore
+) -> Verify:
     if not subsystem.args:
         console.print_stderr("verify: name what to check, e.g. `pants verify -- dist/release`.")
         return Verify(exit_code=2)
@@ -230,7 +246,7 @@ async def verify(console: Console, subsystem: VerifySubsystem, build_root: Build
                     sboms_to_validate.append((artifact, path, sbom))
 
     all_recorded = [p for pins in recorded_by_artifact.values() for p in pins]
-    current = await _current_pins(all_recorded)
+    current = await _current_pins(all_recorded, store.manifest)
     for artifact, recorded in recorded_by_artifact.items():
         pin_problems, pin_notes = compare_pins(artifact, recorded, current)
         problems[artifact].extend(pin_problems)

@@ -179,6 +179,13 @@ def test_sums_subject_and_pins_checks_name_the_cause() -> None:
             "py:cross",
             FrozenDict({"targetTriplet": "aarch64-linux-gnu"}),
         ),
+        PinnedInput(
+            "cpython-3.14.8",
+            FrozenDict({"sha256": "6" * 64}),
+            "interpreter",
+            "py:rooted",
+            FrozenDict({"rootFileSystem": "59 Debian packages"}),
+        ),
     ]
     current = CurrentPins(
         {
@@ -196,6 +203,7 @@ def test_sums_subject_and_pins_checks_name_the_cause() -> None:
     assert notes == [
         "a.whl: built with cpython-3.12.1 (py:3.12); interpreters are found on the host, not pinned",
         "a.whl: built for cpython-3.13.5 on aarch64-linux-gnu (py:cross), from the pinned Debian packages recorded with it",
+        "a.whl: built with cpython-3.14.8 (py:rooted), run in the root file system of its pinned 59 Debian packages recorded with it",
     ]
     current_ok = CurrentPins(
         {
