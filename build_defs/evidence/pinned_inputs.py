@@ -51,7 +51,11 @@ from build_defs.inputs.target_types import (
     UpstreamTagField,
 )
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
-from build_defs.toolchains.target_types import CPythonVersionField, DebianTestPackagesField
+from build_defs.toolchains.target_types import (
+    CPythonVersionField,
+    DebianEmulatorPackagesField,
+    DebianTestPackagesField,
+)
 
 PINNED_FILE = "pinned-file"
 LOCKED_DISTRIBUTION = "locked-distribution"
@@ -101,12 +105,14 @@ class PinnedInputs:
 
 def build_debian_packages(tgt: Target) -> tuple[FrozenDict, ...]:
     """The pinned Debian packages a target builds from (`debian_packages`, a toolchain's
-    `runtime_packages`). A target interpreter's `test_packages` only make the root file
-    system wheels are tested in, so they are not inputs of a wheel."""
+    `runtime_packages`, an interpreter's `root_packages`). A target interpreter's
+    `test_packages` and `emulator_packages` only make and run the root file system wheels
+    are tested in, so they are not inputs of a wheel."""
     return tuple(
         package
         for field in tgt.field_values.values()
-        if isinstance(field, DebianPackagesField) and not isinstance(field, DebianTestPackagesField)
+        if isinstance(field, DebianPackagesField)
+        and not isinstance(field, (DebianTestPackagesField, DebianEmulatorPackagesField))
         for package in field.value or ()
     )
 

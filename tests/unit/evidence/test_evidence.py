@@ -399,6 +399,7 @@ def _deb(name: str) -> DebianPackage:
 
 
 def test_debian_packages_a_target_builds_from_are_inputs_and_its_test_packages_are_not() -> None:
+    """Its test root and the qemu that runs it are not inputs of a wheel."""
     interpreter_target = DebianCPythonTarget(
         {
             "version": "3.13",
@@ -407,11 +408,28 @@ def test_debian_packages_a_target_builds_from_are_inputs_and_its_test_packages_a
             "build_interpreter": ":cpython",
             "debian_packages": [_deb("libpython-dev")],
             "test_packages": [_deb("libc6")],
+            "emulator_packages": [_deb("qemu-user")],
         },
         Address("py", target_name="cross"),
     )
     assert [p["filename"] for p in build_debian_packages(interpreter_target)] == [
         "libpython-dev_1.0_arm64.deb"
+    ]
+    # An interpreter in a root file system builds from every package of its root.
+    rooted = DebianCPythonTarget(
+        {
+            "version": "3.14",
+            "triplet": "x86_64-linux-gnu",
+            "platform": "manylinux_x86_64",
+            "debian_packages": [_deb("libpython-dev")],
+            "root_packages": [_deb("libpython-dev"), _deb("libc6")],
+        },
+        Address("py", target_name="rooted"),
+    )
+    assert sorted(p["filename"] for p in build_debian_packages(rooted)) == [
+        "libc6_1.0_arm64.deb",
+        "libpython-dev_1.0_arm64.deb",
+        "libpython-dev_1.0_arm64.deb",
     ]
 
 
