@@ -17,7 +17,7 @@ from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
 from pants.engine.fs import Digest, DigestContents, DigestSubset, PathGlobs
 from pants.engine.internals.selectors import Get
 from pants.engine.rules import collect_rules, rule
-from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
+from pants.engine.target import Target, TransitiveTargets, TransitiveTargetsRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
@@ -79,8 +79,9 @@ class ToolEnv:
         )
 
 
-@rule(desc="Prepare a locked tool environment", level=LogLevel.DEBUG)
-async def tool_env(request: ToolEnvRequest, pex_env: PexEnvironment) -> ToolEnv:
+async def requirement_targets(request: ToolEnvRequest) -> list[Target]:
+    """The `python_requirement` targets a request names; a `python_requirements` generator
+    stands for the requirements it generates."""
     addresses = await Get(
         Addresses,
         UnparsedAddressInputs(
@@ -89,11 +90,13 @@ async def tool_env(request: ToolEnvRequest, pex_env: PexEnvironment) -> ToolEnv:
             description_of_origin=f"the requirements of {request.owner}",
         ),
     )
-    # A `python_requirements` generator stands for the requirements it generates.
     closure = await Get(TransitiveTargets, TransitiveTargetsRequest(addresses))
-    requirements = sorted(
-        t.address for t in closure.closure if t.has_field(PythonRequirementsField)
-    )
+    return [t for t in closure.closure if t.has_field(PythonRequirementsField)]
+
+
+@rule(desc="Prepare a locked tool environment", level=LogLevel.DEBUG)
+async def tool_env(request: ToolEnvRequest, pex_env: PexEnvironment) -> ToolEnv:
+    requirements = sorted(t.address for t in await requirement_targets(request))
     pex_request = await Get(
         PexRequest,
         PexFromTargetsRequest(

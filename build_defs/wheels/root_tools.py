@@ -21,7 +21,6 @@ from pants.backend.python.target_types import (
     PythonRequirementsField,
 )
 from pants.core.util_rules.system_binaries import BashBinary
-from pants.engine.addresses import Addresses, UnparsedAddressInputs
 from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
@@ -34,14 +33,13 @@ from pants.engine.fs import (
 from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import collect_rules, rule
-from pants.engine.target import TransitiveTargets, TransitiveTargetsRequest
 from pants.option.global_options import GlobMatchErrorBehavior
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.inputs.subsystem import ArtifactStore
-from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
+from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest, requirement_targets
 from build_defs.wheels.isolation import Isolation, process_script
 from build_defs.wheels.root_fs import root_fs_for
 
@@ -81,16 +79,7 @@ async def root_tool_env(
 ) -> ToolEnv:
     request = wrapped.request
     interpreter = request.interpreter
-    addresses = await Get(
-        Addresses,
-        UnparsedAddressInputs(
-            request.requirements,
-            owning_address=request.owner,
-            description_of_origin=f"the requirements of {request.owner}",
-        ),
-    )
-    closure = await Get(TransitiveTargets, TransitiveTargetsRequest(addresses))
-    targets = [t for t in closure.closure if t.has_field(PythonRequirementsField)]
+    targets = await requirement_targets(request)
     resolves = sorted(
         {t[PythonRequirementResolveField].normalized_value(python_setup) for t in targets}
     )
