@@ -49,6 +49,9 @@ class CcToolchain:
     # Archives from pinned packages linked into everything it links (zig's `runtime_files`):
     # dicts of `name`, `package`, `sha256` (the package's) and `license`, for the SBOM.
     linked_runtime: tuple[FrozenDict[str, str], ...] = ()
+    # The programs it takes from the host (fingerprinted, by absolute path): none of them
+    # exists inside a root file system, so a build there refuses a toolchain that has any.
+    host_programs: tuple[str, ...] = ()
 
     @property
     def bin_dir(self) -> str:

@@ -38,7 +38,12 @@ async def host_toolchain(field_set: HostCcToolchainFieldSet) -> CcToolchain:
         **dict(field_set.tools.value or {}),
     }
     host = await Get(HostPrograms, FingerprintRequest(field_set.address, FrozenDict(programs)))
-    return CcToolchain(address=host.address, digest=host.digest, programs=host.programs)
+    return CcToolchain(
+        address=host.address,
+        digest=host.digest,
+        programs=host.programs,
+        host_programs=tuple(sorted(host.programs)),
+    )
 
 
 def rules():

@@ -277,6 +277,7 @@ async def zig_toolchain(field_set: ZigToolchainFieldSet) -> CcToolchain:
         append_only_caches=FrozenDict({"zig_cache": ZIG_CACHE}),
         target=target,
         linked_runtime=linked_runtime,
+        host_programs=tuple(sorted(host.programs)),
         setup=_ZIG_TREE_SETUP.format(
             cache=ZIG_CACHE,
             sha256=tgt[PinnedSha256Field].value,

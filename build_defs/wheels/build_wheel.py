@@ -336,6 +336,7 @@ async def build_wheel(
         )
     )
     root = await root_fs_for(interpreter)
+    root.check_toolchain(fs.address, interpreter, toolchain)
     source_digest = await _with_bundled_licenses(tree, fs, native)
     pkg_config = "".join(lib.pkg_config_command for lib in native)
     build_env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in checked_build_env(fs))

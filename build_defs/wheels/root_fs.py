@@ -30,6 +30,7 @@ from pants.engine.rules import collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from build_defs.toolchains.cc_toolchain import CcToolchain
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
 from build_defs.wheels.emulation import unpacker_inputs
 from build_defs.wheels.subsystem import MesonWheelSubsystem
@@ -84,6 +85,17 @@ class RootFs:
             'export CFLAGS="-idirafter $ROOT/.multiarch-include ${CFLAGS:-}" '
             'CXXFLAGS="-idirafter $ROOT/.multiarch-include ${CXXFLAGS:-}"\n'
         )
+
+    def check_toolchain(self, owner: Address, interpreter: Interpreter, toolchain: CcToolchain) -> None:
+        """A toolchain that names host programs cannot serve a build in the root: those paths
+        are the root's programs there, not the fingerprinted host ones it would record."""
+        if self.packages and toolchain.host_programs:
+            raise RootFsError(
+                f"{owner} runs in the root file system of {interpreter.address}, which holds none of "
+                f"the host programs its toolchain {toolchain.address} names "
+                f"({', '.join(toolchain.host_programs)}): use a toolchain without host programs "
+                "(a `zig_toolchain` without `tools`, e.g. 3rdparty/toolchains:zig-in-root)."
+            )
 
     @property
     def path_suffix(self) -> str:

@@ -38,7 +38,7 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGETS = {"quick": "tests/fixtures/mini_zig:wheel", "numpy": "numpy_src:wheel@python=3.12"}
+TARGETS = {"quick": "tests/fixtures/mini_zig:wheel", "numpy": "numpy_src:wheel-cp312"}
 _STAMP = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) \[INFO\] (Starting|Completed): (Build wheel|Repair wheel) ", re.M)
 _KEPT = re.compile(r"(?i)preserving local process execution dir [`\"']?(/[^\s`\"']+)[`\"']? for [`\"']?(Build wheel|Repair wheel)")
 _REINIT = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) \[INFO\] (Initialization options changed|Initializing scheduler|Scheduler initialized)", re.M)

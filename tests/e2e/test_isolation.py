@@ -211,7 +211,7 @@ def test_fingerprint_shows_what_builds_key_on(clone: Path) -> None:
     )
     assert run_pants(clone, "fingerprint", "numpy_src:numpy").returncode == 1
     dependents = run_pants(clone, "dependents", "--transitive", "3rdparty/python:cpython-3.12")
-    assert {MINI, "numpy_src:wheel@python=3.12", "numpy_src:wheel-test@python=3.12"} <= set(
+    assert {MINI, "numpy_src:wheel-cp312", "numpy_src:wheel-test-cp312"} <= set(
         dependents.stdout.split()
     )
 
@@ -266,7 +266,7 @@ def test_exact_version_pin_stops_a_build_on_another_patch_version(clone: Path) -
             f"        version=_version,\n        exact_version={{'3.12': '{wanted}'}}.get(_version),\n",
         )
     )
-    result = run_pants(clone, "package", "numpy_src:wheel@python=3.12")
+    result = run_pants(clone, "package", "numpy_src:wheel-cp312")
     assert result.returncode != 0
     assert f"pins CPython {wanted}" in result.stderr and actual in result.stderr
     assert "Build wheel" not in result.stderr

@@ -129,11 +129,11 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
     assert verified.returncode == 0 and verified.stdout.count("✓ ") == 6
 
     targets = (
-        "numpy_src:wheel@python=3.12",
-        "numpy_src:wheel@python=3.13",
+        "numpy_src:wheel-cp312",
+        "numpy_src:wheel-cp313",
         "numpy_src:wheel-cp314",
         "numpy_src:sdist",
-        "numpy_src:wheel-aarch64",
+        "numpy_src:wheel-cp313-aarch64",
         "numpy_src:wheel-cp314-aarch64",
     )
     deps = {}
@@ -155,10 +155,10 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
     vendored = {c["name"]: c for c in source["vendored_components"]}
     assert {"highway", "pocketfft", "x86-simd-sort", "SVML", "pythoncapi-compat"} <= set(vendored)
     for py, directory, target, openblas_target in (
-        ("3.12", release, "numpy_src:wheel@python=3.12", "3rdparty/openblas:ilp64"),
-        ("3.13", release, "numpy_src:wheel@python=3.13", "3rdparty/openblas:ilp64"),
+        ("3.12", release, "numpy_src:wheel-cp312", "3rdparty/openblas:ilp64"),
+        ("3.13", release, "numpy_src:wheel-cp313", "3rdparty/openblas:ilp64"),
         ("3.14", release, "numpy_src:wheel-cp314", "3rdparty/openblas:ilp64"),
-        ("3.13", cross, "numpy_src:wheel-aarch64", "3rdparty/openblas:ilp64-manylinux-aarch64"),
+        ("3.13", cross, "numpy_src:wheel-cp313-aarch64", "3rdparty/openblas:ilp64-manylinux-aarch64"),
         (
             "3.14",
             cross,
@@ -196,7 +196,7 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         if directory is cross:
             # libgcc, linked into the extensions from its pinned Debian package.
             (libgcc,) = linked
-            (package,) = peeked["3rdparty/toolchains:zig-aarch64"]["runtime_packages"]
+            (package,) = peeked["3rdparty/toolchains:zig-aarch64-in-root"]["runtime_packages"]
             assert libgcc["name"] == "libgcc.a" and libgcc["licenses"] == [
                 {"expression": "GPL-3.0-or-later WITH GCC-exception-3.1"}
             ]
@@ -204,9 +204,10 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
             assert ancestor["externalReferences"][0]["hashes"][0]["content"] == package["sha256"]
         else:
             assert linked == []
-        if directory is release and py != "3.14":
+        if directory is release and py == "3.12":
             # pip installs it (RECORD valid). The aarch64 wheels install under qemu, and the
-            # cp314 one in its root file system (no host CPython 3.14), in their wheel_tests.
+            # cp313 and cp314 ones in their root file systems (no host CPython of theirs), in
+            # their wheel_tests.
             python = fresh_venv(tmp_path / f"venv-{py}", cpython(py))
             subprocess.run(
                 [
@@ -227,15 +228,19 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         )
     # The cross build's inputs include each Debian package it builds from, libgcc among them.
     cross_pins = {
-        name for kind, _, name, _ in _graph_pins(clone, deps["numpy_src:wheel-aarch64"], peeked)
+        name for kind, _, name, _ in _graph_pins(clone, deps["numpy_src:wheel-cp313-aarch64"], peeked)
     }
-    assert {n for n in cross_pins if n.endswith(".deb")} == {
+    assert {n for n in cross_pins if n.endswith("_arm64.deb")} == {
         "libgcc-14-dev_14.2.0-19_arm64.deb",
         "libpython3.13-dev_3.13.5-2+deb13u5_arm64.deb",
         "libpython3.13-minimal_3.13.5-2+deb13u5_arm64.deb",
     }
-    # ... and the signed index that vouched for them (Debian's chain, docs/pins-and-bumping.md).
-    assert "trixie/main/binary-arm64/Packages.xz" in cross_pins
+    # ... the x86_64 root it ran in (trixie's CPython 3.13.5: no host CPython took part) ...
+    assert "python3.13-minimal_3.13.5-2+deb13u5_amd64.deb" in cross_pins
+    # ... and the signed indexes that vouched for them (Debian's chain, docs/pins-and-bumping.md).
+    assert {"trixie/main/binary-arm64/Packages.xz", "trixie/main/binary-amd64/Packages.xz"} <= (
+        cross_pins
+    )
     # The cp314 cross build: forky's arm64 headers, and the x86_64 root it ran in.
     rooted_pins = {
         name

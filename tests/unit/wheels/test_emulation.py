@@ -186,3 +186,25 @@ def test_the_root_file_system_is_unpacked_with_links_and_merged_usr(tmp_path) ->
     assert os.readlink(root / "lib") == "usr/lib" and os.readlink(root / "bin") == "usr/bin"
     # The standard library is precompiled for the emulated interpreter.
     assert list((root / "usr/lib/python3.13/__pycache__").glob("os.*.pyc"))
+
+
+def test_the_root_gets_the_certificate_bundle_ca_certificates_would_make(tmp_path) -> None:
+    # Debian's pip opens /etc/ssl/certs/ca-certificates.crt as it starts (trixie's pip 25
+    # fails without it); ca-certificates' maintainer script makes it, and no unpack runs that.
+    package = deb(
+        {
+            "usr/share/ca-certificates/mozilla/B.crt": b"-----B-----\n",
+            "usr/share/ca-certificates/mozilla/A.crt": b"-----A-----",
+        }
+    )
+    (tmp_path / "p.deb").write_bytes(package)
+    for name, data in rootfs_unpacker().items():
+        (tmp_path / name).write_bytes(data)
+    unpack = [sys.executable, str(tmp_path / "unpack_rootfs.py")]
+    subprocess.run([*unpack, str(tmp_path / "root"), "-", str(tmp_path / "p.deb")], check=True)
+    bundle = tmp_path / "root/etc/ssl/certs/ca-certificates.crt"
+    assert bundle.read_bytes() == b"-----A-----\n-----B-----\n"
+    # A root without ca-certificates gets no bundle.
+    (tmp_path / "q.deb").write_bytes(deb({"usr/bin/true": b"\x7fELF"}))
+    subprocess.run([*unpack, str(tmp_path / "bare"), "-", str(tmp_path / "q.deb")], check=True)
+    assert not (tmp_path / "bare/etc").exists()

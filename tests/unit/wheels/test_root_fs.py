@@ -4,13 +4,17 @@ environments may take. tests/e2e/test_root_fs.py builds, tests and reproduces in
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from pants.engine.addresses import Address, Addresses, UnparsedAddressInputs
 from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, DigestContents, FileContent
 from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
+from pants.util.frozendict import FrozenDict
 
 from build_defs.inputs.debian_package import DebianFilesRequest
 from build_defs.inputs.target_types import DebianPackage
+from build_defs.toolchains.cc_toolchain import CcToolchain
 from build_defs.toolchains.interpreter import Interpreter, InterpreterError, InterpreterRequest
 from build_defs.toolchains.target_interpreter import (
     DebianCPythonFieldSet,
@@ -18,6 +22,7 @@ from build_defs.toolchains.target_interpreter import (
 )
 from build_defs.toolchains.target_types import DebianCPythonTarget
 from build_defs.wheels.isolation import Isolation
+from build_defs.wheels.root_fs import NO_ROOT, RootFs, RootFsError
 from build_defs.wheels.root_tools import wheel_matches
 
 
@@ -106,6 +111,19 @@ def test_a_debian_cpython_is_either_cross_or_rooted() -> None:
         _interpreter(build_interpreter=":cpython-3.14")
     with pytest.raises(InterpreterError, match="set `build_interpreter`"):
         _interpreter(root_packages=[])
+
+
+def test_a_build_in_a_root_refuses_a_toolchain_of_host_programs() -> None:
+    root = RootFs(EMPTY_DIGEST, tuple(p.entry for p in _ROOT))
+    owner, interpreter = Address("proj", target_name="wheel"), _interpreter()
+    host = CcToolchain(
+        Address("tc", target_name="zig"), EMPTY_DIGEST, FrozenDict(), host_programs=("nm", "rm")
+    )
+    with pytest.raises(RootFsError, match=r"names \(nm, rm\).*without host programs"):
+        root.check_toolchain(owner, interpreter, host)
+    # Without host programs it serves; on the host (no root) any toolchain does.
+    root.check_toolchain(owner, interpreter, dataclasses.replace(host, host_programs=()))
+    NO_ROOT.check_toolchain(owner, interpreter, host)
 
 
 def test_entering_a_root_needs_the_namespaces_and_is_never_skipped() -> None:
