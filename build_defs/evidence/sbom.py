@@ -3,9 +3,10 @@
 The rule gathers what only the graph knows: the vendored components its source declares
 (`vendored_components`, each checked against the source tree and its version read from it
 where declared so), the native libraries the wheel may bundle, with their pinned wheels
-and licenses, and the toolchain's runtime archives linked into its extensions (e.g. libgcc
-from a pinned Debian package). `tools/wheel_sbom.py` reads the rest from the wheel itself, writes the SBOM
-into `.dist-info/sboms/` and rewrites RECORD.
+and licenses, the toolchain's runtime archives linked into its extensions (e.g. libgcc
+from a pinned Debian package), and the pinned Debian packages of a Debian CPython's build
+(its root file system, a cross target's headers). `tools/wheel_sbom.py` reads the rest from
+the wheel itself, writes the SBOM into `.dist-info/sboms/` and rewrites RECORD.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pants.util.logging import LogLevel
 from build_defs.evidence.tool import EvidenceProcessRequest, EvidenceTool
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
 from build_defs.inputs.target_types import VendoredComponentsField
+from build_defs.toolchains.interpreter import Interpreter
 from build_defs.wheels.build_wheel import BuildWheelRequest, BuiltWheel, MesonWheelFieldSet
 from build_defs.wheels.repair_wheel import REPAIR_OUT, RepairedWheel, RepairWheelRequest
 
@@ -154,6 +156,23 @@ def sbom_request(vendored: VendoredComponents, built: BuiltWheel, wheel_name: st
             for lib in built.native_libraries
         ],
         "linked_runtime": [dict(entry) for entry in built.linked_runtime],
+        "build_environment": build_environment(built.interpreter),
+    }
+
+
+def build_environment(interpreter: Interpreter) -> dict | None:
+    """The pinned Debian packages a wheel was built with, for its SBOM: the root file system
+    its build ran in (the interpreter's own packages among them) and, for a cross build, the
+    target interpreter's headers. None for a host CPython: its fingerprint is a host fact,
+    which the provenance and `.build-host.json` carry, not the wheel."""
+    headers = interpreter.cross.header_packages if interpreter.cross else ()
+    if not interpreter.root_packages and not headers:
+        return None
+    return {
+        "interpreter": interpreter.address.spec,
+        "cpython": interpreter.facts["version"],
+        "root_packages": [dict(p) for p in interpreter.root_packages],
+        "target_packages": [dict(p) for p in headers],
     }
 
 

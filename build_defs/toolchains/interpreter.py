@@ -175,6 +175,8 @@ class CrossTarget:
     triplet: str  # e.g. aarch64-linux-gnu
     wheel_platform: str  # e.g. manylinux_aarch64, as in `meson_wheel.platform`
     sysconfig_name: str  # e.g. _sysconfigdata__linux_aarch64-linux-gnu
+    # The Debian packages the target's headers and sysconfig data come from (SBOM).
+    header_packages: tuple[FrozenDict, ...] = ()
     # Debian packages of a root file system with the interpreter, for emulated tests.
     test_packages: tuple[FrozenDict, ...] = ()
     # Debian packages with a static qemu-user for the tests; empty: the host's qemu.

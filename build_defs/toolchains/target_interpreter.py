@@ -229,6 +229,7 @@ async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interp
         triplet=triplet,
         wheel_platform=field_set.platform.value,
         sysconfig_name=sysconfig_name,
+        header_packages=tuple(packages),
         test_packages=tuple(field_set.test_packages.value or ()),
         emulator_packages=tuple(field_set.emulator_packages.value or ()),
     )

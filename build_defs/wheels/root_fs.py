@@ -86,7 +86,9 @@ class RootFs:
             'CXXFLAGS="-idirafter $ROOT/.multiarch-include ${CXXFLAGS:-}"\n'
         )
 
-    def check_toolchain(self, owner: Address, interpreter: Interpreter, toolchain: CcToolchain) -> None:
+    def check_toolchain(
+        self, owner: Address, interpreter: Interpreter, toolchain: CcToolchain
+    ) -> None:
         """A toolchain that names host programs cannot serve a build in the root: those paths
         are the root's programs there, not the fingerprinted host ones it would record."""
         if self.packages and toolchain.host_programs:

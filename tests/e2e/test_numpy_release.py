@@ -154,11 +154,17 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
     source = peeked["numpy_src:numpy"]
     vendored = {c["name"]: c for c in source["vendored_components"]}
     assert {"highway", "pocketfft", "x86-simd-sort", "SVML", "pythoncapi-compat"} <= set(vendored)
+    rooted_versions = {"3.13": "3.13.5", "3.14": "3.14.8"}
     for py, directory, target, openblas_target in (
         ("3.12", release, "numpy_src:wheel-cp312", "3rdparty/openblas:ilp64"),
         ("3.13", release, "numpy_src:wheel-cp313", "3rdparty/openblas:ilp64"),
         ("3.14", release, "numpy_src:wheel-cp314", "3rdparty/openblas:ilp64"),
-        ("3.13", cross, "numpy_src:wheel-cp313-aarch64", "3rdparty/openblas:ilp64-manylinux-aarch64"),
+        (
+            "3.13",
+            cross,
+            "numpy_src:wheel-cp313-aarch64",
+            "3rdparty/openblas:ilp64-manylinux-aarch64",
+        ),
         (
             "3.14",
             cross,
@@ -204,6 +210,28 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
             assert ancestor["externalReferences"][0]["hashes"][0]["content"] == package["sha256"]
         else:
             assert linked == []
+        # What the build ran with, apart from what the wheel ships: the root file system of
+        # Debian's CPython (every package by sha256); nothing for the host's CPython 3.12.
+        built_with = {
+            c["bom-ref"]: c for c in sbom["components"] if c["bom-ref"].startswith("build:")
+        }
+        if py == "3.12":
+            assert built_with == {}
+        else:
+            root = built_with["build:root-file-system"]
+            rooted = peeked[f"3rdparty/python:cpython-{py}-x86_64"]
+            assert (
+                root["scope"] == "excluded" and root["version"] == f"CPython {rooted_versions[py]}"
+            )
+            assert sorted(
+                (
+                    c["externalReferences"][0]["url"],
+                    c["externalReferences"][0]["hashes"][0]["content"],
+                )
+                for c in root["components"]
+            ) == sorted((p["filename"], p["sha256"]) for p in rooted["root_packages"])
+            headers = {r for r in built_with if r.startswith("build:target:")}
+            assert len(headers) == (2 if directory is cross else 0)
         if directory is release and py == "3.12":
             # pip installs it (RECORD valid). The aarch64 wheels install under qemu, and the
             # cp313 and cp314 ones in their root file systems (no host CPython of theirs), in
@@ -228,7 +256,8 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         )
     # The cross build's inputs include each Debian package it builds from, libgcc among them.
     cross_pins = {
-        name for kind, _, name, _ in _graph_pins(clone, deps["numpy_src:wheel-cp313-aarch64"], peeked)
+        name
+        for kind, _, name, _ in _graph_pins(clone, deps["numpy_src:wheel-cp313-aarch64"], peeked)
     }
     assert {n for n in cross_pins if n.endswith("_arm64.deb")} == {
         "libgcc-14-dev_14.2.0-19_arm64.deb",

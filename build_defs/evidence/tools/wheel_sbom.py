@@ -5,7 +5,8 @@
 REQUEST.json (written by `build_defs/evidence/sbom.py`) holds the vendored components
 read from the source, the native libraries the wheel may bundle (with their pinned
 wheels), the toolchain archives linked into its extensions (with their pinned Debian
-packages), the SBOM's file name and the source's SOURCE_DATE_EPOCH. The package itself
+packages), the pinned Debian packages its build ran with (scope `excluded`: build inputs
+that the wheel does not ship), the SBOM's file name and the source's SOURCE_DATE_EPOCH. The package itself
 (name, version, license expression) comes from the wheel's METADATA, and every bundled
 library a repair tool bundled (`*.libs/`, `.dylibs/`), hashed as it is in the wheel. The SBOM is
 validated against the CycloneDX 1.6 schema before it is written, carries no clock time,
@@ -33,7 +34,7 @@ from cyclonedx.model import (
     XsUri,
 )
 from cyclonedx.model.bom import Bom, BomMetaData
-from cyclonedx.model.component import Component, ComponentType, Pedigree
+from cyclonedx.model.component import Component, ComponentScope, ComponentType, Pedigree
 from cyclonedx.model.license import LicenseExpression
 from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
@@ -138,24 +139,23 @@ def bundled_component(path: str, content: bytes, origins: list[dict]) -> Compone
     )
 
 
+def _debian_package(filename: str, sha256: str, bom_ref: str) -> Component:
+    """A pinned Debian package (`name_version_arch.deb`), named by its purl."""
+    package, version, arch = filename[: -len(".deb")].split("_")
+    purl = PackageURL(
+        "deb", namespace="debian", name=package, version=version, qualifiers={"arch": arch}
+    )
+    return _distribution(package, version, purl, bom_ref, filename, sha256)
+
+
 def linked_component(entry: dict) -> Component:
     """A toolchain archive statically linked into the extensions, with the Debian package
     (`name_version_arch.deb`) it was taken from as its ancestor."""
-    package, version, arch = entry["package"][: -len(".deb")].split("_")
-    ancestor = _distribution(
-        package,
-        version,
-        PackageURL(
-            "deb", namespace="debian", name=package, version=version, qualifiers={"arch": arch}
-        ),
-        f"origin:linked:{entry['name']}",
-        entry["package"],
-        entry["sha256"],
-    )
+    ancestor = _debian_package(entry["package"], entry["sha256"], f"origin:linked:{entry['name']}")
     return Component(
         type=ComponentType.LIBRARY,
         name=entry["name"],
-        version=version,
+        version=ancestor.version,
         bom_ref=f"linked:{entry['name']}",
         licenses=[LicenseExpression(entry["license"])],
         pedigree=Pedigree(ancestors=[ancestor]),
@@ -163,6 +163,39 @@ def linked_component(entry: dict) -> Component:
             Property(name=f"{PROPERTY_PREFIX}:linked-statically", value="toolchain runtime")
         ],
     )
+
+
+def build_environment_components(env: dict | None) -> list[Component]:
+    """What the wheel was built with, not what it ships (scope `excluded`): the root file
+    system of pinned Debian packages its build ran in, with the CPython that ran it, and a
+    cross build's target headers. Nothing for a host CPython (a host fact, in the provenance)."""
+    if not env:
+        return []
+    components = []
+    if env["root_packages"]:
+        root = Component(
+            type=ComponentType.OPERATING_SYSTEM,
+            name="root file system",
+            version=f"CPython {env['cpython']}",
+            bom_ref="build:root-file-system",
+            scope=ComponentScope.EXCLUDED,
+            properties=[
+                Property(name=f"{PROPERTY_PREFIX}:build-interpreter", value=env["interpreter"])
+            ],
+        )
+        root.components.update(
+            _debian_package(p["filename"], p["sha256"], f"build:root:{p['filename']}")
+            for p in env["root_packages"]
+        )
+        components.append(root)
+    for p in env["target_packages"]:
+        headers = _debian_package(p["filename"], p["sha256"], f"build:target:{p['filename']}")
+        headers.scope = ComponentScope.EXCLUDED
+        headers.properties.add(
+            Property(name=f"{PROPERTY_PREFIX}:target-interpreter", value=env["interpreter"])
+        )
+        components.append(headers)
+    return components
 
 
 def make_sbom(wheel: bytes, request: dict) -> tuple[str, bytes]:
@@ -181,11 +214,13 @@ def make_sbom(wheel: bytes, request: dict) -> tuple[str, bytes]:
         *bundled,
         *(linked_component(e) for e in request.get("linked_runtime", ())),
     ]
+    built_with = build_environment_components(request.get("build_environment"))
     when = datetime.fromtimestamp(request["source_date_epoch"], timezone.utc)
 
     def render(serial: uuid.UUID) -> str:
         bom = Bom(serial_number=serial, metadata=BomMetaData(component=package, timestamp=when))
-        bom.components.update(components)
+        bom.components.update([*components, *built_with])
+        # What the package depends on is what it ships; the build environment is listed apart.
         bom.register_dependency(package, components)
         return JsonV1Dot6(bom).output_as_string(indent=2)
 

@@ -155,6 +155,55 @@ def test_a_toolchain_archive_linked_in_is_listed_with_its_debian_package(
     assert "linked:libgcc.a" in package_deps["dependsOn"]
 
 
+def test_the_debian_packages_a_build_ran_with_are_listed_apart_from_what_it_ships(
+    python: str, tmp_path: Path
+) -> None:
+    env = {
+        "interpreter": "3rdparty/python:cpython-3.13-aarch64",
+        "cpython": "3.13.5",
+        "root_packages": [
+            {"filename": "python3.13-minimal_3.13.5-2+deb13u5_amd64.deb", "sha256": "e1" * 32},
+            {"filename": "libc6_2.41-12+deb13u5_amd64.deb", "sha256": "e2" * 32},
+        ],
+        "target_packages": [
+            {"filename": "libpython3.13-dev_3.13.5-2+deb13u5_arm64.deb", "sha256": "e3" * 32}
+        ],
+    }
+    wheel, result = _sbom(python, tmp_path, {**REQUEST, "build_environment": env})
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(io.BytesIO(wheel)) as zf:
+        doc = json.loads(zf.read(SBOM_PATH))
+    components = {c["bom-ref"]: c for c in doc["components"]}
+    root = components["build:root-file-system"]
+    assert (root["type"], root["scope"], root["version"]) == (
+        "operating-system",
+        "excluded",
+        "CPython 3.13.5",
+    )
+    assert {"name": "meson-wheel:build-interpreter", "value": env["interpreter"]} in root[
+        "properties"
+    ]
+    assert sorted(
+        (c["purl"], c["externalReferences"][0]["hashes"][0]["content"]) for c in root["components"]
+    ) == [
+        ("pkg:deb/debian/libc6@2.41-12%2Bdeb13u5?arch=amd64", "e2" * 32),
+        ("pkg:deb/debian/python3.13-minimal@3.13.5-2%2Bdeb13u5?arch=amd64", "e1" * 32),
+    ]
+    headers = components["build:target:libpython3.13-dev_3.13.5-2+deb13u5_arm64.deb"]
+    assert headers["scope"] == "excluded" and headers["purl"].endswith("?arch=arm64")
+    # Built with, not shipped: the package depends on none of them.
+    (package_deps,) = [
+        d for d in doc["dependencies"] if d["ref"] == doc["metadata"]["component"]["bom-ref"]
+    ]
+    assert not any(ref.startswith("build:") for ref in package_deps.get("dependsOn", ()))
+    # A host CPython's build lists none (`None`, as the rule writes it).
+    plain, _ = _sbom(python, tmp_path, {**REQUEST, "build_environment": None}, "host")
+    with zipfile.ZipFile(io.BytesIO(plain)) as zf:
+        assert not any(
+            c["bom-ref"].startswith("build:") for c in json.loads(zf.read(SBOM_PATH))["components"]
+        )
+
+
 def test_a_bundled_library_nobody_declares_stops_the_sbom(python: str, tmp_path: Path) -> None:
     wheel, result = _sbom(python, tmp_path, {**REQUEST, "bundled_origins": []})
     assert result.returncode != 0 and not wheel
