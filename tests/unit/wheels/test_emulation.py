@@ -44,8 +44,8 @@ def _cross(test_packages=_PACKAGES, emulator_packages=()) -> CrossTarget:
         "aarch64-linux-gnu",
         "manylinux_aarch64",
         "_sysconfigdata__linux_aarch64-linux-gnu",
-        test_packages,
-        emulator_packages,
+        test_packages=test_packages,
+        emulator_packages=emulator_packages,
     )
 
 
