@@ -70,12 +70,21 @@ ZIG_CACHE = ".zig-cache"
 # materialises anew every run) rebuilt them every run. So the build sees one tree per pin,
 # kept beside zig's caches, copied once from the pinned input and compared with it byte for
 # byte before every use: what the cache holds can never change what is compiled.
+# The copy is made under a name mktemp makes unique (not `$$`: every build in a root file
+# system has its own PID namespace, so two concurrent ones are both PID 1) and lands with one
+# rename only when it is whole.
 _ZIG_TREE_SETUP = """\
 zig_tree="$ROOT/{cache}/tree/{sha256}"
 if [ ! -e "$zig_tree/.complete" ]; then
-  zig_tmp="$ROOT/{cache}/tree/.tmp.$$"
-  /bin/rm -rf "$zig_tmp" && /bin/mkdir -p "$zig_tmp"
-  /bin/cp -a "$ROOT/{pinned}/." "$zig_tmp/" && : > "$zig_tmp/.complete"
+  /bin/mkdir -p "$ROOT/{cache}/tree"
+  zig_tmp="$(/bin/mktemp -d "$ROOT/{cache}/tree/.tmp.XXXXXXXX")" || exit 72
+  if ! /bin/cp -a "$ROOT/{pinned}/." "$zig_tmp/" || ! : > "$zig_tmp/.complete"; then
+    /bin/rm -rf "$zig_tmp"
+    echo "could not copy the pinned {filename} into $ROOT/{cache}/tree (see above)" >&2
+    exit 72
+  fi
+  # A tree left incomplete (by an older version of this script) is never used: replace it.
+  if [ -d "$zig_tree" ] && [ ! -e "$zig_tree/.complete" ]; then /bin/rm -rf "$zig_tree"; fi
   # Another build may have kept the same tree meanwhile: then use that one.
   /bin/mv -T "$zig_tmp" "$zig_tree" 2>/dev/null || /bin/rm -rf "$zig_tmp"
 fi

@@ -26,13 +26,16 @@ def _sandbox(root: Path) -> Path:
     return root
 
 
-def _setup(root: Path) -> subprocess.CompletedProcess:
-    script = 'set -eu\nROOT="$1"\n' + _ZIG_TREE_SETUP.format(
+def _setup(root: Path, prefix: list[str] = [], wait: bool = True):
+    """Runs the setup as a build script would (`set -euo pipefail`); without `wait`, returns
+    the running process."""
+    script = 'set -euo pipefail\nROOT="$1"\n' + _ZIG_TREE_SETUP.format(
         cache=ZIG_CACHE, sha256=SHA, pinned=ZIG_PINNED_DIR, zig_dir=ZIG_DIR, filename="ziglang.whl"
     )
-    return subprocess.run(
-        ["/bin/bash", "-c", script, "_", str(root)], capture_output=True, text=True
-    )
+    argv = [*prefix, "/bin/bash", "-c", script, "_", str(root)]
+    if wait:
+        return subprocess.run(argv, capture_output=True, text=True)
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_the_tree_is_kept_once_and_reused(tmp_path: Path) -> None:
@@ -61,6 +64,31 @@ def test_a_kept_tree_that_differs_from_the_pin_stops_the_build(tmp_path: Path) -
     result = _setup(root)
     assert result.returncode == 72
     assert "differs from the pinned ziglang.whl; delete it and build again" in result.stderr
+
+
+def test_concurrent_builds_in_their_own_pid_namespaces_keep_one_whole_tree(
+    tmp_path: Path,
+) -> None:
+    # Builds in a root file system each have a PID namespace, so all of them are PID 1:
+    # a temporary name from `$$` was shared, and two cold builds copied into one directory.
+    sandboxes = [_sandbox(tmp_path / f"run{n}") for n in range(4)]
+    lib = sandboxes[0] / ZIG_PINNED_DIR / "ziglang" / "lib"
+    for n in range(3000):  # enough files that the copies overlap in time
+        (lib / f"h{n}.h").write_text(f"header {n}\n")
+    for sandbox in sandboxes[1:]:
+        (sandbox / ZIG_PINNED_DIR).rename(sandbox / "unused")
+        subprocess.run(["cp", "-a", str(sandboxes[0] / ZIG_PINNED_DIR), str(sandbox)], check=True)
+        os.rmdir(sandbox / ZIG_CACHE)
+        os.symlink(sandboxes[0] / ZIG_CACHE, sandbox / ZIG_CACHE)
+    # As root `unshare --pid` needs nothing more; elsewhere a user namespace grants it.
+    pid_namespace = ["unshare", "--pid", "--fork"] + ([] if os.geteuid() == 0 else ["-r"])
+    runs = [_setup(sandbox, prefix=pid_namespace, wait=False) for sandbox in sandboxes]
+    for run in runs:
+        _, stderr = run.communicate()
+        assert run.returncode == 0, stderr
+    kept = sandboxes[0] / ZIG_CACHE / "tree"
+    assert sorted(p.name for p in kept.iterdir()) == [SHA]  # no temporary copy left behind
+    assert len(list((kept / SHA / "ziglang" / "lib").iterdir())) == 3001
 
 
 _ZIG_LINUX_X86_64 = (
