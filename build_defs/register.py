@@ -21,6 +21,7 @@ from build_defs.goals import (
     graph_export,
     package_release_set,
     package_sdist,
+    package_source_cpython,
     package_wheel,
     release_matrix,
     repro_check,
@@ -50,7 +51,15 @@ from build_defs.toolchains import (
     tool_env,
     zig,
 )
-from build_defs.wheels import build_wheel, emulation, isolation, repair_wheel, root_fs, root_tools
+from build_defs.wheels import (
+    build_wheel,
+    emulation,
+    isolation,
+    repair_wheel,
+    root_fs,
+    root_tools,
+    source_cpython,
+)
 from build_defs.wheels import target_types as wheel_targets
 
 
@@ -75,6 +84,7 @@ def rules():
         *isolation.rules(),
         *root_fs.rules(),
         *root_tools.rules(),
+        *source_cpython.rules(),
         *repair_wheel.rules(),
         *pinned_inputs.rules(),
         *provenance.rules(),
@@ -85,6 +95,7 @@ def rules():
         *graph_export.rules(),
         *package_release_set.rules(),
         *package_sdist.rules(),
+        *package_source_cpython.rules(),
         *package_wheel.rules(),
         *release_matrix.rules(),
         *repro_check.rules(),

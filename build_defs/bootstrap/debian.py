@@ -6,6 +6,13 @@ A set in `3rdparty/artifacts.json` is a Debian set when it has a `"debian"` entr
     "debian": {"suite": "trixie", "architecture": "arm64",
                "packages": ["libpython3.13-dev"], "closure": false, "exclude": []}
 
+A set of source packages names `"sources"` instead of `"architecture"` and `"packages"`:
+
+    "debian": {"suite": "trixie", "sources": {"python3.13": ["orig.tar.xz", "orig.tar.xz.asc"]}}
+
+Each source package's files whose names end in one of the listed suffixes are pinned (upstream's
+archive, its signature), found through the suite's `Sources` index the same way.
+
 `pin.py` resolves it through `resolve_set` (each package's `Filename`, `SHA256` and `Size`
 from the suite's `Packages` index, read only once it matches the suite's signed `InRelease`:
 `debian_release.py`); `store.py` fetches each file from the mirror apt is
@@ -92,20 +99,30 @@ class Package:
     provides: str
 
 
-def parse_packages(text: str) -> dict[str, Package]:
-    """A `Packages` index, by package name (the last stanza of a name wins)."""
-    out: dict[str, Package] = {}
+def _stanzas(text: str) -> list[dict[str, str]]:
+    """Deb822 stanzas; a continuation line is kept on its own line."""
+    out = []
     for stanza in text.split("\n\n"):
         fields: dict[str, str] = {}
         key = None
         for line in stanza.splitlines():
             if line[:1] in (" ", "\t") and key:
-                fields[key] += " " + line.strip()
+                fields[key] += "\n" + line.strip()
             elif ":" in line:
                 key, _, value = line.partition(":")
                 fields[key] = value.strip()
+        if fields:
+            out.append(fields)
+    return out
+
+
+def parse_packages(text: str) -> dict[str, Package]:
+    """A `Packages` index, by package name (the last stanza of a name wins)."""
+    out: dict[str, Package] = {}
+    for fields in _stanzas(text):
         if "Package" not in fields or "Filename" not in fields:
             continue
+        relations = (fields.get("Pre-Depends"), fields.get("Depends"))
         out[fields["Package"]] = Package(
             name=fields["Package"],
             version=fields["Version"],
@@ -113,10 +130,67 @@ def parse_packages(text: str) -> dict[str, Package]:
             filename=fields["Filename"],
             sha256=fields["SHA256"],
             size=int(fields["Size"]),
-            depends=", ".join(v for v in (fields.get("Pre-Depends"), fields.get("Depends")) if v),
-            provides=fields.get("Provides", ""),
+            depends=", ".join(" ".join(v.split()) for v in relations if v),
+            provides=" ".join(fields.get("Provides", "").split()),
         )
     return out
+
+
+@dataclass(frozen=True)
+class SourcePackage:
+    name: str
+    version: str
+    directory: str  # the pool directory of its files
+    files: tuple[tuple[str, str, int], ...]  # (filename, sha256, size)
+
+
+def parse_sources(text: str) -> dict[str, SourcePackage]:
+    """A `Sources` index, by source package name. A suite can list one name twice (its point
+    release and a security update of it); the later stanza wins, as in `parse_packages`."""
+    out: dict[str, SourcePackage] = {}
+    for fields in _stanzas(text):
+        if "Package" not in fields or "Checksums-Sha256" not in fields:
+            continue
+        files = []
+        for line in fields["Checksums-Sha256"].splitlines():
+            words = line.split()
+            if len(words) == 3:
+                files.append((words[2], words[0], int(words[1])))
+        out[fields["Package"]] = SourcePackage(
+            fields["Package"], fields["Version"], fields["Directory"], tuple(files)
+        )
+    return out
+
+
+def source_entries(name: str, spec: dict, index: dict[str, SourcePackage]) -> list[dict]:
+    """The manifest entries of a source set: each listed package's files with a listed suffix."""
+    entries = []
+    for package, suffixes in sorted(spec["debian"]["sources"].items()):
+        if package not in index:
+            raise DebianError(
+                f"{name}: source package {package} is not in {spec['debian']['suite']}"
+            )
+        chosen = [f for f in index[package].files if f[0].endswith(tuple(suffixes))]
+        missing = [s for s in suffixes if not any(f[0].endswith(s) for f in chosen)]
+        if missing:
+            raise DebianError(
+                f"{name}: source package {package} {index[package].version} has no file ending "
+                f"in {', '.join(missing)} (it has {', '.join(f[0] for f in index[package].files)})"
+            )
+        entries += [
+            {
+                "project": package,
+                "filename": filename,
+                "sha256": sha256,
+                "size": size,
+                "sets": [name],
+                "platforms": list(spec["platforms"]),
+                "debian_path": f"{index[package].directory}/{filename}",
+                "debian_version": index[package].version,
+            }
+            for filename, sha256, size in chosen
+        ]
+    return entries
 
 
 def _names(relation: str) -> list[list[str]]:
@@ -221,6 +295,15 @@ def resolve_set(
     """The manifest entries of a Debian set (one per .deb, with its pool path), and the
     record of the signed index they were read from."""
     deb = spec["debian"]
+    if "sources" in deb:
+        text, record = verified_index(
+            mirror(),
+            deb["suite"],
+            "main/source/Sources.xz",
+            trust=trust,
+            allow_expired=allow_expired,
+        )
+        return source_entries(name, spec, parse_sources(text)), record
     index, record = fetch_index(
         mirror(), deb["suite"], deb["architecture"], trust=trust, allow_expired=allow_expired
     )

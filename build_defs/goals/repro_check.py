@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from pants.core.util_rules.distdir import DistDir
 from pants.core.util_rules.system_binaries import BinaryPathRequest, BinaryPaths
 from pants.engine.console import Console
-from pants.engine.fs import AddPrefix, Digest, DigestContents, MergeDigests, Workspace
+from pants.engine.fs import (
+    AddPrefix,
+    Digest,
+    DigestContents,
+    DigestEntries,
+    FileEntry,
+    MergeDigests,
+    Workspace,
+)
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
@@ -28,9 +36,10 @@ from pants.util.logging import LogLevel
 
 from build_defs.evidence.sbom import FinishedWheel, FinishedWheelRequest
 from build_defs.goals.package_sdist import ReleaseSdistFieldSet
-from build_defs.toolchains.target_types import DebianRootPackagesField
+from build_defs.toolchains.target_types import DebianRootPackagesField, SourceCPythonSourceField
 from build_defs.wheels.build_wheel import MesonWheelFieldSet
 from build_defs.wheels.root_fs import RootFs, RootFsRequest
+from build_defs.wheels.source_cpython import SourceCPython, SourceCPythonRequest
 
 
 class ReproCheckSubsystem(GoalSubsystem):
@@ -106,6 +115,7 @@ async def repro_check(
         ReleaseSdistFieldSet.create(t) for t in targets if ReleaseSdistFieldSet.is_applicable(t)
     ]
     roots = [t for t in targets if t.get(DebianRootPackagesField).value]
+    interpreters = [t for t in targets if t.has_field(SourceCPythonSourceField)]
     skipped = [
         t.address.spec
         for t in targets
@@ -113,6 +123,7 @@ async def repro_check(
             MesonWheelFieldSet.is_applicable(t)
             or ReleaseSdistFieldSet.is_applicable(t)
             or t.get(DebianRootPackagesField).value
+            or t.has_field(SourceCPythonSourceField)
         )
     ]
     if skipped:
@@ -198,10 +209,50 @@ async def repro_check(
                 f"✕ {tgt.address}: two assemblies of its root file system differ "
                 f"({first.fingerprint} vs {second.fingerprint})"
             )
-    if not wheels and not sdists and not roots:
+    # A CPython built from source: two uncached builds (each with an empty zig cache and a
+    # fresh root file system) must give one tree.
+    for tgt in interpreters:
+        first, second = await MultiGet(
+            Get(SourceCPython, SourceCPythonRequest(tgt.address, nonce))
+            for nonce in ("first", "second")
+        )
+        if first.digest == second.digest:
+            console.print_stdout(
+                f"✓ {tgt.address}: CPython {first.version} reproducible, digest "
+                f"{first.digest.fingerprint} ({first.digest.serialized_bytes_length} bytes of tree)"
+            )
+            continue
+        failures += 1
+        a, b = await MultiGet(
+            Get(DigestEntries, Digest, first.digest), Get(DigestEntries, Digest, second.digest)
+        )
+        files_a = {e.path: e.file_digest for e in a if isinstance(e, FileEntry)}
+        files_b = {e.path: e.file_digest for e in b if isinstance(e, FileEntry)}
+        members = sorted(
+            k for k in files_a.keys() | files_b.keys() if files_a.get(k) != files_b.get(k)
+        )
+        console.print_stdout(
+            f"✕ {tgt.address}: the two builds differ ({first.digest.fingerprint} vs "
+            f"{second.digest.fingerprint})"
+        )
+        for m in members[:50]:
+            console.print_stdout(f"    differs: {m}")
+        both = await Get(
+            Digest,
+            MergeDigests(
+                await MultiGet(
+                    Get(Digest, AddPrefix(first.digest, "first")),
+                    Get(Digest, AddPrefix(second.digest, "second")),
+                )
+            ),
+        )
+        prefix = f"{dist_dir.relpath}/repro-check/{tgt.address.path_safe_spec}"
+        workspace.write_digest(both, path_prefix=prefix)
+        console.print_stdout(f"    both builds kept under {prefix}/")
+    if not wheels and not sdists and not roots and not interpreters:
         console.print_stderr(
-            "repro-check: no `meson_wheel`, `release_sdist` or `debian_cpython` with "
-            "`root_packages` given."
+            "repro-check: no `meson_wheel`, `release_sdist`, `source_cpython` or "
+            "`debian_cpython` with `root_packages` given."
         )
         return ReproCheck(exit_code=1)
     return ReproCheck(exit_code=1 if failures else 0)

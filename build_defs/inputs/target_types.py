@@ -85,25 +85,39 @@ class DebianPackage:
     """`debian_package(filename=..., sha256=..., size=...)`: one pinned `.deb`, as
     `3rdparty/artifacts.json` lists it (a Debian set of `build_defs/bootstrap/pin.py`)."""
 
+    alias = "debian_package"
+    suffixes: tuple[str, ...] = (".deb",)
+    kind = "a .deb file"
+
     def __init__(self, **kwargs: Any) -> None:
-        _checked_kwargs("debian_package()", kwargs, {"filename", "sha256", "size"}, set())
+        _checked_kwargs(f"{self.alias}()", kwargs, {"filename", "sha256", "size"}, set())
         filename, sha256, size = kwargs["filename"], kwargs["sha256"], kwargs["size"]
-        if not isinstance(filename, str) or not filename.endswith(".deb"):
+        if not isinstance(filename, str) or not filename.endswith(self.suffixes):
             raise BuildObjectError(
-                f"debian_package(): `filename` must name a .deb file, got {filename!r}"
+                f"{self.alias}(): `filename` must name {self.kind}, got {filename!r}"
             )
         if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
             raise BuildObjectError(
-                f"debian_package({filename}): `sha256` must be 64 hex digits, got {sha256!r}"
+                f"{self.alias}({filename}): `sha256` must be 64 hex digits, got {sha256!r}"
             )
         if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
             raise BuildObjectError(
-                f"debian_package({filename}): `size` must be a positive int, got {size!r}"
+                f"{self.alias}({filename}): `size` must be a positive int, got {size!r}"
             )
         self.entry = FrozenDict({"filename": filename, "sha256": sha256, "size": size})
 
     def __repr__(self) -> str:
-        return f"debian_package({self.entry['filename']})"
+        return f"{self.alias}({self.entry['filename']})"
+
+
+class DebianSource(DebianPackage):
+    """`debian_source(filename=..., sha256=..., size=...)`: one pinned file of a Debian
+    source package (upstream's archive `*.orig.tar.*`, its signature), as a Debian source set
+    of `build_defs/bootstrap/pin.py` lists it."""
+
+    alias = "debian_source"
+    suffixes = (".tar.gz", ".tar.xz", ".tar.bz2", ".asc")
+    kind = "a source archive (.tar.gz, .tar.xz, .tar.bz2) or its signature (.asc)"
 
 
 class DebianPackagesField(Field):
@@ -121,10 +135,10 @@ class DebianPackagesField(Field):
     def compute_value(cls, raw_value: Optional[Any], address: Address) -> tuple[FrozenDict, ...]:
         value = super().compute_value(raw_value, address) or ()
         for i, entry in enumerate(value):
-            if not isinstance(entry, DebianPackage):
+            if type(entry) is not DebianPackage:
                 raise InvalidFieldException(
                     f"entry {i} of the `{cls.alias}` field of {address} must be "
-                    f"`debian_package(filename=..., sha256=..., size=...)`, not {type(entry).__name__} {entry!r}."
+                    f"`debian_package(filename=..., sha256=..., size=...)`, not {entry!r}."
                 )
         return tuple(entry.entry for entry in value)
 
@@ -374,4 +388,8 @@ def target_types():
 
 
 def build_file_objects():
-    return {"debian_package": DebianPackage, "vendored_component": VendoredComponent}
+    return {
+        "debian_package": DebianPackage,
+        "debian_source": DebianSource,
+        "vendored_component": VendoredComponent,
+    }

@@ -1,8 +1,9 @@
 """Target types of what compiles and runs a build: C/C++ toolchains (`cc_toolchain`,
-`zig_toolchain`) and interpreters (`host_cpython`, `debian_cpython`).
+`zig_toolchain`) and interpreters (`host_cpython`, `debian_cpython`, `source_cpython`).
 
 A runtime archive a zig toolchain links in is a registered BUILD object,
 `runtime_file(path=..., name=...)`; the field hands rules a frozen `{path: name}` mapping.
+A C library a `source_cpython` builds first is one too, `c_library(...)`.
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ from build_defs.inputs.address_fields import AddressFieldsRequest
 from build_defs.inputs.target_types import (
     BuildObjectError,
     DebianPackagesField,
+    DebianSource,
     PinnedFilenameField,
     PinnedSha256Field,
     PinnedSizeField,
+    SourceDateEpochField,
     SourceVersionField,
 )
 from build_defs.platforms.registry import KNOWN_PLATFORMS
@@ -391,6 +394,178 @@ class DebianCPythonTarget(Target):
     )
 
 
+class CLibrary:
+    """`c_library(name=..., source=debian_source(...), configure_args=[...], autoreconf=False)`:
+    a C library built from its pinned source archive (unpacked without its top directory) into
+    the static prefix CPython is then configured against. `configure_args` may name
+    `{deps}` (that prefix) and `{host}` (the target triplet); `autoreconf` regenerates the
+    configure script first (an archive cut from git ships none)."""
+
+    def __init__(
+        self, *, name: str, source: Any, configure_args: Any = (), autoreconf: bool = False
+    ) -> None:
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", name):
+            raise BuildObjectError(f"c_library(): `name` must be a plain name, got {name!r}")
+        if not isinstance(source, DebianSource):
+            raise BuildObjectError(
+                f"c_library({name}): `source` must be `debian_source(filename=..., sha256=..., size=...)`, got {source!r}"
+            )
+        if isinstance(configure_args, str) or not all(isinstance(a, str) for a in configure_args):
+            raise BuildObjectError(
+                f"c_library({name}): `configure_args` must be a list of strings, got {configure_args!r}"
+            )
+        if not isinstance(autoreconf, bool):
+            raise BuildObjectError(f"c_library({name}): `autoreconf` must be True or False")
+        self.entry = FrozenDict(
+            {
+                "name": name,
+                "source": source.entry,
+                "configure_args": tuple(configure_args),
+                "autoreconf": autoreconf,
+            }
+        )
+
+    def __repr__(self) -> str:
+        return f"c_library({self.entry['name']})"
+
+
+class SourceCPythonSourceField(Field):
+    alias = "source"
+    required = True
+    help = help_text(
+        """
+        CPython's source archive: `debian_source(filename=..., sha256=..., size=...)` (e.g.
+        Debian's `python3.13_3.13.5.orig.tar.xz`, which is upstream's release tarball), pinned
+        by a Debian source set of `build_defs/bootstrap/pin.py`.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[Any], address: Address) -> FrozenDict:
+        value = super().compute_value(raw_value, address)
+        if not isinstance(value, DebianSource) or value.entry["filename"].endswith(".asc"):
+            raise InvalidFieldException(
+                f"the `{cls.alias}` field of {address} must be a `debian_source(...)` of a "
+                f"source archive, not {value!r}."
+            )
+        return value.entry
+
+
+class SourceCPythonLibrariesField(Field):
+    alias = "libraries"
+    default = ()
+    help = help_text(
+        """
+        C libraries built from pinned sources before CPython, statically, for the same target
+        (e.g. zlib and libffi): a list of `c_library(name=..., source=debian_source(...),
+        configure_args=[...], autoreconf=False)`, built in order. CPython finds them through
+        its `configure_args` (`{deps}` names their prefix).
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[Any], address: Address) -> tuple[FrozenDict, ...]:
+        value = super().compute_value(raw_value, address) or ()
+        for i, entry in enumerate(value):
+            if not isinstance(entry, CLibrary):
+                raise InvalidFieldException(
+                    f"entry {i} of the `{cls.alias}` field of {address} must be "
+                    f"`c_library(name=..., source=debian_source(...), ...)`, not {entry!r}."
+                )
+        return tuple(entry.entry for entry in value)
+
+
+class SourceCPythonHostTripletField(StringField):
+    alias = "host_triplet"
+    required = True
+    help = help_text(
+        "The triplet CPython is built for, as autoconf's `--host` (e.g. `x86_64-linux-musl`); "
+        "`{host}` in `configure_args` names it."
+    )
+
+
+class SourceCPythonConfigureArgsField(StringSequenceField):
+    alias = "configure_args"
+    default = ()
+    help = help_text(
+        """
+        Arguments of CPython's `configure`, after `--host` and `--prefix` (which the rule
+        sets): e.g. `--with-build-python=/usr/bin/python3.13` and the cache variables a cross
+        build cannot probe. `{deps}` names the prefix the `libraries` were installed in.
+        """
+    )
+
+
+class SourceCPythonBuildPackagesField(DebianPackagesField):
+    alias = "build_packages"
+    help = help_text(
+        """
+        The Debian packages of the root file system the build runs in: a CPython of the same
+        version as the source (a cross build runs it), make, the autotools a `c_library` with
+        `autoreconf` needs, the archivers, the shell and utilities, with their dependency
+        closure, and no compiler or C headers (the pinned zig compiles, against its own C
+        library). Same form as `debian_packages`.
+        """
+    )
+
+
+class SourceCPythonToolchainField(StringField):
+    alias = "toolchain"
+    required = True
+    help = help_text(
+        "Address of the `zig_toolchain` (without host programs: the build runs in a root file "
+        "system) that compiles the libraries and CPython for `host_triplet`."
+    )
+
+
+class SourceCPythonTarget(Target):
+    alias = "source_cpython"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        CPythonVersionField,
+        SourceCPythonSourceField,
+        SourceCPythonLibrariesField,
+        SourceCPythonHostTripletField,
+        SourceCPythonConfigureArgsField,
+        SourceCPythonBuildPackagesField,
+        SourceCPythonToolchainField,
+        TargetCPythonPlatformField,
+        SourceDateEpochField,
+    )
+    help = help_text(
+        """
+        A CPython built in the graph from its pinned source archive, with its C libraries from
+        pinned sources too, by the pinned zig toolchain, in a root file system of pinned Debian
+        packages, without network: an installed prefix (interpreter, standard library, headers,
+        sysconfig data) that is a function of pinned inputs only. `pants package` writes it
+        under dist/; `pants repro-check` builds it twice and compares.
+        """
+    )
+
+
+@dataclass(frozen=True)
+class SourceCPythonInputsFieldSet(FieldSet):
+    required_fields = (SourceCPythonToolchainField,)
+
+    toolchain: SourceCPythonToolchainField
+
+
+class InferSourceCPythonDependencies(InferDependenciesRequest):
+    infer_from = SourceCPythonInputsFieldSet
+
+
+@rule(desc="Infer the toolchain of a CPython built from source")
+async def infer_source_cpython_dependencies(
+    request: InferSourceCPythonDependencies,
+) -> InferredDependencies:
+    fs = request.field_set
+    return await Get(
+        InferredDependencies,
+        AddressFieldsRequest,
+        AddressFieldsRequest.of(fs.address, fs.toolchain.value),
+    )
+
+
 @dataclass(frozen=True)
 class TargetCPythonInputsFieldSet(FieldSet):
     required_fields = (TargetCPythonBuildInterpreterField,)
@@ -417,12 +592,22 @@ async def infer_target_cpython_dependencies(
 
 
 def target_types():
-    return [CcToolchainTarget, ZigToolchainTarget, HostCPythonTarget, DebianCPythonTarget]
+    return [
+        CcToolchainTarget,
+        ZigToolchainTarget,
+        HostCPythonTarget,
+        DebianCPythonTarget,
+        SourceCPythonTarget,
+    ]
 
 
 def build_file_objects():
-    return {"runtime_file": RuntimeFile}
+    return {"runtime_file": RuntimeFile, "c_library": CLibrary}
 
 
 def rules():
-    return [*collect_rules(), UnionRule(InferDependenciesRequest, InferTargetCPythonDependencies)]
+    return [
+        *collect_rules(),
+        UnionRule(InferDependenciesRequest, InferTargetCPythonDependencies),
+        UnionRule(InferDependenciesRequest, InferSourceCPythonDependencies),
+    ]

@@ -35,6 +35,28 @@ Depends: {depends}
 """
 
 
+# Two stanzas of one source package (a point release, then its security update, as trixie
+# lists zlib): the later one wins.
+_SOURCES = """\
+Package: python3.13
+Version: 3.13.5-1
+Directory: pool/main/p/python3.13
+Checksums-Sha256:
+ {a} 1000 python3.13_3.13.5-1.dsc
+ {b} 2000 python3.13_3.13.5.orig.tar.xz
+
+Package: python3.13
+Version: 3.13.5-2
+Directory: pool/main/p/python3.13
+Checksums-Sha256:
+ {c} 1001 python3.13_3.13.5-2.dsc
+ {b} 2000 python3.13_3.13.5.orig.tar.xz
+ {d} 963 python3.13_3.13.5.orig.tar.xz.asc
+""".format(
+    **{k: k * 64 for k in "abcd"}
+)
+
+
 def _gpg(home: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["gpg", "--homedir", str(home), "--batch", "--yes", "--pinentry-mode", "loopback"]
@@ -80,11 +102,15 @@ def _mirror(
     dists = root / "dists" / SUITE
     (dists / "main" / "binary-arm64").mkdir(parents=True)
     (dists / "main" / "binary-arm64" / "Packages.xz").write_bytes(index)
+    sources = lzma.compress(_SOURCES.encode())
+    (dists / "main" / "source").mkdir(parents=True)
+    (dists / "main" / "source" / "Sources.xz").write_bytes(sources)
     release = (
         f"Origin: Test\nSuite: {SUITE}\nDate: Sat, 21 Nov 2026 09:15:44 UTC\n"
         + (f"Valid-Until: {valid_until}\n" if valid_until else "")
         + "SHA256:\n"
         + f" {hashlib.sha256(index).hexdigest()} {len(index):8d} main/binary-arm64/Packages.xz\n"
+        + f" {hashlib.sha256(sources).hexdigest()} {len(sources):8d} main/source/Sources.xz\n"
     )
     (dists / "Release").write_text(release)
     if signer is None:
@@ -228,3 +254,24 @@ def test_pin_writes_nothing_when_the_chain_is_broken(
     assert result.returncode != 0
     assert f"pin: set rootfs: {SUITE}: its InRelease does not verify" in result.stderr
     assert manifest.read_bytes() == before
+
+
+def test_a_source_set_pins_upstream_archives_through_the_signed_sources_index(
+    served: Path, keys: dict
+) -> None:
+    _mirror(served, keys)
+    spec = {
+        "debian": {"suite": SUITE, "sources": {"python3.13": ["orig.tar.xz", "orig.tar.xz.asc"]}},
+        "platforms": ["linux_x86_64"],
+    }
+    entries, record = debian.resolve_set("sources", spec, trust=_trust(keys))
+    assert [(e["filename"], e["sha256"], e["size"], e["debian_version"]) for e in entries] == [
+        ("python3.13_3.13.5.orig.tar.xz", "b" * 64, 2000, "3.13.5-2"),
+        ("python3.13_3.13.5.orig.tar.xz.asc", "d" * 64, 963, "3.13.5-2"),
+    ]
+    assert entries[0]["debian_path"] == "pool/main/p/python3.13/python3.13_3.13.5.orig.tar.xz"
+    assert record["index"] == "main/source/Sources.xz"
+    # A suffix the package has no file for is refused, naming what it has.
+    spec["debian"]["sources"] = {"python3.13": ["orig.tar.gz"]}
+    with pytest.raises(debian.DebianError, match="has no file ending in orig.tar.gz"):
+        debian.resolve_set("sources", spec, trust=_trust(keys))

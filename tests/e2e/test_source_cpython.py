@@ -1,0 +1,48 @@
+"""End to end: CPython 3.13.5 built in the graph from its pinned source by zig for
+x86_64-linux-musl, in a root file system of pinned Debian packages: a dynamically linked musl
+interpreter that starts and loads its zlib and libffi modules, built without the host's
+headers, and reproducible."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.repo import run_pants
+
+MUSL_PYTHON = "3rdparty/python:cpython-3.13-x86_64-musl"
+
+
+def test_cpython_from_pinned_source_is_a_musl_interpreter_without_host_headers(
+    clone: Path,
+) -> None:
+    built = run_pants(clone, "package", MUSL_PYTHON)
+    assert built.returncode == 0
+    prefix = clone / "dist" / "cpython-3.13.5-x86_64-linux-musl"
+    info = json.loads((prefix / "BUILD-INFO.json").read_text())
+    assert info["version"] == "3.13.5"
+    # It ran (natively, through the pinned musl loader) and loaded zlib and ctypes.
+    assert info["self_check"] == "3.13.5 linux", info["self_check"]
+    assert {"zlib", "_ctypes", "_decimal", "_socket"} <= set(info["extension_modules"])
+    head = (prefix / "bin" / "python3.13").read_bytes()[:4096]
+    assert head.startswith(b"\x7fELF") and b"/lib/ld-musl-x86_64.so.1" in head
+    # The host has these libraries' headers; the build could not see them, so the modules
+    # that need them were not built.
+    for header in ("/usr/include/lzma.h", "/usr/include/bzlib.h", "/usr/include/openssl/ssl.h"):
+        assert Path(header).exists(), f"the host lacks {header}: this test proves nothing here"
+    assert {"_lzma", "_bz2", "_ssl", "_hashlib"} <= set(info["not_built"]), info["not_built"]
+
+    peek = run_pants(clone, "peek", MUSL_PYTHON)
+    assert peek.returncode == 0
+    (target,) = json.loads(peek.stdout)
+    assert target["source"]["sha256"] == (
+        "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
+    )
+    assert "--with-build-python=/usr/bin/python3.13" in target["configure_args"]
+    assert [lib["name"] for lib in target["libraries"]] == ["zlib", "libffi"]
+
+
+def test_cpython_from_pinned_source_reproduces(clone: Path) -> None:
+    repro = run_pants(clone, "repro-check", MUSL_PYTHON)
+    assert repro.returncode == 0
+    assert f"✓ {MUSL_PYTHON}: CPython 3.13.5 reproducible" in repro.stdout
