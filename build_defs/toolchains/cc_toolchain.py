@@ -13,7 +13,7 @@ from typing import Mapping
 
 from pants.engine.addresses import Address
 from pants.engine.environment import EnvironmentName
-from pants.engine.fs import Digest
+from pants.engine.fs import Digest, Directory
 from pants.engine.internals.selectors import Get
 from pants.engine.rules import collect_rules, rule
 from pants.engine.target import FieldSet, WrappedTarget, WrappedTargetRequest
@@ -60,6 +60,17 @@ class CcToolchain:
     def caches_with(self, other: Mapping[str, str] | None) -> FrozenDict[str, str]:
         """The append-only caches of a process that uses this toolchain and `other`'s."""
         return FrozenDict({**(other or {}), **self.append_only_caches})
+
+    def caches_for(
+        self, other: Mapping[str, str] | None, *, fresh: bool
+    ) -> tuple[FrozenDict[str, str], tuple[Directory, ...]]:
+        """`caches_with(other)`, and with `fresh` (a repro-check build) the toolchain's own
+        caches left out and given as empty directories instead, so nothing a warm cache
+        hides can make two builds agree."""
+        if not fresh:
+            return self.caches_with(other), ()
+        kept = {k: v for k, v in (other or {}).items() if k not in self.append_only_caches}
+        return FrozenDict(kept), tuple(Directory(path) for path in self.append_only_caches.values())
 
 
 @dataclass(frozen=True)

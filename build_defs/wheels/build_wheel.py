@@ -336,7 +336,7 @@ async def build_wheel(
         )
     )
     root = await root_fs_for(interpreter)
-    root.check_toolchain(fs.address, interpreter, toolchain)
+    root.check_toolchain(fs.address, f"the root file system of {interpreter.address}", toolchain)
     source_digest = await _with_bundled_licenses(tree, fs, native)
     pkg_config = "".join(lib.pkg_config_command for lib in native)
     build_env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in checked_build_env(fs))
@@ -381,15 +381,8 @@ async def build_wheel(
         fixed_root=True,
         in_root=bool(root.packages),
     )
-    # repro-check: each build starts from its own empty toolchain cache (zig's), so nothing
-    # a warm cache hides can make two builds agree.
-    caches = toolchain.caches_with(env.append_only_caches)
-    fresh_caches = []
-    if request.nonce:
-        caches = FrozenDict(
-            {k: v for k, v in caches.items() if k not in toolchain.append_only_caches}
-        )
-        fresh_caches = [Directory(path) for path in toolchain.append_only_caches.values()]
+    # repro-check: each build starts from its own empty toolchain cache (zig's).
+    caches, fresh_caches = toolchain.caches_for(env.append_only_caches, fresh=bool(request.nonce))
     script_digest = await Get(
         Digest,
         CreateDigest(

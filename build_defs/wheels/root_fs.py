@@ -86,14 +86,13 @@ class RootFs:
             'CXXFLAGS="-idirafter $ROOT/.multiarch-include ${CXXFLAGS:-}"\n'
         )
 
-    def check_toolchain(
-        self, owner: Address, interpreter: Interpreter, toolchain: CcToolchain
-    ) -> None:
-        """A toolchain that names host programs cannot serve a build in the root: those paths
-        are the root's programs there, not the fingerprinted host ones it would record."""
+    def check_toolchain(self, owner: Address, where: str, toolchain: CcToolchain) -> None:
+        """A toolchain that names host programs cannot serve a build in the root (`where`
+        names it): those paths are the root's programs there, not the fingerprinted host
+        ones it would record."""
         if self.packages and toolchain.host_programs:
             raise RootFsError(
-                f"{owner} runs in the root file system of {interpreter.address}, which holds none of "
+                f"{owner} runs in {where}, which holds none of "
                 f"the host programs its toolchain {toolchain.address} names "
                 f"({', '.join(toolchain.host_programs)}): use a toolchain without host programs "
                 "(a `zig_toolchain` without `tools`, e.g. 3rdparty/toolchains:zig-in-root)."

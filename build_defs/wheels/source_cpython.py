@@ -83,10 +83,6 @@ class SourceCPython:
     host_triplet: str
 
 
-class SourceCPythonError(Exception):
-    pass
-
-
 # Imports the modules whose C parts come from the pinned libraries (zlib, libffi) or need the
 # C library's loader (a ctypes call through libffi), and reports what ran.
 _SELF_CHECK = (
@@ -231,12 +227,7 @@ async def build_source_cpython(
             for a in archives
         ),
     )
-    if toolchain.host_programs:
-        raise SourceCPythonError(
-            f"{tgt.address} builds in a root file system, which holds none of the host programs "
-            f"its toolchain {toolchain.address} names ({', '.join(toolchain.host_programs)}): "
-            "use a `zig_toolchain` without `tools`."
-        )
+    root.check_toolchain(tgt.address, "its root file system of build packages", toolchain)
     sde = tgt[SourceDateEpochField].value
     body = build_script(
         source=source["filename"],
@@ -251,27 +242,19 @@ async def build_source_cpython(
     sources = await Get(
         Digest, AddPrefix(await Get(Digest, MergeDigests(f.digest for f in fetched)), SOURCES)
     )
+    # repro-check: each build starts from its own empty toolchain cache (zig's).
+    caches, fresh_caches = toolchain.caches_for(None, fresh=bool(request.nonce))
     scaffold = await Get(
         Digest,
         CreateDigest(
-            [FileContent("build_cpython.sh", script.encode()), Directory(".home"), Directory(OUT)]
+            [
+                FileContent("build_cpython.sh", script.encode()),
+                Directory(".home"),
+                Directory(OUT),
+                *fresh_caches,
+            ]
         ),
     )
-    caches = toolchain.append_only_caches
-    if request.nonce:  # each repro-check build starts from an empty zig cache
-        caches = FrozenDict()
-        scaffold = await Get(
-            Digest,
-            MergeDigests(
-                [
-                    scaffold,
-                    await Get(
-                        Digest,
-                        CreateDigest([Directory(p) for p in toolchain.append_only_caches.values()]),
-                    ),
-                ]
-            ),
-        )
     result = await Get(
         ProcessResult,
         Process(

@@ -115,15 +115,15 @@ def test_a_debian_cpython_is_either_cross_or_rooted() -> None:
 
 def test_a_build_in_a_root_refuses_a_toolchain_of_host_programs() -> None:
     root = RootFs(EMPTY_DIGEST, tuple(p.entry for p in _ROOT))
-    owner, interpreter = Address("proj", target_name="wheel"), _interpreter()
+    owner, where = Address("proj", target_name="wheel"), "the root file system of :cpython"
     host = CcToolchain(
         Address("tc", target_name="zig"), EMPTY_DIGEST, FrozenDict(), host_programs=("nm", "rm")
     )
     with pytest.raises(RootFsError, match=r"names \(nm, rm\).*without host programs"):
-        root.check_toolchain(owner, interpreter, host)
+        root.check_toolchain(owner, where, host)
     # Without host programs it serves; on the host (no root) any toolchain does.
-    root.check_toolchain(owner, interpreter, dataclasses.replace(host, host_programs=()))
-    NO_ROOT.check_toolchain(owner, interpreter, host)
+    root.check_toolchain(owner, where, dataclasses.replace(host, host_programs=()))
+    NO_ROOT.check_toolchain(owner, where, host)
 
 
 def test_entering_a_root_needs_the_namespaces_and_is_never_skipped() -> None:
