@@ -4,7 +4,9 @@ Standard library only: the store and the launcher use it before any venv exists.
 platform is declared in `3rdparty/artifacts.json` ("platforms"), named as Pants names
 them in `[pex-cli].known_versions` (linux_x86_64, linux_arm64, macos_x86_64,
 macos_arm64), with the newest glibc or macOS its runners have: a wheel is usable there
-when one of its platform tags is at most that new.
+when one of its platform tags is at most that new. A Linux platform with `"libc": "musl"`
+(e.g. musllinux_x86_64) takes musllinux tags up to its musl version instead: no Pants
+runs there, but wheels built for it bundle files pinned for it (OpenBLAS's musl build).
 """
 
 from __future__ import annotations
@@ -25,19 +27,24 @@ _MACOS_ARCH = {
 @dataclass(frozen=True)
 class Platform:
     """One declared platform: `system` (linux|macos), `arch` (x86_64|arm64), `os_max`
-    (glibc or macOS version, e.g. (2, 35) or (14, 0))."""
+    (glibc, musl or macOS version, e.g. (2, 35), (1, 2) or (14, 0)) and, on Linux, `libc`
+    (glibc|musl)."""
 
     name: str
     system: str
     arch: str
     os_max: tuple[int, int]
+    libc: str = "glibc"
 
     @classmethod
     def from_json(cls, name: str, obj: dict) -> "Platform":
         major, minor = (int(p) for p in obj["os_max"].split("."))
         if obj["system"] not in ("linux", "macos") or obj["arch"] not in ("x86_64", "arm64"):
             raise ValueError(f"platform {name}: system must be linux|macos and arch x86_64|arm64")
-        return cls(name, obj["system"], obj["arch"], (major, minor))
+        libc = obj.get("libc", "glibc")
+        if libc not in ("glibc", "musl") or (obj["system"] == "macos" and "libc" in obj):
+            raise ValueError(f"platform {name}: libc is glibc or musl, and only for linux")
+        return cls(name, obj["system"], obj["arch"], (major, minor), libc)
 
     def marker_env(self) -> dict[str, str]:
         """The PEP 508 marker variables that name this platform."""
@@ -58,11 +65,12 @@ class Platform:
             if not tag.endswith("_" + arch):
                 return None
             head = tag[: -len(arch) - 1]
-            if head in _MANYLINUX_LEGACY:
+            family = "musllinux" if self.libc == "musl" else "manylinux"
+            if head in _MANYLINUX_LEGACY and family == "manylinux":
                 version = _MANYLINUX_LEGACY[head]
             else:
-                m = re.fullmatch(r"manylinux_(\d+)_(\d+)", head)
-                if not m:  # musllinux, linux_<arch>: not for these runners
+                m = re.fullmatch(family + r"_(\d+)_(\d+)", head)
+                if not m:  # the other libc's tags, linux_<arch>: not for this platform
                     return None
                 version = (int(m.group(1)), int(m.group(2)))
             return version[0] * 100 + version[1] if version <= self.os_max else None

@@ -129,13 +129,14 @@ def _coverage_problems(
 
 def test_each_declared_platform_has_every_file_its_sets_need() -> None:
     platforms = _platforms()
-    # The four platforms Pants 2.17 runs on.
-    assert set(platforms) == {"linux_x86_64", "linux_arm64", "macos_x86_64", "macos_arm64"}
+    # The four platforms Pants 2.17 runs on, and the musl ones wheels are built for here.
+    pants_platforms = {"linux_x86_64", "linux_arm64", "macos_x86_64", "macos_arm64"}
+    assert set(platforms) == pants_platforms | {"musllinux_x86_64", "musllinux_arm64"}
+    assert {n for n, p in platforms.items() if p.libc == "musl"} == set(platforms) - pants_platforms
     sets = _sets()
-    for name in ("pants-bootstrap", "pex-tool", "build", "repair", "openblas", "zig", "evidence"):
-        assert set(sets[name].get("platforms", ())) == set(
-            platforms
-        ), f"set {name} is not pinned for every platform"
+    for name in ("pants-bootstrap", "pex-tool", "build", "repair", "zig", "evidence"):
+        assert set(sets[name].get("platforms", ())) == pants_platforms, f"set {name}"
+    assert set(sets["openblas"]["platforms"]) == set(platforms), "openblas is not pinned everywhere"
     problems = _coverage_problems(store.load_manifest(MANIFEST), sets, platforms)
     assert not problems, "\n".join(problems)
 
@@ -157,7 +158,10 @@ def test_native_inputs_are_pinned_for_every_platform() -> None:
     platforms = _platforms()
     manifest = store.load_manifest(MANIFEST)
     for project in ("pantsbuild.pants", "ziglang", "scipy_openblas64"):
+        # Pants and zig run only where Pants runs; OpenBLAS is bundled into every wheel.
         for plat in platforms.values():
+            if plat.libc == "musl" and project != "scipy_openblas64":
+                continue
             found = [
                 a.filename
                 for a in manifest
@@ -190,6 +194,11 @@ def test_native_inputs_are_pinned_for_every_platform() -> None:
             False,
         ),  # newer than 22.04
         ("x-1.0-cp312-cp312-musllinux_1_2_x86_64.whl", "linux_x86_64", "3.12", False),
+        ("x-1.0-cp312-cp312-musllinux_1_2_x86_64.whl", "musllinux_x86_64", "3.12", True),
+        ("x-1.0-cp312-cp312-musllinux_1_2_aarch64.whl", "musllinux_x86_64", "3.12", False),
+        ("x-1.0-cp312-cp312-musllinux_1_3_x86_64.whl", "musllinux_x86_64", "3.12", False),
+        ("x-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", "musllinux_x86_64", "3.12", False),
+        ("x-1.0-cp312-cp312-manylinux2014_aarch64.whl", "musllinux_arm64", "3.12", False),
         ("x-1.0-py3-none-any.whl", "macos_x86_64", "3.9", True),
     ],
 )
