@@ -59,6 +59,7 @@ from build_defs.wheels import (
     root_fs,
     root_tools,
     source_cpython,
+    source_interpreter,
 )
 from build_defs.wheels import target_types as wheel_targets
 
@@ -85,6 +86,7 @@ def rules():
         *root_fs.rules(),
         *root_tools.rules(),
         *source_cpython.rules(),
+        *source_interpreter.rules(),
         *repair_wheel.rules(),
         *pinned_inputs.rules(),
         *provenance.rules(),

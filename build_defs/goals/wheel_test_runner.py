@@ -58,7 +58,7 @@ from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTre
 from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
 from build_defs.toolchains.tool_env import ToolEnvRequest
 from build_defs.wheels.build_wheel import MesonWheelFieldSet, keyed_env, process_script
-from build_defs.wheels.emulation import EmulatedPython, EmulatedPythonRequest
+from build_defs.wheels.emulation import EmulatedPython, EmulatedPythonRequest, host_machine
 from build_defs.wheels.root_fs import root_fs_for
 from build_defs.wheels.root_tools import tool_env_for
 from build_defs.wheels.target_types import MesonWheelPythonField
@@ -332,7 +332,7 @@ async def run_wheel_test(
     cross = built.interpreter.cross
     emulated = None
     if cross:
-        if not fs.emulated_cpu.value:
+        if not fs.emulated_cpu.value and not cross.runs_natively_on(host_machine()):
             raise ValueError(
                 f"{fs.address} tests a {cross.wheel_platform} wheel on this host: set `emulated_cpu` "
                 "(e.g. `neoverse-n1`) to run it under qemu-user with that CPU."
@@ -343,7 +343,7 @@ async def run_wheel_test(
                 fs.address,
                 cross,
                 built.interpreter.version,
-                fs.emulated_cpu.value,
+                fs.emulated_cpu.value or "",
                 fs.emulator.value,
                 wheel.filename,
                 in_root=bool(root.packages),

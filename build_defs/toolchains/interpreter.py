@@ -181,10 +181,20 @@ class CrossTarget:
     test_packages: tuple[FrozenDict, ...] = ()
     # Debian packages with a static qemu-user for the tests; empty: the host's qemu.
     emulator_packages: tuple[FrozenDict, ...] = ()
+    # A CPython built in the graph (`source_cpython`): its installed tree, at the top of this
+    # digest, and its interpreter's path there. For this host's CPU the tests of its wheels
+    # run it natively (its C library's loader is in the root), not under qemu.
+    interpreter_tree: Digest | None = None
+    interpreter_path: str = ""
 
     @property
     def cpu(self) -> str:
         return self.triplet.split("-", 1)[0]
+
+    def runs_natively_on(self, machine: str) -> bool:
+        """Whether its interpreter runs on a host of CPU `machine` without an emulator: a
+        tree built in the graph for that CPU (another C library, e.g. musl)."""
+        return self.interpreter_tree is not None and self.cpu == machine
 
     @property
     def build_env_lines(self) -> str:
@@ -264,7 +274,8 @@ class HostCPythonFieldSet(InterpreterFieldSet):
 
 
 def is_interpreter(target: Target) -> bool:
-    """Whether a target supplies an interpreter (a `host_cpython` or `debian_cpython`)."""
+    """Whether a target supplies an interpreter (a `host_cpython`, `debian_cpython` or
+    `source_cpython`)."""
     return target.has_field(CPythonVersionField)
 
 
@@ -281,7 +292,7 @@ async def resolve_interpreter(
             return await Get(Interpreter, InterpreterFieldSet, member.create(wrapped.target))
     raise InterpreterError(
         f"{request.address} (a `{wrapped.target.alias}` target) is not an interpreter: "
-        "use a `host_cpython` or `debian_cpython` target."
+        "use a `host_cpython`, `debian_cpython` or `source_cpython` target."
     )
 
 

@@ -45,7 +45,7 @@ from build_defs.toolchains.target_types import (
 )
 
 TARGET_PYTHON_DIR = "target-python"
-_ARCH_PYCONFIG = "arch-pyconfig.h"
+ARCH_PYCONFIG = "arch-pyconfig.h"
 
 
 def build_time_vars(source: str) -> dict:
@@ -59,12 +59,18 @@ def build_time_vars(source: str) -> dict:
 
 
 def target_python_files(
-    files: dict[str, bytes], version: str, triplet: str, sysconfig_name: str
+    files: dict[str, bytes],
+    version: str,
+    triplet: str,
+    sysconfig_name: str,
+    origin: str = "from pinned Debian packages",
 ) -> tuple[dict[str, bytes], dict[str, str]]:
-    """The files a cross build reads, under `TARGET_PYTHON_DIR`, and the target's facts."""
+    """The files a cross build reads, under `TARGET_PYTHON_DIR`, and the target's facts.
+    `files` holds `include/pythonX.Y/...`, the target's `pyconfig.h` as `arch-pyconfig.h`
+    and `sysconfig/<sysconfig_name>.py`; `origin` says where they come from."""
     include = f"include/python{version}"
     if (
-        _ARCH_PYCONFIG not in files
+        ARCH_PYCONFIG not in files
         or f"{include}/Python.h" not in files
         or f"sysconfig/{sysconfig_name}.py" not in files
     ):
@@ -73,15 +79,15 @@ def target_python_files(
             f"pin Debian's libpython{version}-dev and libpython{version}-minimal for the architecture."
         )
     # The architecture's own pyconfig.h replaces Debian's generic dispatcher.
-    files = {**files, f"{include}/pyconfig.h": files[_ARCH_PYCONFIG]}
-    del files[_ARCH_PYCONFIG]
+    files = {**files, f"{include}/pyconfig.h": files[ARCH_PYCONFIG]}
+    del files[ARCH_PYCONFIG]
     var = build_time_vars(files[f"sysconfig/{sysconfig_name}.py"].decode())
     exact = re.search(
         r'#define PY_VERSION\s+"([^"]+)"', files[f"{include}/patchlevel.h"].decode()
     ).group(1)
     pc = (
         "prefix=${pcfiledir}/..\nincludedir=${prefix}/include\n\n"
-        f"Name: Python\nDescription: CPython {exact} for {triplet}, from pinned Debian packages\n"
+        f"Name: Python\nDescription: CPython {exact} for {triplet}, {origin}\n"
         f"Version: {version}\nLibs:\nCflags: -I${{includedir}}/python{version}\n"
     ).encode()
     # meson's Python dependency asks for python-X.Y; NumPy's meson checks Cython against
@@ -131,7 +137,7 @@ async def _target_facts(
             FrozenDict(
                 {
                     f"usr/include/python{version}/": f"include/python{version}/",
-                    f"usr/include/{triplet}/python{version}/pyconfig.h": _ARCH_PYCONFIG,
+                    f"usr/include/{triplet}/python{version}/pyconfig.h": ARCH_PYCONFIG,
                     f"usr/lib/python{version}/{sysconfig_name}.py": f"sysconfig/{sysconfig_name}.py",
                 }
             ),
@@ -144,7 +150,8 @@ async def _target_facts(
     )
 
 
-def _package_list(packages) -> str:
+def package_list(packages) -> str:
+    """Packages as `filename:sha256` words, as an interpreter's facts record them."""
     return " ".join(f"{p['filename']}:{p['sha256']}" for p in packages)
 
 
@@ -170,8 +177,8 @@ async def _rooted_interpreter(field_set: DebianCPythonFieldSet) -> Interpreter:
     facts = {
         **target,
         "path": f"/usr/bin/python{version}",
-        "debian_packages": _package_list(field_set.packages.value),
-        "root_packages": _package_list(root),
+        "debian_packages": package_list(field_set.packages.value),
+        "root_packages": package_list(root),
     }
     return Interpreter(field_set.address, version, FrozenDict(facts), root_packages=root)
 
@@ -218,7 +225,7 @@ async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interp
         "path": build.path,
         "build_interpreter": build.fingerprint,
         "build_version": build.facts["version"],
-        "debian_packages": _package_list(packages),
+        "debian_packages": package_list(packages),
         # The build interpreter's own triplet when it runs in a root (its tool venvs take
         # wheels for that architecture).
         **({"build_triplet": build.facts["target_triplet"]} if build.root_packages else {}),

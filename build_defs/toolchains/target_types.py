@@ -491,7 +491,8 @@ class SourceCPythonConfigureArgsField(StringSequenceField):
         """
         Arguments of CPython's `configure`, after `--host` and `--prefix` (which the rule
         sets): e.g. `--with-build-python=/usr/bin/python3.13` and the cache variables a cross
-        build cannot probe. `{deps}` names the prefix the `libraries` were installed in.
+        build cannot probe. `{deps}` names the prefix the `libraries` were installed in,
+        `{host}` the `host_triplet`, `{cc}` the toolchain's C compiler (absolute path).
         """
     )
 
@@ -518,6 +519,36 @@ class SourceCPythonToolchainField(StringField):
     )
 
 
+class SourceCPythonBuildInterpreterField(StringField):
+    alias = "build_interpreter"
+    required = False
+    default = None
+    help = help_text(
+        """
+        The CPython of the same version for this host's architecture and C library, running in
+        its own root file system (a `debian_cpython` with `root_packages`), that runs the build
+        tools of wheels built for this interpreter: those are cross builds (another C library
+        or machine), shown this interpreter's headers and sysconfig data, and their build,
+        repair and tests run in that root with `runtime_packages` added. Unset: the
+        interpreter can be packaged, but no wheel names it.
+        """
+    )
+
+
+class SourceCPythonRuntimePackagesField(DebianPackagesField):
+    alias = "runtime_packages"
+    required = False
+    default = ()
+    help = help_text(
+        """
+        Debian packages the built interpreter needs at run time beside its own tree: its C
+        library's dynamic loader (e.g. trixie's `musl`, whose `/lib/ld-musl-x86_64.so.1` the
+        interpreter names). Added to the root file system of `build_interpreter` for the
+        build, repair and tests of its wheels. Same form as `debian_packages`.
+        """
+    )
+
+
 class SourceCPythonTarget(Target):
     alias = "source_cpython"
     core_fields = (
@@ -531,6 +562,8 @@ class SourceCPythonTarget(Target):
         SourceCPythonToolchainField,
         TargetCPythonPlatformField,
         SourceDateEpochField,
+        SourceCPythonBuildInterpreterField,
+        SourceCPythonRuntimePackagesField,
     )
     help = help_text(
         """
@@ -538,7 +571,9 @@ class SourceCPythonTarget(Target):
         pinned sources too, by the pinned zig toolchain, in a root file system of pinned Debian
         packages, without network: an installed prefix (interpreter, standard library, headers,
         sysconfig data) that is a function of pinned inputs only. `pants package` writes it
-        under dist/; `pants repro-check` builds it twice and compares.
+        under dist/; `pants repro-check` builds it twice and compares. With a
+        `build_interpreter`, it is the `interpreter` of wheels built for it (cross builds run
+        by that interpreter), whose tests run it (natively for this host's CPU).
         """
     )
 
@@ -548,6 +583,7 @@ class SourceCPythonInputsFieldSet(FieldSet):
     required_fields = (SourceCPythonToolchainField,)
 
     toolchain: SourceCPythonToolchainField
+    build_interpreter: SourceCPythonBuildInterpreterField
 
 
 class InferSourceCPythonDependencies(InferDependenciesRequest):
@@ -562,7 +598,7 @@ async def infer_source_cpython_dependencies(
     return await Get(
         InferredDependencies,
         AddressFieldsRequest,
-        AddressFieldsRequest.of(fs.address, fs.toolchain.value),
+        AddressFieldsRequest.of(fs.address, fs.toolchain.value, fs.build_interpreter.value),
     )
 
 

@@ -6,11 +6,16 @@ is called explicitly (`-L` the root file system): this host has no binfmt_misc
 registration, so an emulated process cannot start another target program, and tests that
 need to are run as separate selections by the harness instead. The emulated CPU is pinned
 (`wheel_test.emulated_cpu`) and printed; the qemu program is fingerprinted like a compiler.
+
+A target interpreter built in the graph for this host's CPU (a musl CPython on a glibc
+host) needs no emulator: its tree is put in the sandbox and run directly, inside the root
+file system that holds its C library's loader (`source_interpreter.py`).
 """
 
 from __future__ import annotations
 
 import pkgutil
+import platform
 import shlex
 from dataclasses import dataclass
 
@@ -37,7 +42,14 @@ ROOTFS = "rootfs"
 DEBS_DIR = "rootfs-debs"
 TARGET_SITE = "target-site"
 TARGET_PYTHON = "target-python"
+TARGET_TREE = "target-tree"
 EMULATOR_DIR = "emulator"
+
+
+def host_machine() -> str:
+    """This host's CPU as target triplets name it (`x86_64`, `aarch64`)."""
+    machine = platform.machine().lower()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
 
 
 def rootfs_unpacker() -> dict[str, bytes]:
@@ -96,9 +108,55 @@ class EmulationError(Exception):
     pass
 
 
+def _install_for_target(request: EmulatedPythonRequest) -> str:
+    """Shell lines: the build interpreter's own pip installs the wheel for the target into
+    `$ROOT/target-site` (the tool venv has none), by the wheel's most specific platform tag."""
+    platform_tag = request.wheel[: -len(".whl")].rsplit("-", 1)[1].split(".")[-1]
+    if request.in_root:
+        # In a root file system: the pip wheel its Debian packages ship (its CPython has no
+        # pip module), loading no CA certificates for an install from a local file.
+        pip = '"$TOOL_PREFIX/bin/python" "$(echo /usr/share/python-wheels/pip-*.whl)/pip"'
+        pip_options = "--use-deprecated=legacy-certs "
+    else:
+        pip = """"$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')" -m pip"""
+        pip_options = ""
+    return f"""\
+{pip} install {pip_options}\\
+  --isolated --quiet --root-user-action=ignore --no-index --no-deps --no-cache-dir --disable-pip-version-check \\
+  --target "$ROOT/{TARGET_SITE}" --only-binary=:all: --implementation cp --python-version {request.version} \\
+  --platform {platform_tag} "$ROOT/{request.wheel}"
+"""
+
+
+# The build interpreter's venv's site-packages (the test tools, pure Python), for the target.
+_TOOL_SITE = """$("$TOOL_PREFIX/bin/python" -c 'import sys; print(":".join(p for p in sys.path if p.endswith("site-packages")))')"""
+
+
+async def _native_python(request: EmulatedPythonRequest) -> EmulatedPython:
+    """A target interpreter built in the graph for this host's CPU (another C library): its
+    tree in the sandbox, run directly (the root holds its loader), subprocesses included."""
+    cross = request.cross
+    assert cross.interpreter_tree is not None
+    tree = await Get(Digest, AddPrefix(cross.interpreter_tree, TARGET_TREE))
+    setup = f"""\
+{_install_for_target(request)}/bin/cat > "$ROOT/{TARGET_PYTHON}" <<EOF
+#!/bin/sh
+export PYTHONPATH="$ROOT/{TARGET_SITE}:{_TOOL_SITE}"
+exec "$ROOT/{TARGET_TREE}/{cross.interpreter_path}" "\\$@"
+EOF
+/bin/chmod +x "$ROOT/{TARGET_PYTHON}"
+PYTHON="$ROOT/{TARGET_PYTHON}"
+export WHEEL_TEST_SITE="$ROOT/{TARGET_SITE}"
+echo "wheel-test: {cross.triplet}, natively: $("$PYTHON" -c 'import platform, sys; print(platform.machine(), sys.version.split()[0], sys.implementation._multiarch)')" >&2
+"""
+    return EmulatedPython(digest=tree, setup=setup, env=FrozenDict())
+
+
 @rule(desc="Prepare an emulated target interpreter", level=LogLevel.DEBUG)
 async def emulated_python(request: EmulatedPythonRequest) -> EmulatedPython:
     cross = request.cross
+    if cross.runs_natively_on(host_machine()):
+        return await _native_python(request)
     if not cross.test_packages:
         raise EmulationError(
             f"{request.owner} runs under emulation, but the target interpreter for {cross.triplet} "
@@ -149,29 +207,14 @@ async def emulated_python(request: EmulatedPythonRequest) -> EmulatedPython:
         make_executable = ""
     unpacker = await unpacker_inputs(cross.test_packages, request.owner, DEBS_DIR)
     deb_args = " ".join(f'"$ROOT/{DEBS_DIR}/{p["filename"]}"' for p in cross.test_packages)
-    # pip installs for the target by the wheel's own most specific platform tag.
-    platform_tag = request.wheel[: -len(".whl")].rsplit("-", 1)[1].split(".")[-1]
-    if request.in_root:
-        # In a root file system: the pip wheel its Debian packages ship (its CPython has no
-        # pip module), loading no CA certificates for an install from a local file.
-        pip = '"$TOOL_PREFIX/bin/python" "$(echo /usr/share/python-wheels/pip-*.whl)/pip"'
-        pip_options = "--use-deprecated=legacy-certs "
-    else:
-        pip = """"$("$TOOL_PREFIX/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')" -m pip"""
-        pip_options = ""
     setup = f"""\
 {make_executable}"$TOOL_PREFIX/bin/python" "$ROOT/unpack_rootfs.py" "$ROOT/{ROOTFS}" {request.version} {deb_args}
-# The build interpreter's own pip installs the wheel for the target (the tool venv has none).
-{pip} install {pip_options}\\
-  --isolated --quiet --root-user-action=ignore --no-index --no-deps --no-cache-dir --disable-pip-version-check \\
-  --target "$ROOT/{TARGET_SITE}" --only-binary=:all: --implementation cp --python-version {request.version} \\
-  --platform {platform_tag} "$ROOT/{request.wheel}"
-# The target's interpreter under qemu, with the emulated CPU pinned; the installed wheel and
+{_install_for_target(request)}# The target's interpreter under qemu, with the emulated CPU pinned; the installed wheel and
 # the (pure Python) test tools on its path.
 /bin/cat > "$ROOT/{TARGET_PYTHON}" <<EOF
 #!/bin/sh
 export QEMU_CPU={shlex.quote(request.cpu)} QEMU_LD_PREFIX="$ROOT/{ROOTFS}"
-export PYTHONPATH="$ROOT/{TARGET_SITE}:$("$TOOL_PREFIX/bin/python" -c 'import sys; print(":".join(p for p in sys.path if p.endswith("site-packages")))')"
+export PYTHONPATH="$ROOT/{TARGET_SITE}:{_TOOL_SITE}"
 exec "$ROOT/{emulator_bin}/qemu" "$ROOT/{ROOTFS}/usr/bin/python{request.version}" "\\$@"
 EOF
 /bin/chmod +x "$ROOT/{TARGET_PYTHON}"

@@ -118,12 +118,16 @@ def build_script(
     toolchain: CcToolchain,
     source_date_epoch: int,
     deps: str,
+    cc: str,
 ) -> str:
     """The body of the build (`$ROOT` is the sandbox at the fixed build root, in the root);
-    `deps` is the absolute path the libraries are installed under."""
+    `deps` is the absolute path the libraries are installed under, `cc` the toolchain's C
+    compiler there."""
 
     def configure(args: list[str]) -> str:
-        return " ".join(shlex.quote(a) for a in _substitute(tuple(args), deps=deps, host=host))
+        return " ".join(
+            shlex.quote(a) for a in _substitute(tuple(args), deps=deps, host=host, cc=cc)
+        )
 
     def logged(command: str, log: str, tail: int = 60) -> str:
         return f"{command} >{log} 2>&1 || {{ /usr/bin/tail -n {tail} {log} >&2; exit 1; }}"
@@ -237,6 +241,7 @@ async def build_source_cpython(
         toolchain=toolchain,
         source_date_epoch=sde,
         deps=f"{isolation.fixed_root}/deps",
+        cc=f"{isolation.fixed_root}/{toolchain.bin_dir}/cc",
     )
     script = process_script("build_cpython.sh", isolation, body, fixed_root=True, in_root=True)
     sources = await Get(

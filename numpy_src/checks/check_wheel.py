@@ -29,6 +29,27 @@ def normalized_files(names):
     return out
 
 
+def elf_needed(data):
+    """The DT_NEEDED names of a 64-bit little-endian ELF file's dynamic section."""
+    import struct
+
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    for _name, kind, _flags, _addr, offset, size, link, *_ in sections:
+        if kind != 6:  # SHT_DYNAMIC
+            continue
+        strtab = sections[link][4]
+        names = []
+        for pos in range(offset, offset + size, 16):
+            tag, value = struct.unpack_from("<qQ", data, pos)
+            if tag == 1:  # DT_NEEDED
+                end = data.index(b"\0", strtab + value)
+                names.append(data[strtab + value : end].decode())
+        return names
+    return []
+
+
 def fail(message: str) -> None:
     print(f"FAILED: {message}", file=sys.stderr)
     sys.exit(1)
@@ -95,7 +116,9 @@ def main() -> None:
     # 5. The wheel holds exactly the files of NumPy's official wheel of its kind.
     wheel_file = os.environ["WHEEL_FILE"]
     with open(OFFICIAL_FILES) as f:
-        official = {line.strip() for line in f if line.strip() and not line.startswith("#")}
+        lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    official = {line for line in lines if " " not in line}
+    musl_runtime = sorted(line.split(" ", 1)[1] for line in lines if line.startswith("musllinux-runtime "))
     with zipfile.ZipFile(wheel_file) as zf:
         ours = normalized_files(zf.namelist())
     if ours != official:
@@ -104,6 +127,21 @@ def main() -> None:
             f"extra {sorted(ours - official)[:20]}, missing {sorted(official - ours)[:20]}"
         )
     print(f"check_wheel: the wheel's {len(ours)} files are the official wheel's")
+    if "musllinux" in os.path.basename(wheel_file):
+        # 6. Its extensions need musl's C library (by the name musllinux wheels give it) and
+        # the libraries it bundles, nothing else.
+        machine = os.path.basename(wheel_file)[: -len(".whl")].rsplit("_", 1)[1]
+        with zipfile.ZipFile(wheel_file) as zf:
+            names = [n for n in zf.namelist() if re.search(r"\.so(\.[0-9.]+)?$", n)]
+            allowed = {f"libc.musl-{machine}.so.1"} | {n.rsplit("/", 1)[1] for n in names if n.startswith("numpy.libs/")}
+            needed = {lib for n in names for lib in elf_needed(zf.read(n))}
+        if not needed or needed - allowed:
+            fail(f"the wheel's extensions need {sorted(needed - allowed)} beyond {sorted(allowed)}")
+        print(f"check_wheel: {len(names)} ELF files need only {sorted(needed)}")
+        print(
+            "check_wheel: upstream's musllinux wheel also bundles GCC's C++ runtime "
+            f"({', '.join(musl_runtime)}); this one links LLVM's libc++ statically"
+        )
 
     print(f"check_wheel: numpy {numpy.__version__} from {wheel_file}: all checks passed")
 

@@ -247,13 +247,43 @@ def test_auditwheel_takes_a_foreign_policy_only_as_the_wheel_machine(tmp_path: P
     plain = subprocess.run([str(bin_dir / "auditwheel"), *args], capture_output=True, text=True)
     assert plain.returncode == 2 and "invalid choice: 'manylinux_2_28_aarch64'" in plain.stderr
     as_wheel = subprocess.run(
-        [str(bin_dir / "python"), "-c", auditwheel_rules._AS_WHEEL_MACHINE, "aarch64", *args],
+        [str(bin_dir / "python"), "-c", auditwheel_rules._AS_WHEEL_PLATFORM, "aarch64", "", *args],
         capture_output=True,
         text=True,
     )
     # Past the command line: auditwheel goes on to read the wheel itself.
     assert "invalid choice" not in as_wheel.stderr
     assert "Repairing proj-1.0-cp313-cp313-linux_aarch64.whl" in as_wheel.stderr
+
+    # A musllinux policy on this glibc host: refused as such, taken with musl 1.2 reported.
+    musl = tmp_path / "proj-1.0-cp313-cp313-linux_x86_64.whl"
+    musl.write_bytes(_zip(["proj/__init__.py"]))
+    args = ["repair", "--plat", "musllinux_1_2_x86_64", "-w", str(tmp_path / "out"), str(musl)]
+    plain = subprocess.run([str(bin_dir / "auditwheel"), *args], capture_output=True, text=True)
+    assert plain.returncode == 2 and "invalid choice: 'musllinux_1_2_x86_64'" in plain.stderr
+    as_wheel = subprocess.run(
+        [str(bin_dir / "python"), "-c", auditwheel_rules._AS_WHEEL_PLATFORM, "x86_64", "1.2", *args],
+        capture_output=True,
+        text=True,
+    )
+    assert "invalid choice" not in as_wheel.stderr, as_wheel.stderr
+    assert "musl libc version" not in as_wheel.stderr, as_wheel.stderr
+    assert "Repairing proj-1.0-cp313-cp313-linux_x86_64.whl" in as_wheel.stderr
+
+
+def test_a_musllinux_wheels_extensions_name_musls_c_library_before_auditwheel() -> None:
+    script, _ = _run_repair(
+        "musllinux_x86_64",
+        "proj-1.0-cp313-cp313-linux_x86_64.whl",
+        ["proj/__init__.py"],
+        (),
+        plat="musllinux_1_2_x86_64",
+    )
+    assert "patchelf" in script and " libc.musl-x86_64.so.1\n" in script
+    assert (
+        ' x86_64 1.2 repair --plat musllinux_1_2_x86_64 -w "$ROOT/repaired" '
+        '"$ROOT/.musl-soname/proj-1.0-cp313-cp313-linux_x86_64.whl"'
+    ) in script
 
 
 def test_an_undeclared_library_bundled_by_auditwheel_stops_the_repair() -> None:
