@@ -55,6 +55,8 @@ from build_defs.toolchains.target_types import (
     CPythonVersionField,
     DebianEmulatorPackagesField,
     DebianTestPackagesField,
+    SourceCPythonLibrariesField,
+    SourceCPythonSourceField,
 )
 
 PINNED_FILE = "pinned-file"
@@ -115,6 +117,15 @@ def build_debian_packages(tgt: Target) -> tuple[FrozenDict, ...]:
         and not isinstance(field, (DebianTestPackagesField, DebianEmulatorPackagesField))
         for package in field.value or ()
     )
+
+
+def built_from_sources(tgt: Target) -> tuple[FrozenDict, ...]:
+    """The pinned Debian source files a target compiles (a `source_cpython`'s CPython and C
+    library archives): inputs of every wheel built for it, like its build packages."""
+    if not tgt.has_field(SourceCPythonSourceField):
+        return ()
+    libraries = tgt[SourceCPythonLibrariesField].value or ()
+    return (tgt[SourceCPythonSourceField].value, *(lib["source"] for lib in libraries))
 
 
 def parse_lockfile(text: str, pinned_by: str) -> list[PinnedInput]:
@@ -316,7 +327,7 @@ async def pinned_inputs(
             lockfiles.append(tgt)
         elif tgt.has_field(CPythonVersionField):
             interpreters.append(tgt.address)
-        for package in build_debian_packages(tgt):
+        for package in (*build_debian_packages(tgt), *built_from_sources(tgt)):
             debian_packages.append(
                 PinnedInput(
                     package["filename"],

@@ -132,6 +132,13 @@ def _install_for_target(request: EmulatedPythonRequest) -> str:
 _TOOL_SITE = """$("$TOOL_PREFIX/bin/python" -c 'import sys; print(":".join(p for p in sys.path if p.endswith("site-packages")))')"""
 
 
+# pip writes its own interpreter into the scripts it installs for the target: name the target's.
+_RESHEBANG = (
+    "import sys; path, python = sys.argv[1:]; text = open(path).read()\n"
+    "if text.startswith('#!'): open(path, 'w').write('#!' + python + text[text.index(chr(10)):])"
+)
+
+
 async def _native_python(request: EmulatedPythonRequest) -> EmulatedPython:
     """A target interpreter built in the graph for this host's CPU (another C library): its
     tree in the sandbox, run directly (the root holds its loader), subprocesses included."""
@@ -145,6 +152,12 @@ export PYTHONPATH="$ROOT/{TARGET_SITE}:{_TOOL_SITE}"
 exec "$ROOT/{TARGET_TREE}/{cross.interpreter_path}" "\\$@"
 EOF
 /bin/chmod +x "$ROOT/{TARGET_PYTHON}"
+# The wheel's scripts (e.g. numpy-config) run by the target's interpreter, and on PATH.
+for script in "$ROOT/{TARGET_SITE}"/bin/*; do
+  [ -f "$script" ] || continue
+  "$TOOL_PREFIX/bin/python" -c {shlex.quote(_RESHEBANG)} "$script" "$ROOT/{TARGET_PYTHON}"
+done
+export PATH="$ROOT/{TARGET_SITE}/bin${{PATH:+:$PATH}}"
 PYTHON="$ROOT/{TARGET_PYTHON}"
 export WHEEL_TEST_SITE="$ROOT/{TARGET_SITE}"
 echo "wheel-test: {cross.triplet}, natively: $("$PYTHON" -c 'import platform, sys; print(platform.machine(), sys.version.split()[0], sys.implementation._multiarch)')" >&2

@@ -130,7 +130,7 @@ def main() -> None:
     if "musllinux" in os.path.basename(wheel_file):
         # 6. Its extensions need musl's C library (by the name musllinux wheels give it) and
         # the libraries it bundles, nothing else.
-        machine = os.path.basename(wheel_file)[: -len(".whl")].rsplit("_", 1)[1]
+        machine = re.search(r"musllinux_\d+_\d+_(\w+)\.whl$", wheel_file).group(1)
         with zipfile.ZipFile(wheel_file) as zf:
             names = [n for n in zf.namelist() if re.search(r"\.so(\.[0-9.]+)?$", n)]
             allowed = {f"libc.musl-{machine}.so.1"} | {n.rsplit("/", 1)[1] for n in names if n.startswith("numpy.libs/")}
