@@ -50,6 +50,7 @@ from build_defs.evidence.pinned_inputs import (
     PINNED_FILE,
     PinnedInput,
     build_debian_packages,
+    built_from_sources,
     parse_hashed_requirements,
     parse_lockfile,
 )
@@ -149,8 +150,12 @@ async def _current_pins(recorded: list[PinnedInput], manifest_path: str) -> Curr
             by_source[source] = None
             continue
         tgt = wrapped.target
-        # A target may pin a file and Debian packages both (a toolchain and its runtime).
-        debian = {p["filename"]: {"sha256": p["sha256"]} for p in build_debian_packages(tgt)}
+        # A target may pin a file and Debian packages both (a toolchain and its runtime), or
+        # Debian source files (a CPython built from source).
+        debian = {
+            p["filename"]: {"sha256": p["sha256"]}
+            for p in (*build_debian_packages(tgt), *built_from_sources(tgt))
+        }
         if tgt.has_field(PinnedSha256Field) and tgt.has_field(PinnedFilenameField):
             by_source[source] = {
                 tgt[PinnedFilenameField].value: {"sha256": tgt[PinnedSha256Field].value},

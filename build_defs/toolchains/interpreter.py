@@ -258,6 +258,18 @@ class Interpreter:
         return {"CPYTHON_FINGERPRINT": f"{self.facts['version']} {self.fingerprint}"}
 
 
+def build_side_facts(build: Interpreter) -> dict[str, str]:
+    """The facts a cross build's interpreter records of the build interpreter that runs its
+    tools: where it is, its fingerprint and version, and (when it runs in a root file
+    system) its own triplet, since its tool venvs take wheels for that architecture."""
+    return {
+        "path": build.path,
+        "build_interpreter": build.fingerprint,
+        "build_version": build.facts["version"],
+        **({"build_triplet": build.facts["target_triplet"]} if build.root_packages else {}),
+    }
+
+
 @union(in_scope_types=[EnvironmentName])
 @dataclass(frozen=True)
 class InterpreterFieldSet(FieldSet):

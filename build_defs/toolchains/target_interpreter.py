@@ -33,6 +33,7 @@ from build_defs.toolchains.interpreter import (
     InterpreterError,
     InterpreterFieldSet,
     InterpreterRequest,
+    build_side_facts,
 )
 from build_defs.toolchains.target_types import (
     CPythonVersionField,
@@ -221,14 +222,8 @@ async def debian_cpython_interpreter(field_set: DebianCPythonFieldSet) -> Interp
     )
     facts = {
         **target,
-        # The build side: which interpreter runs the tools, and its own fingerprint.
-        "path": build.path,
-        "build_interpreter": build.fingerprint,
-        "build_version": build.facts["version"],
+        **build_side_facts(build),
         "debian_packages": package_list(packages),
-        # The build interpreter's own triplet when it runs in a root (its tool venvs take
-        # wheels for that architecture).
-        **({"build_triplet": build.facts["target_triplet"]} if build.root_packages else {}),
     }
     cross = CrossTarget(
         digest=digest,

@@ -16,7 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pants.engine.addresses import Addresses, UnparsedAddressInputs
-from pants.engine.fs import CreateDigest, Digest, DigestContents, DigestSubset, FileContent, PathGlobs
+from pants.engine.fs import (
+    CreateDigest,
+    Digest,
+    DigestContents,
+    DigestSubset,
+    FileContent,
+    PathGlobs,
+)
 from pants.engine.internals.selectors import Get, MultiGet
 from pants.engine.rules import collect_rules, rule
 from pants.engine.unions import UnionRule
@@ -29,6 +36,7 @@ from build_defs.toolchains.interpreter import (
     InterpreterError,
     InterpreterFieldSet,
     InterpreterRequest,
+    build_side_facts,
 )
 from build_defs.toolchains.target_interpreter import (
     ARCH_PYCONFIG,
@@ -136,10 +144,7 @@ async def source_cpython_interpreter(field_set: SourceCPythonFieldSet) -> Interp
     in_root = {p["sha256"] for p in build.root_packages}
     facts = {
         **target,
-        "path": build.path,
-        "build_interpreter": build.fingerprint,
-        "build_version": build.facts["version"],
-        "build_triplet": build.facts["target_triplet"],
+        **build_side_facts(build),
         "source": f"{source['filename']}:{source['sha256']}",
         # The installed tree as built: another build of the same pins gives the same digest.
         "built_tree": f"{built.digest.fingerprint}:{built.digest.serialized_bytes_length}",

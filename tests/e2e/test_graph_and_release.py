@@ -122,7 +122,11 @@ def test_release_matrix_is_the_graphs_and_the_build_job_runs_as_written(clone: P
                 "tests": " ".join(sorted(set().union(*(tests_of[w["address"]] for w in wheels)))),
             }
         )
-    assert {e["platform"] for e in expected} == {"manylinux_x86_64", "manylinux_aarch64"}
+    assert {e["platform"] for e in expected} == {
+        "manylinux_x86_64",
+        "manylinux_aarch64",
+        "musllinux_x86_64",
+    }
     assert matrix == {"include": expected}
     # A set with a wheel no wheel_test covers is refused: CI would publish it untested.
     _release_set(clone, "untested", ["numpy_src:wheel-gcc@python=3.12"])

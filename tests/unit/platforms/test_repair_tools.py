@@ -216,7 +216,7 @@ def test_a_linux_wheel_gets_an_auditwheel_repair_script_with_its_policy() -> Non
     )
     assert 'export LD_LIBRARY_PATH="$ROOT/native/ilp64/scipy_openblas64/lib"' in script
     assert (
-        ' x86_64 repair --plat manylinux_2_28_x86_64 -w "$ROOT/repaired" '
+        " x86_64 '' repair --plat manylinux_2_28_x86_64 -w \"$ROOT/repaired\" "
         '"$ROOT/built/proj-1.0-cp312-cp312-linux_x86_64.whl"'
     ) in script
     assert script.count("from auditwheel.main import main") == 1
@@ -231,7 +231,7 @@ def test_an_aarch64_wheels_auditwheel_script_reports_an_aarch64_machine() -> Non
         (),
         plat="manylinux_2_28_aarch64",
     )
-    assert " aarch64 repair --plat manylinux_2_28_aarch64 -w " in script
+    assert " aarch64 '' repair --plat manylinux_2_28_aarch64 -w " in script
 
 
 def test_auditwheel_takes_a_foreign_policy_only_as_the_wheel_machine(tmp_path: Path) -> None:
@@ -262,7 +262,14 @@ def test_auditwheel_takes_a_foreign_policy_only_as_the_wheel_machine(tmp_path: P
     plain = subprocess.run([str(bin_dir / "auditwheel"), *args], capture_output=True, text=True)
     assert plain.returncode == 2 and "invalid choice: 'musllinux_1_2_x86_64'" in plain.stderr
     as_wheel = subprocess.run(
-        [str(bin_dir / "python"), "-c", auditwheel_rules._AS_WHEEL_PLATFORM, "x86_64", "1.2", *args],
+        [
+            str(bin_dir / "python"),
+            "-c",
+            auditwheel_rules._AS_WHEEL_PLATFORM,
+            "x86_64",
+            "1.2",
+            *args,
+        ],
         capture_output=True,
         text=True,
     )
