@@ -365,7 +365,11 @@ async def pinned_inputs(
         )
         manifest = json.loads(manifest_files[0].content) if manifest_files else {}
     if debian_packages:
-        unique = list({(p.name, p.digest["sha256"]): p for p in debian_packages}.values())
+        # One entry per package and target that pins it (a root's package may also be in a
+        # source_cpython's build root): the graph names both.
+        unique = list(
+            {(p.name, p.digest["sha256"], p.pinned_by): p for p in debian_packages}.values()
+        )
         packages, indexes = debian_signed_indexes(manifest, unique, store.manifest)
         inputs.extend(packages + indexes)
     for interpreter in await MultiGet(

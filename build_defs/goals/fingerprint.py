@@ -41,7 +41,7 @@ async def fingerprint(
     chosen = sorted((t for t in targets if is_interpreter(t)), key=lambda t: t.address)
     if not chosen:
         console.print_stderr(
-            "fingerprint: none of the given targets is an interpreter (`host_cpython`, `debian_cpython`)."
+            "fingerprint: none of the given targets is an interpreter (`host_cpython`, `debian_cpython`, `source_cpython`)."
         )
         return Fingerprint(exit_code=1)
     found = await MultiGet(Get(Interpreter, InterpreterRequest(t.address)) for t in chosen)

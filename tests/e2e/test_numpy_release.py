@@ -143,15 +143,14 @@ def _check_recorded_pins(
 def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
     clone: Path, tmp_path: Path
 ) -> None:
-    # The aarch64 set is left to the full run (`./pants test ::`, its tests are tagged
-    # `full-suite`): its wheels' graph is checked below, and a cross build's evidence is built
-    # here by the musllinux wheel (cross-built in a root file system) and by the fixture's
-    # aarch64 wheel (tests/e2e/test_evidence.py).
-    built = run_pants(clone, "package", "//:release", "//:release-musllinux-x86_64")
+    # The aarch64 and musllinux sets are left to the full run (`./pants test ::`, their tests
+    # are tagged `full-suite`): their wheels' graph is checked below without building them, and
+    # a cross build's evidence is built by the fixture's aarch64 wheel (test_evidence.py).
+    built = run_pants(clone, "package", "//:release")
     assert built.returncode == 0
-    release, musl = clone / "dist/release", clone / "dist/release-musllinux-x86_64"
-    verified = run_pants(clone, "verify", "--", "dist/release", "dist/release-musllinux-x86_64")
-    assert verified.returncode == 0 and verified.stdout.count("✓ ") == 5
+    release, musl = clone / "dist/release", None
+    verified = run_pants(clone, "verify", "--", "dist/release")
+    assert verified.returncode == 0 and verified.stdout.count("✓ ") == 4
 
     targets = (
         "numpy_src:wheel-cp312",
@@ -185,12 +184,6 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         ("3.12", release, "numpy_src:wheel-cp312", "3rdparty/openblas:ilp64"),
         ("3.13", release, "numpy_src:wheel-cp313", "3rdparty/openblas:ilp64"),
         ("3.14", release, "numpy_src:wheel-cp314", "3rdparty/openblas:ilp64"),
-        (
-            "3.13",
-            musl,
-            "numpy_src:wheel-cp313-musllinux-x86_64",
-            "3rdparty/openblas:ilp64-musllinux-x86_64",
-        ),
     ):
         openblas = peeked[openblas_target]
         tag = "cp" + py.replace(".", "")

@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.e2e.repo import run_pants
 
 MUSL_PYTHON = "3rdparty/python:cpython-3.13-x86_64-musl"
+MUSL_WHEEL = "numpy_src:wheel-cp313-musllinux-x86_64"
 
 
 def test_cpython_from_pinned_source_is_a_musl_interpreter_without_host_headers(
@@ -24,6 +25,11 @@ def test_cpython_from_pinned_source_is_a_musl_interpreter_without_host_headers(
     # It ran (natively, through the pinned musl loader) and loaded zlib and ctypes.
     assert info["self_check"] == "3.13.5 linux", info["self_check"]
     assert {"zlib", "_ctypes", "_decimal", "_socket"} <= set(info["extension_modules"])
+    # Its modules carry upstream's musl names (configure found the platform triplet).
+    assert (prefix / "lib/python3.13/_sysconfigdata__linux_x86_64-linux-musl.py").is_file()
+    assert list(
+        (prefix / "lib/python3.13/lib-dynload").glob("zlib.cpython-313-x86_64-linux-musl.so")
+    )
     head = (prefix / "bin" / "python3.13").read_bytes()[:4096]
     assert head.startswith(b"\x7fELF") and b"/lib/ld-musl-x86_64.so.1" in head
     # The host has these libraries' headers; the build could not see them, so the modules
@@ -41,8 +47,18 @@ def test_cpython_from_pinned_source_is_a_musl_interpreter_without_host_headers(
     assert "--with-build-python=/usr/bin/python3.13" in target["configure_args"]
     assert [lib["name"] for lib in target["libraries"]] == ["zlib", "libffi"]
 
+    # As the interpreter of wheels: the facts builds key on name its source and built tree.
+    fingerprint = run_pants(clone, "fingerprint", MUSL_PYTHON)
+    assert fingerprint.returncode == 0, fingerprint.stderr[-2000:]
+    (row,) = json.loads(fingerprint.stdout)
+    facts = row["fingerprint"]
+    assert facts["EXT_SUFFIX"] == ".cpython-313-x86_64-linux-musl.so"
+    assert facts["source"].startswith("python3.13_3.13.5.orig.tar.xz:93e583f2")
+    assert facts["target_triplet"] == "x86_64-linux-musl" and facts["built_tree"]
 
-def test_cpython_from_pinned_source_reproduces(clone: Path) -> None:
-    repro = run_pants(clone, "repro-check", MUSL_PYTHON)
+
+def test_cpython_from_pinned_source_and_its_musllinux_wheel_reproduce(clone: Path) -> None:
+    repro = run_pants(clone, "repro-check", MUSL_PYTHON, MUSL_WHEEL)
     assert repro.returncode == 0
     assert f"✓ {MUSL_PYTHON}: CPython 3.13.5 reproducible" in repro.stdout
+    assert f"✓ {MUSL_WHEEL}" in repro.stdout
