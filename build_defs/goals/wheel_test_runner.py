@@ -56,9 +56,10 @@ from build_defs.goals.target_types import (
 from build_defs.inputs.address_fields import AddressFieldsRequest
 from build_defs.inputs.project_source import SOURCE_DIR, ProjectTree, ProjectTreeRequest
 from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
+from build_defs.toolchains.interpreter import host_machine
 from build_defs.toolchains.tool_env import ToolEnvRequest
 from build_defs.wheels.build_wheel import MesonWheelFieldSet, keyed_env, process_script
-from build_defs.wheels.emulation import EmulatedPython, EmulatedPythonRequest, host_machine
+from build_defs.wheels.emulation import EmulatedPython, EmulatedPythonRequest
 from build_defs.wheels.root_fs import root_fs_for
 from build_defs.wheels.root_tools import tool_env_for
 from build_defs.wheels.target_types import MesonWheelPythonField

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform as _platform
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -163,6 +164,12 @@ ABI_FACTS = ("implementation", "version", "EXT_SUFFIX", "SOABI", "Py_GIL_DISABLE
 @dataclass(frozen=True)
 class InterpreterRequest:
     address: Address
+
+
+def host_machine() -> str:
+    """This host's CPU as target triplets name it (`x86_64`, `aarch64`)."""
+    machine = _platform.machine().lower()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
 
 
 @dataclass(frozen=True)

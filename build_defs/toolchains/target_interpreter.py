@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import platform
 import re
 from dataclasses import dataclass
 
@@ -34,6 +33,7 @@ from build_defs.toolchains.interpreter import (
     InterpreterFieldSet,
     InterpreterRequest,
     build_side_facts,
+    host_machine,
 )
 from build_defs.toolchains.target_types import (
     CPythonVersionField,
@@ -167,7 +167,7 @@ async def _rooted_interpreter(field_set: DebianCPythonFieldSet) -> Interpreter:
             f"{field_set.address}: its `debian_packages` {strays} are not in its `root_packages`: "
             "the headers a build reads must be those of the interpreter that runs it."
         )
-    host_cpu = {"arm64": "aarch64", "amd64": "x86_64"}.get(platform.machine(), platform.machine())
+    host_cpu = host_machine()
     if triplet.split("-", 1)[0] != host_cpu:
         raise InterpreterError(
             f"{field_set.address} runs natively in its root file system, so its triplet {triplet} "

@@ -15,7 +15,6 @@ file system that holds its C library's loader (`source_interpreter.py`).
 from __future__ import annotations
 
 import pkgutil
-import platform
 import shlex
 from dataclasses import dataclass
 
@@ -36,7 +35,7 @@ from pants.util.logging import LogLevel
 from build_defs.inputs.debian_package import DebianFilesRequest
 from build_defs.inputs.store_artifact import StoreArtifact, StoreArtifactRequest
 from build_defs.toolchains.host_programs import FingerprintRequest, HostPrograms
-from build_defs.toolchains.interpreter import CrossTarget
+from build_defs.toolchains.interpreter import CrossTarget, host_machine
 
 ROOTFS = "rootfs"
 DEBS_DIR = "rootfs-debs"
@@ -44,12 +43,6 @@ TARGET_SITE = "target-site"
 TARGET_PYTHON = "target-python"
 TARGET_TREE = "target-tree"
 EMULATOR_DIR = "emulator"
-
-
-def host_machine() -> str:
-    """This host's CPU as target triplets name it (`x86_64`, `aarch64`)."""
-    machine = platform.machine().lower()
-    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
 
 
 def rootfs_unpacker() -> dict[str, bytes]:
