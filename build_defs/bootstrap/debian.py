@@ -38,11 +38,12 @@ from pathlib import Path
 try:
     from .debian_release import Trust, VerifiedRelease, check_index, verify_inrelease
 except ImportError:  # run as a script's sibling, before any venv exists
-    from debian_release import (  # type: ignore[no-redef]  # pants: no-infer-dep
-        Trust,
-        VerifiedRelease,
-        check_index,
-        verify_inrelease,
+    # Pants reads each imported name's own line: every one says it is not a dependency.
+    from debian_release import (  # type: ignore[no-redef]  # isort: skip
+        Trust,  # pants: no-infer-dep
+        VerifiedRelease,  # pants: no-infer-dep
+        check_index,  # pants: no-infer-dep
+        verify_inrelease,  # pants: no-infer-dep
     )
 
 MIRROR_ENV = "NUMPY_RELEASE_DEBIAN_MIRROR"

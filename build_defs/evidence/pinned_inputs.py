@@ -56,6 +56,7 @@ from build_defs.toolchains.target_types import (
     DebianEmulatorPackagesField,
     DebianTestPackagesField,
     SourceCPythonLibrariesField,
+    SourceCPythonSignatureField,
     SourceCPythonSourceField,
 )
 
@@ -121,11 +122,17 @@ def build_debian_packages(tgt: Target) -> tuple[FrozenDict, ...]:
 
 def built_from_sources(tgt: Target) -> tuple[FrozenDict, ...]:
     """The pinned Debian source files a target compiles (a `source_cpython`'s CPython and C
-    library archives): inputs of every wheel built for it, like its build packages."""
+    library archives), with upstream's signature and the archive of the keys it was checked
+    with: inputs of every wheel built for it, like its build packages."""
     if not tgt.has_field(SourceCPythonSourceField):
         return ()
     libraries = tgt[SourceCPythonLibrariesField].value or ()
-    return (tgt[SourceCPythonSourceField].value, *(lib["source"] for lib in libraries))
+    signature = tgt[SourceCPythonSignatureField].value
+    return (
+        tgt[SourceCPythonSourceField].value,
+        *(lib["source"] for lib in libraries),
+        *((signature["signature"], signature["keys"]) if signature else ()),
+    )
 
 
 def parse_lockfile(text: str, pinned_by: str) -> list[PinnedInput]:

@@ -3,7 +3,8 @@
 
 A runtime archive a zig toolchain links in is a registered BUILD object,
 `runtime_file(path=..., name=...)`; the field hands rules a frozen `{path: name}` mapping.
-A C library a `source_cpython` builds first is one too, `c_library(...)`.
+A C library a `source_cpython` builds first is one too, `c_library(...)`, and so is the
+upstream signature it checks, `upstream_signature(...)`.
 """
 
 from __future__ import annotations
@@ -429,6 +430,76 @@ class CLibrary:
         return f"c_library({self.entry['name']})"
 
 
+class UpstreamSignature:
+    """`upstream_signature(signature=debian_source(...), keys=debian_source(...),
+    keys_path=..., signed_by=[...])`: upstream's OpenPGP signature of a source archive, and
+    where the signing keys come from: a file (`keys_path`, ASCII-armored) inside another pinned
+    archive, e.g. Debian's packaging (`debian/upstream/signing-key.asc`, which Debian's own
+    tools check the same signature with). `signed_by` lists the primary key fingerprints a
+    good signature must come from."""
+
+    def __init__(self, *, signature: Any, keys: Any, keys_path: str, signed_by: Any) -> None:
+        for name, value in (("signature", signature), ("keys", keys)):
+            if not isinstance(value, DebianSource):
+                raise BuildObjectError(
+                    f"upstream_signature(): `{name}` must be `debian_source(filename=..., sha256=..., size=...)`, got {value!r}"
+                )
+        if not signature.entry["filename"].endswith(".asc"):
+            raise BuildObjectError(
+                f"upstream_signature(): `signature` must be a detached signature (.asc), got {signature!r}"
+            )
+        if not isinstance(keys_path, str) or not keys_path or keys_path.startswith("/"):
+            raise BuildObjectError(
+                f"upstream_signature(): `keys_path` must be a relative path inside `keys`, got {keys_path!r}"
+            )
+        if (
+            isinstance(signed_by, str)
+            or not signed_by
+            or not all(isinstance(f, str) and re.fullmatch(r"[0-9A-F]{40}", f) for f in signed_by)
+        ):
+            raise BuildObjectError(
+                "upstream_signature(): `signed_by` must list 40-digit upper-case key fingerprints, "
+                f"got {signed_by!r}"
+            )
+        self.entry = FrozenDict(
+            {
+                "signature": signature.entry,
+                "keys": keys.entry,
+                "keys_path": keys_path,
+                "signed_by": tuple(signed_by),
+            }
+        )
+
+    def __repr__(self) -> str:
+        return f"upstream_signature({self.entry['signature']['filename']})"
+
+
+class SourceCPythonSignatureField(Field):
+    alias = "signature"
+    default = None
+    help = help_text(
+        """
+        Upstream's signature of `source`, checked before anything is built: an
+        `upstream_signature(signature=debian_source(...), keys=debian_source(...),
+        keys_path=..., signed_by=[...])`. gpgv from the root file system's pinned packages
+        (`build_packages` must hold `gpgv`) checks it against the keys in `keys`; a signature
+        that does not verify, or comes from no key of `signed_by`, stops the build. Unset: the
+        source is trusted by its sha256 alone (and `peek` shows no signature).
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[Any], address: Address) -> FrozenDict | None:
+        value = super().compute_value(raw_value, address)
+        if value is None:
+            return None
+        if not isinstance(value, UpstreamSignature):
+            raise InvalidFieldException(
+                f"the `{cls.alias}` field of {address} must be `upstream_signature(...)`, not {value!r}."
+            )
+        return value.entry
+
+
 class SourceCPythonSourceField(Field):
     alias = "source"
     required = True
@@ -543,8 +614,10 @@ class SourceCPythonRuntimePackagesField(DebianPackagesField):
         """
         Debian packages the built interpreter needs at run time beside its own tree: its C
         library's dynamic loader (e.g. trixie's `musl`, whose `/lib/ld-musl-x86_64.so.1` the
-        interpreter names). Added to the root file system of `build_interpreter` for the
-        build, repair and tests of its wheels. Same form as `debian_packages`.
+        interpreter names). For this host's CPU they join the root file system of
+        `build_interpreter` for the build, repair and tests of its wheels; for another CPU
+        they are the root file system its wheels' tests run it in under qemu-user
+        (`emulator_packages`). Same form as `debian_packages`.
         """
     )
 
@@ -555,6 +628,7 @@ class SourceCPythonTarget(Target):
         *COMMON_TARGET_FIELDS,
         CPythonVersionField,
         SourceCPythonSourceField,
+        SourceCPythonSignatureField,
         SourceCPythonLibrariesField,
         SourceCPythonHostTripletField,
         SourceCPythonConfigureArgsField,
@@ -564,6 +638,7 @@ class SourceCPythonTarget(Target):
         SourceDateEpochField,
         SourceCPythonBuildInterpreterField,
         SourceCPythonRuntimePackagesField,
+        DebianEmulatorPackagesField,
     )
     help = help_text(
         """
@@ -573,7 +648,8 @@ class SourceCPythonTarget(Target):
         sysconfig data) that is a function of pinned inputs only. `pants package` writes it
         under dist/; `pants repro-check` builds it twice and compares. With a
         `build_interpreter`, it is the `interpreter` of wheels built for it (cross builds run
-        by that interpreter), whose tests run it (natively for this host's CPU).
+        by that interpreter), whose tests run it (natively for this host's CPU, under the
+        pinned qemu-user of `emulator_packages` for another).
         """
     )
 
@@ -638,7 +714,11 @@ def target_types():
 
 
 def build_file_objects():
-    return {"runtime_file": RuntimeFile, "c_library": CLibrary}
+    return {
+        "runtime_file": RuntimeFile,
+        "c_library": CLibrary,
+        "upstream_signature": UpstreamSignature,
+    }
 
 
 def rules():

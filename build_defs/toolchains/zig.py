@@ -65,6 +65,7 @@ HIDE_CXX_RUNTIME = """\
 };
 """
 ZIG_CACHE = ".zig-cache"
+ZIG_LOCAL_CACHE = ".zig-local-cache"
 # zig keys its cache of runtime libraries (libc++, libunwind, glibc stubs) on the identity
 # of its own files, not only their content: a fresh copy of the same tree (which Pants
 # materialises anew every run) rebuilt them every run. So the build sees one tree per pin,
@@ -94,11 +95,17 @@ if ! /usr/bin/diff -rq --exclude=.complete "$ROOT/{pinned}" "$zig_tree" >&2; the
 fi
 /bin/ln -s "$zig_tree" "$ROOT/{zig_dir}"
 """
+# zig keeps two caches: the global one (runtime libraries it builds: libc++, musl, glibc
+# stubs) is shared through a named cache; the local one (every C/C++ object it compiles) is the
+# process's own, in its sandbox. Two builds at the same fixed root compile the same
+# configure test programs at the same paths at once, and zig's cache is not safe for
+# identical compilations racing in one directory (ziglang/zig#18989); nothing else is lost,
+# since Pants caches whole processes.
 _ZIG_WRAPPER = """\
 #!/bin/sh
 # {what}, generated from {address}.
 here="${{0%/*}}"
-export ZIG_GLOBAL_CACHE_DIR="$here/../../{cache}/global" ZIG_LOCAL_CACHE_DIR="$here/../../{cache}/local"
+export ZIG_GLOBAL_CACHE_DIR="$here/../../{cache}/global" ZIG_LOCAL_CACHE_DIR="$here/../../{local_cache}"
 # zig finds its lib dir from its own real path (a per-run temporary directory); name it
 # through the sandbox instead, so paths compiled into zig's runtime are the same every run.
 export ZIG_LIB_DIR="$here/../../{zig_dir}/ziglang/lib"
@@ -199,6 +206,7 @@ async def zig_toolchain(field_set: ZigToolchainFieldSet) -> CcToolchain:
             what=f"zig {command}",
             address=tgt.address,
             cache=ZIG_CACHE,
+            local_cache=ZIG_LOCAL_CACHE,
             zig_dir=ZIG_DIR,
             command=command + (" $link" if link else ""),
             rewrite=march_rewrite() if link else "",

@@ -7,9 +7,10 @@ registration, so an emulated process cannot start another target program, and te
 need to are run as separate selections by the harness instead. The emulated CPU is pinned
 (`wheel_test.emulated_cpu`) and printed; the qemu program is fingerprinted like a compiler.
 
-A target interpreter built in the graph for this host's CPU (a musl CPython on a glibc
-host) needs no emulator: its tree is put in the sandbox and run directly, inside the root
-file system that holds its C library's loader (`source_interpreter.py`).
+A target interpreter built in the graph (`source_interpreter.py`) has its tree put in the
+sandbox: for this host's CPU (a musl CPython on a glibc host) it needs no emulator and runs
+directly, inside the root file system that holds its C library's loader; for another CPU
+qemu runs it, the root file system of its `test_packages` holding that loader.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 from pants.engine.addresses import Address
 from pants.engine.fs import (
+    EMPTY_DIGEST,
     AddPrefix,
     CreateDigest,
     Digest,
@@ -213,15 +215,22 @@ async def emulated_python(request: EmulatedPythonRequest) -> EmulatedPython:
         make_executable = ""
     unpacker = await unpacker_inputs(cross.test_packages, request.owner, DEBS_DIR)
     deb_args = " ".join(f'"$ROOT/{DEBS_DIR}/{p["filename"]}"' for p in cross.test_packages)
+    if cross.interpreter_tree is not None:
+        # Built in the graph: its tree in the sandbox; the root file system holds its loader.
+        tree = await Get(Digest, AddPrefix(cross.interpreter_tree, TARGET_TREE))
+        python, precompile = f"$ROOT/{TARGET_TREE}/{cross.interpreter_path}", "-"
+    else:
+        tree = EMPTY_DIGEST
+        python, precompile = f"$ROOT/{ROOTFS}/usr/bin/python{request.version}", request.version
     setup = f"""\
-{make_executable}"$TOOL_PREFIX/bin/python" "$ROOT/unpack_rootfs.py" "$ROOT/{ROOTFS}" {request.version} {deb_args}
+{make_executable}"$TOOL_PREFIX/bin/python" "$ROOT/unpack_rootfs.py" "$ROOT/{ROOTFS}" {precompile} {deb_args}
 {_install_for_target(request)}# The target's interpreter under qemu, with the emulated CPU pinned; the installed wheel and
 # the (pure Python) test tools on its path.
 /bin/cat > "$ROOT/{TARGET_PYTHON}" <<EOF
 #!/bin/sh
 export QEMU_CPU={shlex.quote(request.cpu)} QEMU_LD_PREFIX="$ROOT/{ROOTFS}"
 export PYTHONPATH="$ROOT/{TARGET_SITE}:{_TOOL_SITE}"
-exec "$ROOT/{emulator_bin}/qemu" "$ROOT/{ROOTFS}/usr/bin/python{request.version}" "\\$@"
+exec "$ROOT/{emulator_bin}/qemu" "{python}" "\\$@"
 EOF
 /bin/chmod +x "$ROOT/{TARGET_PYTHON}"
 PYTHON="$ROOT/{TARGET_PYTHON}"
@@ -229,7 +238,7 @@ export PATH="$ROOT/{emulator_bin}" WHEEL_TEST_SITE="$ROOT/{TARGET_SITE}"
 echo "wheel-test: {cross.triplet} under {emulator} with QEMU_CPU={request.cpu}; $("$PYTHON" -c 'import platform, sys; print(platform.machine(), sys.version.split()[0])')" >&2
 """
     return EmulatedPython(
-        digest=await Get(Digest, MergeDigests([unpacker, emulator_digest])),
+        digest=await Get(Digest, MergeDigests([unpacker, emulator_digest, tree])),
         setup=setup,
         env=FrozenDict({"EMULATOR": f"{emulator_id} cpu={request.cpu}"}),
     )

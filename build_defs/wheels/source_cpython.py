@@ -16,8 +16,11 @@ output: the same pins give the same digest on any host (`pants repro-check` chec
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import shlex
+import tarfile
 from dataclasses import dataclass
 
 from pants.core.util_rules.system_binaries import BashBinary
@@ -50,6 +53,7 @@ from build_defs.toolchains.target_types import (
     SourceCPythonConfigureArgsField,
     SourceCPythonHostTripletField,
     SourceCPythonLibrariesField,
+    SourceCPythonSignatureField,
     SourceCPythonSourceField,
     SourceCPythonToolchainField,
 )
@@ -63,7 +67,15 @@ OUT = "installed"
 SOURCES = "sources"
 BUILD_INFO = "BUILD-INFO.json"
 # What the build script reports beside the installed prefix.
-_REPORTS = ("missing-modules.txt", "version.txt", "dynload.txt", "self-check.txt")
+_REPORTS = (
+    "missing-modules.txt",
+    "version.txt",
+    "dynload.txt",
+    "self-check.txt",
+    "signature.txt",
+)
+# Upstream's signing keys, unarmored from `upstream_signature.keys_path` for gpgv.
+KEYRING = "upstream-keyring.gpg"
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,77 @@ def _substitute(args: tuple[str, ...], **values: str) -> list[str]:
     return out
 
 
+def dearmor(text: str) -> bytes:
+    """The OpenPGP packets of every ASCII-armored public key block in `text`, concatenated: a
+    keyring gpgv reads (it takes no armored keyring)."""
+    out, body, in_headers = bytearray(), None, False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("-----BEGIN PGP PUBLIC KEY BLOCK"):
+            body, in_headers = [], True
+        elif line.startswith("-----END PGP PUBLIC KEY BLOCK") and body is not None:
+            out += base64.b64decode("".join(body), validate=True)
+            body = None
+        elif body is not None:
+            if in_headers:
+                in_headers = bool(line)  # armor headers end at the first empty line
+            elif not line.startswith("="):  # the checksum line
+                body.append(line)
+    if not out:
+        raise ValueError("no ASCII-armored public key block")
+    return bytes(out)
+
+
+# Before anything is built: upstream's signature of the source, by gpgv from the root's pinned
+# packages, against the keys the pinned packaging ships. Only the VALIDSIG line is kept (what
+# was signed, when, by which key): whether the key has expired since depends on today.
+_CHECK_SIGNATURE = """\
+echo '--- {source}: upstream signature' >&2
+gpgv_status=0
+/usr/bin/gpgv --status-fd 3 --keyring "{keyring}" "{signature}" "{archive}" 3>"$ROOT/gpgv.status" 2>"$ROOT/gpgv.log" || gpgv_status=$?
+if [ "$gpgv_status" -ne 0 ] || /bin/grep -qE '^\\[GNUPG:\\] (BADSIG|ERRSIG|REVKEYSIG|NO_PUBKEY) ' "$ROOT/gpgv.status"; then
+  /bin/cat "$ROOT/gpgv.log" >&2
+  echo "{source}: upstream's signature {signature_name} does not verify against the keys of {keys}: not building from it" >&2
+  exit 1
+fi
+signer=""
+for fpr in {signed_by}; do
+  /bin/grep -qE "^\\[GNUPG:\\] VALIDSIG .* $fpr\\$" "$ROOT/gpgv.status" && signer="$fpr"
+done
+if [ -z "$signer" ]; then
+  /bin/cat "$ROOT/gpgv.log" >&2
+  echo "{source}: {signature_name} is a good signature, but by no key of signed_by ({signed_by}): not building from it" >&2
+  exit 1
+fi
+/bin/grep -E '^\\[GNUPG:\\] VALIDSIG ' "$ROOT/gpgv.status" > "$ROOT/signature.txt"
+"""
+
+# After an autoconf configure (config.status records what it defined).
+_FOUND_LIBC = """\
+if [ -f config.status ]; then
+  for h in STRING_H:string.h STDLIB_H:stdlib.h STDINT_H:stdint.h; do
+    /bin/grep -qF 'D["HAVE_'"${h%%:*}"'"]=" 1"' config.status && continue
+    echo "{what}: configure did not find <${h#*:}>, which every libc has: one of its compiler checks failed; config.log says why:" >&2
+    /bin/grep -n -A12 "checking for ${h#*:}" config.log | /usr/bin/tail -n 40 >&2
+    exit 1
+  done
+fi"""
+
+
+def check_signature(source: str, signature: FrozenDict) -> str:
+    """Shell lines: gpgv checks `signature` of the archive `source` (both under `$ROOT/sources`,
+    with the keyring `dearmor` made of its keys)."""
+    return _CHECK_SIGNATURE.format(
+        source=source,
+        keyring=f"$ROOT/{SOURCES}/{KEYRING}",
+        signature=f"$ROOT/{SOURCES}/{signature['signature']['filename']}",
+        signature_name=signature["signature"]["filename"],
+        archive=f"$ROOT/{SOURCES}/{source}",
+        keys=f"{signature['keys']['filename']}:{signature['keys_path']}",
+        signed_by=" ".join(signature["signed_by"]),
+    )
+
+
 def _unpack(archive: str, into: str) -> str:
     return (
         f'/bin/mkdir -p "{into}" && /usr/bin/tar -xf "$ROOT/{SOURCES}/{archive}" '
@@ -119,10 +202,11 @@ def build_script(
     source_date_epoch: int,
     deps: str,
     cc: str,
+    signature: FrozenDict | None = None,
 ) -> str:
     """The body of the build (`$ROOT` is the sandbox at the fixed build root, in the root);
     `deps` is the absolute path the libraries are installed under, `cc` the toolchain's C
-    compiler there."""
+    compiler there; `signature` an `upstream_signature` entry, checked first."""
 
     def configure(args: list[str]) -> str:
         return " ".join(
@@ -131,6 +215,13 @@ def build_script(
 
     def logged(command: str, log: str, tail: int = 60) -> str:
         return f"{command} >{log} 2>&1 || {{ /usr/bin/tail -n {tail} {log} >&2; exit 1; }}"
+
+    def found_libc(what: str) -> str:
+        # A configure test that fails for a reason of its own (a compiler hiccup, not a
+        # missing header) makes autoconf quietly configure a different program. Headers
+        # every libc has must be found, or the build stops here rather than later (a cold
+        # run once failed in libffi's build with `memcpy` undeclared) or never.
+        return _FOUND_LIBC.replace("{what}", what)
 
     lines = [
         f'{toolchain.setup}TC="$ROOT/{toolchain.bin_dir}"',
@@ -150,6 +241,11 @@ def build_script(
         'export HOME="$ROOT/.home" CONFIG_SITE=/dev/null',
         'jobs="$(/usr/bin/nproc)"',
     ]
+    lines.append(
+        check_signature(source, signature)
+        if signature
+        else "echo 'not checked: no upstream_signature' > \"$ROOT/signature.txt\""
+    )
     for lib in libraries:
         src = f"$ROOT/src/{lib['name']}"
         lines += [
@@ -161,6 +257,7 @@ def build_script(
                 f"CFLAGS='-O2 -fPIC' ./configure {configure(lib['configure_args'])}",
                 "configure.log",
             ),
+            found_libc(lib["name"]),
             logged('/usr/bin/make -j"$jobs"', "make.log"),
             logged("/usr/bin/make install", "install.log"),
         ]
@@ -173,6 +270,7 @@ def build_script(
             "configure.log",
             80,
         ),
+        found_libc("CPython"),
         "echo '--- CPython: build' >&2",
         logged('/usr/bin/make -j"$jobs"', "make.log", 80),
         "echo '--- CPython: install' >&2",
@@ -192,6 +290,33 @@ def build_script(
         "fi",
     ]
     return "\n".join(lines) + "\n"
+
+
+class SourceCPythonError(Exception):
+    pass
+
+
+def upstream_keyring(address: Address, keys: DigestContents, signature: FrozenDict) -> bytes:
+    """The keyring gpgv checks upstream's signature with: `keys_path` inside the pinned
+    `keys` archive, unarmored."""
+    (archive,) = keys
+    path = signature["keys_path"]
+    with tarfile.open(fileobj=io.BytesIO(archive.content)) as tar:
+        member = next(
+            (m for m in tar.getmembers() if m.isfile() and m.name.lstrip("./") == path), None
+        )
+        armored = tar.extractfile(member).read() if member else None  # type: ignore[union-attr]
+    if armored is None:
+        raise SourceCPythonError(
+            f"{address}: `upstream_signature.keys_path` {path} is not a file in "
+            f"{archive.path}: name the armored key file it holds (e.g. debian/upstream/signing-key.asc)."
+        )
+    try:
+        return dearmor(armored.decode("ascii"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise SourceCPythonError(
+            f"{address}: {path} in {archive.path} holds no ASCII-armored public key ({e})."
+        ) from None
 
 
 @rule(desc="Build CPython from its pinned source", level=LogLevel.DEBUG)
@@ -214,7 +339,12 @@ async def build_source_cpython(
             description_of_origin=f"the `toolchain` field of {tgt.address}",
         ),
     )
-    archives = (source, *(lib["source"] for lib in libraries))
+    signature = tgt[SourceCPythonSignatureField].value
+    archives = (
+        source,
+        *(lib["source"] for lib in libraries),
+        *((signature["signature"], signature["keys"]) if signature else ()),
+    )
     toolchain, root, *fetched = await MultiGet(
         Get(CcToolchain, CcToolchainRequest(toolchain_address)),
         Get(
@@ -232,6 +362,23 @@ async def build_source_cpython(
         ),
     )
     root.check_toolchain(tgt.address, "its root file system of build packages", toolchain)
+    keyring: tuple[FileContent, ...] = ()
+    if signature:
+        if not any(p["filename"].startswith("gpgv_") for p in root.packages):
+            raise SourceCPythonError(
+                f"{tgt.address} checks upstream's signature (`signature`), but its "
+                "`build_packages` hold no gpgv: add Debian's `gpgv` to their set and pin it again."
+            )
+        keyring = (
+            FileContent(
+                f"{SOURCES}/{KEYRING}",
+                upstream_keyring(
+                    tgt.address,
+                    await Get(DigestContents, Digest, fetched[-1].digest),
+                    signature,
+                ),
+            ),
+        )
     sde = tgt[SourceDateEpochField].value
     body = build_script(
         source=source["filename"],
@@ -242,6 +389,7 @@ async def build_source_cpython(
         source_date_epoch=sde,
         deps=f"{isolation.fixed_root}/deps",
         cc=f"{isolation.fixed_root}/{toolchain.bin_dir}/cc",
+        signature=signature,
     )
     script = process_script("build_cpython.sh", isolation, body, fixed_root=True, in_root=True)
     sources = await Get(
@@ -254,6 +402,7 @@ async def build_source_cpython(
         CreateDigest(
             [
                 FileContent("build_cpython.sh", script.encode()),
+                *keyring,
                 Directory(".home"),
                 Directory(OUT),
                 *fresh_caches,
@@ -312,6 +461,8 @@ async def build_source_cpython(
             for word in line.split()
         ),
         "self_check": text["self-check.txt"].strip(),
+        # gpgv's VALIDSIG line (signing key, signature time), or why none was checked.
+        "signature": text["signature.txt"].strip(),
     }
     installed = await Get(
         Digest,

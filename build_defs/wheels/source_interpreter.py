@@ -4,10 +4,11 @@
 Wheels for it are cross builds even on its own machine (another C library): its
 `build_interpreter`, the same CPython version for this host's machine in its own root file
 system, runs meson-python and the other tools, shown this interpreter's headers and
-sysconfig data (`CrossTarget`). The build, repair and tests run in that root with the
-interpreter's `runtime_packages` added (its C library's loader), so the tests run the built
-interpreter itself, natively for this host's CPU, subprocesses included, as its wheels'
-users would. The facts name the source archive and the built tree's digest: a rebuilt
+sysconfig data (`CrossTarget`). The build, repair and tests run in that root. For this host's
+CPU the interpreter's `runtime_packages` (its C library's loader) join it, so the tests run
+the built interpreter itself, natively, subprocesses included, as its wheels' users would;
+for another CPU they run it under the pinned qemu-user (`emulator_packages`), its loader
+unpacked from `runtime_packages`. The facts name the source archive and the built tree's digest: a rebuilt
 interpreter rebuilds its wheels.
 """
 
@@ -37,6 +38,7 @@ from build_defs.toolchains.interpreter import (
     InterpreterFieldSet,
     InterpreterRequest,
     build_side_facts,
+    host_machine,
 )
 from build_defs.toolchains.target_interpreter import (
     ARCH_PYCONFIG,
@@ -46,6 +48,7 @@ from build_defs.toolchains.target_interpreter import (
 )
 from build_defs.toolchains.target_types import (
     CPythonVersionField,
+    DebianEmulatorPackagesField,
     SourceCPythonBuildInterpreterField,
     SourceCPythonHostTripletField,
     SourceCPythonRuntimePackagesField,
@@ -65,6 +68,7 @@ class SourceCPythonFieldSet(InterpreterFieldSet):
     platform: TargetCPythonPlatformField
     build_interpreter: SourceCPythonBuildInterpreterField
     runtime_packages: SourceCPythonRuntimePackagesField
+    emulator_packages: DebianEmulatorPackagesField
 
 
 def _build_files(contents: DigestContents, version: str, sysconfig_name: str) -> dict[str, bytes]:
@@ -150,21 +154,26 @@ async def source_cpython_interpreter(field_set: SourceCPythonFieldSet) -> Interp
         "built_tree": f"{built.digest.fingerprint}:{built.digest.serialized_bytes_length}",
         "runtime_packages": package_list(runtime),
     }
+    emulator = tuple(field_set.emulator_packages.value or ())
+    native = triplet.split("-", 1)[0] == host_machine()
+    if emulator:
+        facts["emulator_packages"] = package_list(emulator)
     cross = CrossTarget(
         digest=digest,
         root=TARGET_PYTHON_DIR,
         triplet=triplet,
         wheel_platform=field_set.platform.value,
         sysconfig_name=sysconfig_name,
+        # Another CPU: its tests run the tree under qemu, its loader from these packages.
+        test_packages=() if native else runtime,
+        emulator_packages=emulator,
         interpreter_tree=built.digest,
         interpreter_path=f"{PREFIX.lstrip('/')}/bin/python{version}",
     )
+    # This host's CPU: the loader joins the build interpreter's root, where the tests run it.
+    joined = tuple(p for p in runtime if p["sha256"] not in in_root) if native else ()
     return Interpreter(
-        address,
-        version,
-        FrozenDict(facts),
-        cross,
-        root_packages=build.root_packages + tuple(p for p in runtime if p["sha256"] not in in_root),
+        address, version, FrozenDict(facts), cross, root_packages=build.root_packages + joined
     )
 
 

@@ -126,6 +126,7 @@ def test_release_matrix_is_the_graphs_and_the_build_job_runs_as_written(clone: P
         "manylinux_x86_64",
         "manylinux_aarch64",
         "musllinux_x86_64",
+        "musllinux_aarch64",
     }
     assert matrix == {"include": expected}
     # A set with a wheel no wheel_test covers is refused: CI would publish it untested.

@@ -58,7 +58,15 @@ def _graph_pins(
         # Debian packages a target builds from, or runs its builds in (not a root file
         # system for tests), and the Debian source files a CPython is built from.
         sources = (
-            [tgt["source"], *(lib["source"] for lib in tgt["libraries"])]
+            [
+                tgt["source"],
+                *(lib["source"] for lib in tgt["libraries"]),
+                *(
+                    (tgt["signature"]["signature"], tgt["signature"]["keys"])
+                    if tgt["signature"]
+                    else ()
+                ),
+            ]
             if kind == "source_cpython"
             else []
         )
@@ -160,6 +168,7 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         "numpy_src:wheel-cp313-aarch64",
         "numpy_src:wheel-cp314-aarch64",
         "numpy_src:wheel-cp313-musllinux-x86_64",
+        "numpy_src:wheel-cp313-musllinux-aarch64",
     )
     deps = {}
     for target in targets:
@@ -270,12 +279,29 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
             clone, deps["numpy_src:wheel-cp313-musllinux-x86_64"], peeked
         )
     }
-    assert {
+    source_pins = {
         "python3.13_3.13.5.orig.tar.xz",
+        # Upstream's signature, and Debian's packaging that carries the key it is checked with.
+        "python3.13_3.13.5.orig.tar.xz.asc",
+        "python3.13_3.13.5-2+deb13u5.debian.tar.xz",
         "libffi_3.4.8.orig.tar.gz",
-        "musl_1.2.5-3.1~deb13u1_amd64.deb",
+        "gpgv_2.4.7-21+deb13u1+b5_amd64.deb",
         "trixie/main/source/Sources.xz",
-    } <= musl_pins
+    }
+    assert {*source_pins, "musl_1.2.5-3.1~deb13u1_amd64.deb"} <= musl_pins
+    # The aarch64 one: the same sources, and arm64's musl (the loader its interpreter names).
+    musl_arm64_pins = {
+        name
+        for kind, _, name, _ in _graph_pins(
+            clone, deps["numpy_src:wheel-cp313-musllinux-aarch64"], peeked
+        )
+    }
+    assert {
+        *source_pins,
+        "musl_1.2.5-3.1~deb13u1_arm64.deb",
+        "libgcc-14-dev_14.2.0-19_arm64.deb",
+        "scipy_openblas64-0.3.34.237.2-py3-none-musllinux_1_2_aarch64.whl",
+    } <= musl_arm64_pins
     # The cross build's inputs include each Debian package it builds from, libgcc among them.
     cross_pins = {
         name

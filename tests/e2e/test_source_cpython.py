@@ -22,6 +22,9 @@ def test_cpython_from_pinned_source_is_a_musl_interpreter_without_host_headers(
     prefix = clone / "dist" / "cpython-3.13.5-x86_64-linux-musl"
     info = json.loads((prefix / "BUILD-INFO.json").read_text())
     assert info["version"] == "3.13.5"
+    # Upstream's signature was checked, by the listed key (its release manager's).
+    assert info["signature"].startswith("[GNUPG:] VALIDSIG "), info["signature"]
+    assert info["signature"].endswith(" 7169605F62C751356D054A26A821E680E5FA6305")
     # It ran (natively, through the pinned musl loader) and loaded zlib and ctypes.
     assert info["self_check"] == "3.13.5 linux", info["self_check"]
     assert {"zlib", "_ctypes", "_decimal", "_socket"} <= set(info["extension_modules"])
@@ -46,6 +49,7 @@ def test_cpython_from_pinned_source_is_a_musl_interpreter_without_host_headers(
     )
     assert "--with-build-python=/usr/bin/python3.13" in target["configure_args"]
     assert [lib["name"] for lib in target["libraries"]] == ["zlib", "libffi"]
+    assert target["signature"]["keys_path"] == "debian/upstream/signing-key.asc"
 
     # As the interpreter of wheels: the facts builds key on name its source and built tree.
     fingerprint = run_pants(clone, "fingerprint", MUSL_PYTHON)

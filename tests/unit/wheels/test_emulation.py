@@ -161,6 +161,34 @@ def test_a_pinned_emulator_replaces_the_hosts_and_runs_in_a_root() -> None:
         _run(_cross(emulator_packages=_QEMU), emulator="/usr/bin/qemu-aarch64-static")
 
 
+def test_a_tree_built_for_another_cpu_runs_under_qemu_with_its_loader_root() -> None:
+    musl = (FrozenDict({"filename": "musl_1.2.5_arm64.deb", "sha256": "ee" * 32, "size": 4}),)
+    cross = CrossTarget(
+        EMPTY_DIGEST,
+        "target-python",
+        "aarch64-linux-musl",
+        "musllinux_aarch64",
+        "_sysconfigdata__linux_aarch64-linux-musl",
+        test_packages=musl,
+        emulator_packages=_QEMU,
+        interpreter_tree=EMPTY_DIGEST,
+        interpreter_path="opt/python/bin/python3.13",
+    )
+    assert not cross.runs_natively_on("x86_64")
+    result, _ = _run(cross, in_root=True)
+    # qemu runs the built tree's interpreter; the root file system holds only its loader, so
+    # nothing there is precompiled (`-`).
+    assert 'exec "$ROOT/emulator/bin/qemu" "$ROOT/target-tree/opt/python/bin/python3.13"' in (
+        result.setup
+    )
+    assert '"$ROOT/rootfs" - "$ROOT/rootfs-debs/musl_1.2.5_arm64.deb"' in result.setup
+    assert "usr/bin/python3.13" not in result.setup
+    # A Debian interpreter still runs from its root file system, precompiled there.
+    debian, _ = _run(_cross(emulator_packages=_QEMU), in_root=True)
+    assert 'exec "$ROOT/emulator/bin/qemu" "$ROOT/rootfs/usr/bin/python3.13"' in debian.setup
+    assert '"$ROOT/rootfs" 3.13 ' in debian.setup
+
+
 def test_no_root_file_system_is_an_error_naming_the_field() -> None:
     with pytest.raises(EmulationError, match="test_packages"):
         _run(_cross(test_packages=()))
