@@ -5,7 +5,9 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 # What //:repo puts in the test sandbox (the sandbox root is the working directory).
@@ -42,9 +44,16 @@ def make_clone(dest: Path) -> Path:
 def run_pants(
     clone: Path, *args: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
 ) -> subprocess.CompletedProcess:
-    """Run ./pants (no daemon, so no process outlives the test) and capture its output."""
+    """Run ./pants in `clone` and capture its output.
+
+    Runs are served by a pantsd of the clone's own, as a developer's are: without one, each
+    run spends about 20 s of CPU building the rule graph (2026-12-06, 2 cores), and the e2e
+    tests make some sixty runs. conftest.py stops the daemon when the test ends, so no
+    process outlives it. A `prefix` (a seccomp filter, a umask) changes the client process,
+    which a daemon started earlier would not share, so those runs start no daemon."""
+    daemon = "--no-pantsd" if prefix else "--pantsd"
     result = subprocess.run(
-        [*prefix, "./pants", "--no-pantsd", *args],
+        [*prefix, "./pants", daemon, *args],
         cwd=clone,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -55,6 +64,25 @@ def run_pants(
     print(result.stdout[-5000:])
     print(result.stderr[-5000:])
     return result
+
+
+def stop_daemons(root: Path) -> None:
+    """Stop every pantsd of a checkout under `root` (SIGTERM, then SIGKILL after 30 s),
+    whoever started it."""
+    for pid_file in root.glob("**/.pids/*/pantsd/pid"):
+        try:
+            pid = int(pid_file.read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+        except (ValueError, ProcessLookupError):
+            continue
+        for _ in range(300):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
 
 
 def logged_sha256(output: str) -> dict[str, str]:

@@ -17,6 +17,18 @@ def _peek(clone: Path, *addresses: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
+def _closure(peeked: dict[str, dict], target: str) -> list[str]:
+    """The addresses `target` depends on, transitively (itself excluded), from `peek`."""
+    seen: set[str] = set()
+    todo = list(peeked[target]["dependencies"])
+    while todo:
+        address = todo.pop()
+        if address not in seen:
+            seen.add(address)
+            todo.extend(peeked[address]["dependencies"])
+    return sorted(seen)
+
+
 def _graph_pins(
     clone: Path, deps: list[str], peeked: dict[str, dict]
 ) -> set[tuple[str, str, str, str]]:
@@ -151,14 +163,24 @@ def _check_recorded_pins(
 def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
     clone: Path, tmp_path: Path
 ) -> None:
-    # The aarch64 and musllinux sets are left to the full run (`./pants test ::`, their tests
-    # are tagged `full-suite`): their wheels' graph is checked below without building them, and
-    # a cross build's evidence is built by the fixture's aarch64 wheel (test_evidence.py).
-    built = run_pants(clone, "package", "//:release")
+    # Built here: the cp312 wheel (the host's CPython), the sdist, and the musllinux x86_64
+    # set (its CPython built from source, the wheel cross-built in trixie's root), which
+    # README's test command builds for their wheel tests anyway (tests/BUILD makes this Pants
+    # run's builds runtime packages of this test, so this ./pants finds them in the cache).
+    # The cp313/cp314 and aarch64 wheels' graphs are checked below without building them; a
+    # wheel built in a Debian CPython's root and a cross build have their evidence built by the
+    # fixture's cp314 and aarch64 wheels (test_evidence.py).
+    sdist = "numpy-2.5.5.tar.gz"
+    built = run_pants(
+        clone, "package", "numpy_src:wheel-cp312", "numpy_src:sdist", "//:release-musllinux-x86_64"
+    )
     assert built.returncode == 0
-    release, musl = clone / "dist/release", None
-    verified = run_pants(clone, "verify", "--", "dist/release")
-    assert verified.returncode == 0 and verified.stdout.count("✓ ") == 4
+    loose, musl = clone / "dist", clone / "dist/release-musllinux-x86_64"
+    (cp312,) = (p.name for p in loose.glob("numpy-2.5.5-cp312-*.whl"))
+    verified = run_pants(
+        clone, "verify", "--", f"dist/{cp312}", f"dist/{sdist}", "dist/release-musllinux-x86_64"
+    )
+    assert verified.returncode == 0 and verified.stdout.count("✓ ") == 3
 
     targets = (
         "numpy_src:wheel-cp312",
@@ -170,16 +192,20 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         "numpy_src:wheel-cp313-musllinux-x86_64",
         "numpy_src:wheel-cp313-musllinux-aarch64",
     )
-    deps = {}
-    for target in targets:
-        listed = run_pants(clone, "dependencies", "--transitive", target)
-        assert listed.returncode == 0
-        deps[target] = listed.stdout.split()
-    peeked = {
-        t["address"]: t for t in _peek(clone, *sorted({d for ds in deps.values() for d in ds}))
-    }
+    # One `peek` of the whole graph gives every target's direct dependencies; each wheel's
+    # transitive ones are walked from there (one Pants run, not one per wheel), and checked
+    # once against what `pants dependencies --transitive` itself reports.
+    peeked = {t["address"]: t for t in _peek(clone, "::")}
+    deps = {target: _closure(peeked, target) for target in targets}
+    listed = run_pants(clone, "dependencies", "--transitive", "numpy_src:wheel-cp312")
+    assert listed.returncode == 0
+    assert sorted(listed.stdout.split()) == deps["numpy_src:wheel-cp312"]
     # A host interpreter's exact version is a host fact, shown by `fingerprint`, not by `peek`.
-    host_pythons = sorted(a for a, t in peeked.items() if t["target_type"] == "host_cpython")
+    host_pythons = sorted(
+        a
+        for a in {d for ds in deps.values() for d in ds}
+        if peeked[a]["target_type"] == "host_cpython"
+    )
     fingerprinted = run_pants(clone, "fingerprint", *host_pythons)
     assert fingerprinted.returncode == 0, fingerprinted.stderr
     for row in json.loads(fingerprinted.stdout):
@@ -190,9 +216,13 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
     assert {"highway", "pocketfft", "x86-simd-sort", "SVML", "pythoncapi-compat"} <= set(vendored)
     rooted_versions = {"3.13": "3.13.5", "3.14": "3.14.8"}
     for py, directory, target, openblas_target in (
-        ("3.12", release, "numpy_src:wheel-cp312", "3rdparty/openblas:ilp64"),
-        ("3.13", release, "numpy_src:wheel-cp313", "3rdparty/openblas:ilp64"),
-        ("3.14", release, "numpy_src:wheel-cp314", "3rdparty/openblas:ilp64"),
+        ("3.12", loose, "numpy_src:wheel-cp312", "3rdparty/openblas:ilp64"),
+        (
+            "3.13",
+            musl,
+            "numpy_src:wheel-cp313-musllinux-x86_64",
+            "3rdparty/openblas:ilp64-musllinux-x86_64",
+        ),
     ):
         openblas = peeked[openblas_target]
         tag = "cp" + py.replace(".", "")
@@ -249,7 +279,7 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
                 for c in root["components"]
             ) == sorted((p["filename"], p["sha256"]) for p in [*rooted["root_packages"], *runtime])
             assert not {r for r in built_with if r.startswith("build:target:")}
-        if directory is release and py == "3.12":
+        if py == "3.12":
             # pip installs it (RECORD valid). The aarch64 wheels install under qemu, and the
             # cp313 and cp314 ones in their root file systems (no host CPython of theirs), in
             # their wheel_tests.
@@ -302,6 +332,12 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         "libgcc-14-dev_14.2.0-19_arm64.deb",
         "scipy_openblas64-0.3.34.237.2-py3-none-musllinux_1_2_aarch64.whl",
     } <= musl_arm64_pins
+    # The wheels built in Debian CPythons' roots (not built here): each root's packages.
+    for target, package in (
+        ("numpy_src:wheel-cp313", "python3.13-minimal_3.13.5-2+deb13u5_amd64.deb"),
+        ("numpy_src:wheel-cp314", "python3.14-minimal_3.14.8-1_amd64.deb"),
+    ):
+        assert package in {name for _, _, name, _ in _graph_pins(clone, deps[target], peeked)}
     # The cross build's inputs include each Debian package it builds from, libgcc among them.
     cross_pins = {
         name
@@ -330,7 +366,7 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         "forky/main/binary-arm64/Packages.xz",
         "forky/main/binary-amd64/Packages.xz",
     } <= rooted_pins
-    (sdist_statement,) = release.glob("*.tar.gz.intoto.jsonl")
+    sdist_statement = loose / f"{sdist}.intoto.jsonl"
     assert _recorded_pins(json.loads(sdist_statement.read_text())) == _graph_pins(
         clone, deps["numpy_src:sdist"], peeked
     )
