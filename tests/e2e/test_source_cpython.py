@@ -66,3 +66,24 @@ def test_cpython_from_pinned_source_and_its_musllinux_wheel_reproduce(clone: Pat
     assert repro.returncode == 0
     assert f"✓ {MUSL_PYTHON}: CPython 3.13.5 reproducible" in repro.stdout
     assert f"✓ {MUSL_WHEEL}" in repro.stdout
+
+
+def test_cpython_told_to_use_the_hosts_bzip2_header_still_cannot_see_it(clone: Path) -> None:
+    """A probe: configure is told to take bzip2's header from /usr/include, where this host
+    has it, after the C library's own (pkg-config's variables, which configure takes without
+    looking). Inside the root there is no such header, so the module's compile stops the
+    build. Seen failing (2026-12-06): with the host's /usr/include bound over the root's by
+    hand, the build passed and built `_bz2`."""
+    assert Path("/usr/include/bzlib.h").exists(), "the host lacks bzlib.h: this proves nothing"
+    build_file = clone / "3rdparty/python/BUILD"
+    text = build_file.read_text()
+    anchor = '        "CFLAGS_NODIST=-Wno-date-time -fPIE",\n'
+    assert anchor in text
+    # Any non-empty BZIP2_LIBS makes configure skip its own checks; a shared module may
+    # leave bzip2's symbols undefined, so only the header decides.
+    probe = '        "BZIP2_CFLAGS=-idirafter /usr/include", "BZIP2_LIBS=-lc",\n'
+    build_file.write_text(text.replace(anchor, anchor + probe))
+    built = run_pants(clone, "package", MUSL_PYTHON)
+    assert built.returncode != 0
+    assert "'bzlib.h' file not found" in built.stderr, built.stderr[-3000:]
+    assert not (clone / "dist").exists()
