@@ -301,14 +301,14 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         _check_recorded_pins(
             _recorded_pins(statement), _graph_pins(clone, deps[target], peeked), py, manifest
         )
+
+    def pinned_names(target: str) -> set[str]:
+        """The file names of every pinned input of `target`'s graph."""
+        return {name for _, _, name, _ in _graph_pins(clone, deps[target], peeked)}
+
     # The musllinux wheel's inputs include the CPython source and C libraries it was built
     # for, by sha256, with the signed source index that vouched for them.
-    musl_pins = {
-        name
-        for kind, _, name, _ in _graph_pins(
-            clone, deps["numpy_src:wheel-cp313-musllinux-x86_64"], peeked
-        )
-    }
+    musl_pins = pinned_names("numpy_src:wheel-cp313-musllinux-x86_64")
     source_pins = {
         "python3.13_3.13.5.orig.tar.xz",
         # Upstream's signature, and Debian's packaging that carries the key it is checked with.
@@ -320,12 +320,7 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
     }
     assert {*source_pins, "musl_1.2.5-3.1~deb13u1_amd64.deb"} <= musl_pins
     # The aarch64 one: the same sources, and arm64's musl (the loader its interpreter names).
-    musl_arm64_pins = {
-        name
-        for kind, _, name, _ in _graph_pins(
-            clone, deps["numpy_src:wheel-cp313-musllinux-aarch64"], peeked
-        )
-    }
+    musl_arm64_pins = pinned_names("numpy_src:wheel-cp313-musllinux-aarch64")
     assert {
         *source_pins,
         "musl_1.2.5-3.1~deb13u1_arm64.deb",
@@ -337,12 +332,9 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         ("numpy_src:wheel-cp313", "python3.13-minimal_3.13.5-2+deb13u5_amd64.deb"),
         ("numpy_src:wheel-cp314", "python3.14-minimal_3.14.8-1_amd64.deb"),
     ):
-        assert package in {name for _, _, name, _ in _graph_pins(clone, deps[target], peeked)}
+        assert package in pinned_names(target)
     # The cross build's inputs include each Debian package it builds from, libgcc among them.
-    cross_pins = {
-        name
-        for kind, _, name, _ in _graph_pins(clone, deps["numpy_src:wheel-cp313-aarch64"], peeked)
-    }
+    cross_pins = pinned_names("numpy_src:wheel-cp313-aarch64")
     assert {n for n in cross_pins if n.endswith("_arm64.deb")} == {
         "libgcc-14-dev_14.2.0-19_arm64.deb",
         "libpython3.13-dev_3.13.5-2+deb13u5_arm64.deb",
@@ -355,10 +347,7 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         cross_pins
     )
     # The cp314 cross build: forky's arm64 headers, and the x86_64 root it ran in.
-    rooted_pins = {
-        name
-        for kind, _, name, _ in _graph_pins(clone, deps["numpy_src:wheel-cp314-aarch64"], peeked)
-    }
+    rooted_pins = pinned_names("numpy_src:wheel-cp314-aarch64")
     assert {
         "libpython3.14-dev_3.14.8-1_arm64.deb",
         "python3.14-minimal_3.14.8-1_amd64.deb",
