@@ -94,7 +94,7 @@ async def prepare_native_library(request: NativeLibraryRequest) -> NativeLibrary
     if bool(script) == bool(pc_file):
         raise NativeLibraryError(
             f"{request.address}: set exactly one of `pkg_config_script` (run the wheel's own code) "
-            "and `pkg_config_file` (the .pc file it ships, for a wheel of another architecture)."
+            "and `pkg_config_file` (the .pc file the wheel ships)."
         )
     filename = tgt[PinnedFilenameField].value
     extracted = await Get(StoreArtifact, StoreArtifactRequest.pinned_by(tgt, extract_as=".zip"))

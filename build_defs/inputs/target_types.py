@@ -293,9 +293,11 @@ class NativeLibraryPkgConfigScriptField(StringField):
     help = help_text(
         """
         Python code, run in the build sandbox with the extracted wheel first on `sys.path`,
-        that prints the pkg-config file (upstream's own generator, e.g.
-        `import scipy_openblas64 as m; print(m.get_pkg_config())`). Set this or
-        `pkg_config_file`, not both.
+        that prints the pkg-config file (upstream's own generator), for a wheel that ships
+        none. What it prints reaches the build, so it must not look at the machine:
+        scipy-openblas64's `get_pkg_config()` records the OpenBLAS core picked for the CPU
+        it runs on, and NumPy's wheel would change bytes with the CPU (use its shipped
+        file). Set this or `pkg_config_file`, not both.
         """
     )
 
@@ -306,9 +308,8 @@ class NativeLibraryPkgConfigFileField(StringField):
         """
         The pkg-config file the wheel ships, relative to its root (e.g.
         `scipy_openblas64/lib/pkgconfig/scipy-openblas.pc`), with `${pcfiledir}` resolved to
-        where it lies in the sandbox. For a wheel of another architecture, whose code cannot
-        run on the build host (and whose generator would record the emulated CPU). Set this
-        or `pkg_config_script`, not both.
+        where it lies in the sandbox: a fact of the pinned wheel, the same on every build
+        machine and for every architecture. Set this or `pkg_config_script`, not both.
         """
     )
 

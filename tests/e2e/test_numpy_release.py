@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import zipfile
 from pathlib import Path
@@ -229,11 +230,23 @@ def test_numpy_release_carries_sbom_and_provenance_that_match_the_graph(
         (wheel,) = directory.glob(f"numpy-2.5.5-{tag}-{tag}-*.whl")
         with zipfile.ZipFile(wheel) as zf:
             sbom = json.loads(zf.read("numpy-2.5.5.dist-info/sboms/numpy.cdx.json"))
+            config = zf.read("numpy/__config__.py").decode()
             libs = {
                 n: hashlib.sha256(zf.read(n)).hexdigest()
                 for n in zf.namelist()
                 if n.startswith("numpy.libs/") and n.endswith(".so")
             }
+        # NumPy copies the OpenBLAS .pc file's `openblas_config` line into `__config__.py`:
+        # it must be the pinned wheel's own, not the core OpenBLAS picks for this machine's CPU
+        # (which a generated .pc records, and which made the wheel's bytes follow the CPU).
+        store = Path(os.environ["NUMPY_RELEASE_STORE"]) / "files" / openblas["filename"]
+        with zipfile.ZipFile(store) as zf:
+            name = f"/pkgconfig/{openblas['pkg_config_name']}.pc"
+            (pc,) = (n for n in zf.namelist() if n.endswith(name))
+            shipped = zf.read(pc).decode()
+        (line,) = (x for x in shipped.splitlines() if x.startswith("openblas_config="))
+        (recorded,) = {x for x in config.splitlines() if '"openblas configuration"' in x}
+        assert recorded.strip() == f'"openblas configuration": r"{line.split("=", 1)[1].strip()}",'
         assert sbom["specVersion"] == "1.6" and "timestamp" in sbom["metadata"]
         assert sbom["metadata"]["component"]["purl"] == "pkg:pypi/numpy@2.5.5"
         components = {c["name"]: c for c in sbom["components"]}
