@@ -59,12 +59,13 @@ from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
 from build_defs.toolchains.interpreter import host_machine
 from build_defs.toolchains.tool_env import ToolEnvRequest
 from build_defs.wheels.build_wheel import MesonWheelFieldSet, keyed_env, process_script
+from build_defs.wheels.cores import sharing_cores
 from build_defs.wheels.emulation import EmulatedPython, EmulatedPythonRequest
 from build_defs.wheels.root_fs import root_fs_for
 from build_defs.wheels.root_tools import tool_env_for
 from build_defs.wheels.target_types import MesonWheelPythonField
 
-# Runs `"$PYTHON" -m pytest` once per selection, one per core at a time, each logged to
+# Runs `"$PYTHON" -m pytest` once per selection, one per core Pants gives it at a time, each logged to
 # its own file; prints each one's last line and time; fails if any failed.
 _SELECTIONS = """\
 run_selection() {{
@@ -73,7 +74,7 @@ run_selection() {{
   "$PYTHON" -m pytest -p no:cacheprovider -o addopts= -q "$@" > "$ROOT/.work/selection-$n.log" 2>&1 || status=$?
   echo "$status $((SECONDS - start))" > "$ROOT/.work/selection-$n.status"
 }}
-cores="$("$TOOL_PREFIX/bin/python" -c 'import os; print(os.cpu_count() or 1)')"
+cores="$JOBS"
 {launch}wait
 failed=0
 for ((n = 1; n <= {count}; n++)); do
@@ -425,7 +426,7 @@ cd "$ROOT/.work"
     result = await Get(
         FallibleProcessResult,
         Process(
-            argv=(bash.path, "wheel_test.sh"),
+            **sharing_cores(bash.path, "wheel_test.sh"),
             input_digest=input_digest,
             append_only_caches=toolchain.caches_with(env.append_only_caches),
             immutable_input_digests={**toolchain.immutable_inputs, **root.immutable_inputs},

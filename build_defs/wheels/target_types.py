@@ -104,7 +104,8 @@ class MesonWheelConfigSettingsField(DictStringToStringField):
     default = {}
     help = help_text(
         "Further PEP 517 config settings for meson-python (`-C<key>=<value>`), e.g. "
-        '`{"compile-args": "-j2"}`.'
+        '`{"compile-args": "-v"}`. Pants gives ninja its `-j` (the cores it gives the build '
+        "process); a `-j` here comes after it and wins."
     )
 
 

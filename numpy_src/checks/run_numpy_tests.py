@@ -12,7 +12,8 @@ import sys
 import numpy
 
 f2py = os.path.join(os.path.dirname(numpy.__file__), "f2py")
-workers = os.environ.get("NUMPY_TEST_WORKERS", str(os.cpu_count() or 1))
+# The cores Pants gives the test process (`$JOBS`, set by build_defs/wheels/cores.py).
+workers = os.environ.get("JOBS") or str(os.cpu_count() or 1)
 # --ignore needs an absolute path here (a glob through numpy.test did not work with pytest 9).
 ok = numpy.test(
     label="fast",

@@ -18,6 +18,10 @@ Every figure is repeated and reported as median (min-max). Measured:
 - `peak_rss`: the raw build's peak memory;
 - `launcher`: `./pants` up to the hand-over to Pants (PANTS_BOOTSTRAP_ONLY);
 - `breakdown`, last: one more cold build, process by process (Pants' workunit logger).
+
+`--release-set` measures instead how a set of wheels shares the cores: the set built by one
+cold `./pants package` against each of its wheels built alone the same way (A-B-A: set,
+singles, set), with the machine's peak memory in use above what it used before each run.
 """
 
 from __future__ import annotations
@@ -33,12 +37,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {"quick": "tests/fixtures/mini_zig:wheel", "numpy": "numpy_src:wheel-cp312"}
+# Two wheels of one kind (each built in its Debian CPython's root), so neither waits on the other.
+RELEASE_SETS = {
+    "quick": ("tests/fixtures/mini_zig:wheel", "tests/fixtures/mini_zig:wheel-cp314"),
+    "numpy": ("numpy_src:wheel-cp313", "numpy_src:wheel-cp314"),
+}
 _STAMP = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) \[INFO\] (Starting|Completed): (Build wheel|Repair wheel) ", re.M)
 _KEPT = re.compile(r"(?i)preserving local process execution dir [`\"']?(/[^\s`\"']+)[`\"']? for [`\"']?(Build wheel|Repair wheel)")
 _REINIT = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) \[INFO\] (Initialization options changed|Initializing scheduler|Scheduler initialized)", re.M)
@@ -161,6 +171,59 @@ def breakdown(target: str) -> dict:
     }
 
 
+def _memory_in_use_kib() -> int:
+    info = {line.split(":")[0]: int(line.split()[1]) for line in open("/proc/meminfo")}
+    return info["MemTotal"] - info["MemAvailable"]
+
+
+def cold_with_peak_memory(*targets: str) -> tuple[float, float]:
+    """One cold `./pants package` of `targets` (no pantsd, no process cache, so the set and
+    each single start alike): seconds, and the machine's peak memory in use above what it
+    used before, in MiB, sampled every 0.2 s."""
+    baseline, peak, done = _memory_in_use_kib(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            peak[0] = max(peak[0], _memory_in_use_kib() - baseline)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        elapsed, _ = pants("--no-pantsd", "--no-local-cache", "package", *targets)
+    finally:
+        done.set()
+        sampler.join()
+    return elapsed, peak[0] / 1024
+
+
+def release_set(targets: tuple[str, ...], repeat: int) -> dict:
+    """The set built at once against the sum of its wheels built one at a time."""
+    sets, singles, set_peak, single_peak = [], [], [], []
+    for i in range(repeat):
+        for when in ("before", "after"):
+            progress(f"release set {i + 1}/{repeat} ({when} the singles): {' '.join(targets)}")
+            seconds, peak = cold_with_peak_memory(*targets)
+            sets.append(seconds)
+            set_peak.append(peak)
+            if when == "before":
+                alone = [cold_with_peak_memory(t) for t in targets]
+                singles.append(sum(seconds for seconds, _ in alone))
+                single_peak.append(max(peak for _, peak in alone))
+    return {"targets": list(targets), "set": summary(sets), "sum_of_singles": summary(singles),
+            "set_over_singles": statistics.median(sets) / statistics.median(singles),
+            "set_peak_memory_mib": summary(set_peak), "single_peak_memory_mib": summary(single_peak)}
+
+
+def print_release_set(r: dict) -> None:
+    print(f"release set {' '.join(r['targets'])}, cold, no pantsd: set {fmt(r['set'])} s against the sum of its "
+          f"wheels alone {fmt(r['sum_of_singles'])} s = {r['set_over_singles']:.3f}; peak memory in use "
+          f"{fmt(r['set_peak_memory_mib'])} MiB (a single: {fmt(r['single_peak_memory_mib'])} MiB)")
+
+
+def fmt(s: dict) -> str:
+    return f"{s['median']:.2f} ({s['min']:.2f}-{s['max']:.2f})"
+
+
 def draw_chart(result: Path, png: Path) -> None:
     """chart.py in a venv of the pinned matplotlib (set `benchmark-chart`), made from the store."""
     sys.path.insert(0, str(ROOT / "build_defs" / "bootstrap"))
@@ -197,6 +260,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--chart", type=Path, help="also draw the results as a PNG here (needs --json)")
     parser.add_argument("--chart-only", action="store_true", help="only redraw --chart from an existing --json")
+    parser.add_argument("--release-set", action="store_true",
+                        help="only the release set against its wheels built one at a time, printed and in --json")
     parser.add_argument("--breakdown-only", action="store_true",
                         help="only the breakdown of one cold build (Pants' workunit logger), printed and in --json")
     args = parser.parse_args()
@@ -209,6 +274,13 @@ def main() -> int:
     repeat = args.repeat or (2 if args.quick else 3)
     results: dict = {"target": target, "machine": machine()}
     pants("--version")  # pantsd warm, inputs fetched
+    if args.release_set:
+        kind = "quick" if args.quick else "numpy"
+        results = {"machine": machine(), "release_set": release_set(RELEASE_SETS[kind], args.repeat or 1)}
+        print_release_set(results["release_set"])
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
+        return 0
     if args.breakdown_only:
         results["breakdown"] = breakdown(target)
         print_breakdown(results)
@@ -310,9 +382,6 @@ def main() -> int:
     results["breakdown"] = breakdown(target)
     for kept in sandboxes:
         shutil.rmtree(kept, ignore_errors=True)
-
-    def fmt(s: dict) -> str:
-        return f"{s['median']:.2f} ({s['min']:.2f}-{s['max']:.2f})"
 
     m = results["machine"]
     print(f"machine: {m['cores']} cores, {m['memory_gib']} GiB, load before {m['load_before'][0]:.2f}; target {target}; {repeat} runs each")

@@ -172,6 +172,21 @@ def test_only_real_inputs_trigger_a_rebuild(clone: Path) -> None:
     assert "Completed: Build wheel tests/fixtures/mini:wheel@python=3.12" in rebuilt.stderr
 
 
+def test_the_cores_a_build_is_given_are_not_in_its_cache_key(clone: Path) -> None:
+    # Pants writes the cores it gives a build process into its argv after the cache lookup
+    # (build_defs/wheels/cores.py): built with one, the wheel is a cache hit with two.
+    target = "tests/fixtures/mini:wheel@python=3.12"
+    source = clone / "tests/fixtures/mini/src/mini/_core.c"
+    source.write_text(source.read_text() + f"/* {uuid.uuid4()} */\n")  # a build no cache has
+    one = run_pants(clone, "--process-execution-local-parallelism=1", "package", target)
+    assert one.returncode == 0
+    assert f"Completed: Build wheel {target}" in one.stderr
+    two = run_pants(clone, "--process-execution-local-parallelism=2", "package", target)
+    assert two.returncode == 0
+    assert "Build wheel" not in two.stderr
+    assert logged_sha256(two.stderr) == logged_sha256(one.stderr)
+
+
 def test_repro_check_passes_on_the_fixture_and_fails_on_noise(clone: Path) -> None:
     # gcc, and zig (each build of which starts from its own empty zig cache).
     good = run_pants(
