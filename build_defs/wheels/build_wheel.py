@@ -32,7 +32,7 @@ from build_defs.platforms import registry
 from build_defs.toolchains.cc_toolchain import CcToolchain, CcToolchainRequest
 from build_defs.toolchains.interpreter import Interpreter, InterpreterRequest
 from build_defs.toolchains.target_types import TargetCPythonPlatformField
-from build_defs.toolchains.tool_env import ToolEnvRequest
+from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
 from build_defs.wheels.cores import sharing_cores
 from build_defs.wheels.cross_file import (
     CROSS_FILE,
@@ -42,7 +42,7 @@ from build_defs.wheels.cross_file import (
 )
 from build_defs.wheels.isolation import Isolation, process_script
 from build_defs.wheels.root_fs import RootFs, root_fs_for
-from build_defs.wheels.root_tools import tool_env_for
+from build_defs.wheels.root_tools import PlacedToolEnvRequest
 from build_defs.wheels.target_types import (
     MesonWheelBuildEnvField,
     MesonWheelBuildRequirementsField,
@@ -327,14 +327,19 @@ async def build_wheel(
         ),
     )
     native = await MultiGet(Get(NativeLibrary, NativeLibraryRequest(a)) for a in native_addresses)
-    tree, toolchain = await MultiGet(
+    # Side by side: extracting the toolchain (zig's 101 MB wheel when cold) and making the
+    # build tools' venv do not wait for each other.
+    tree, toolchain, env = await MultiGet(
         Get(ProjectTree, ProjectTreeRequest(source_address)),
         Get(CcToolchain, CcToolchainRequest(toolchain_address)),
-    )
-    env = await tool_env_for(
-        ToolEnvRequest(
-            tuple(fs.build_requirements.value or ()), fs.address, interpreter, "meson-build"
-        )
+        Get(
+            ToolEnv,
+            PlacedToolEnvRequest(
+                ToolEnvRequest(
+                    tuple(fs.build_requirements.value or ()), fs.address, interpreter, "meson-build"
+                )
+            ),
+        ),
     )
     root = await root_fs_for(interpreter)
     root.check_toolchain(fs.address, f"the root file system of {interpreter.address}", toolchain)

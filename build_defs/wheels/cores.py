@@ -4,9 +4,10 @@ Pants runs at most `[GLOBAL].process_execution_local_parallelism` processes at o
 machine's cores by default). A process that declares `concurrency_available` is given
 between one and that many of those slots, and the number is written where
 `{pants_concurrency}` stands in its argv; the slots it holds go to no other process. The
-scripts read it as `$JOBS`: ninja's `-j` in a wheel build, how many test selections run at
-once in a wheel test. Before, each script took every core for itself (ninja's default is
-the cores + 2), so two NumPy builds side by side on 2 cores ran 8 compilers.
+scripts read it as `$JOBS`: ninja's `-j` in a wheel build, make's in a CPython build from
+source, how many test selections run at once in a wheel test. Before, each script took
+every core for itself (ninja's default is the cores + 2), so two NumPy builds side by side
+on 2 cores ran 8 compilers.
 
 Pants writes the number in after its cache lookup: it is not part of the cache key, and a
 build given one core hits the cache of one given eight (`-j` changes no byte of a wheel).

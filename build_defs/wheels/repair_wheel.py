@@ -30,6 +30,7 @@ from build_defs.inputs.native_library import NativeLibrary
 from build_defs.platforms import registry
 from build_defs.platforms.bundled_libraries import bundled_library_matches
 from build_defs.platforms.wheel_platform import RepairCommand, RepairTool
+from build_defs.toolchains.interpreter import Interpreter
 from build_defs.toolchains.tool_env import ToolEnvRequest
 from build_defs.wheels.archive_modes import normalize_zip_modes
 from build_defs.wheels.build_wheel import (
@@ -69,6 +70,14 @@ def wheel_platform(fs: MesonWheelFieldSet) -> str:
     return fs.platform.value or registry.host_wheel_platform()
 
 
+def repair_env_request(fs: MesonWheelFieldSet, interpreter: Interpreter) -> ToolEnvRequest:
+    """The repair tools' environment for a wheel built with `interpreter`: one request, so
+    the one prepared while the wheel builds (`finished_wheel`) is the one the repair uses."""
+    return ToolEnvRequest(
+        tuple(fs.repair_requirements.value or ()), fs.address, interpreter, "wheel-repair"
+    )
+
+
 @rule(desc="Repair a wheel for its platform", level=LogLevel.DEBUG)
 async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> RepairedWheel:
     fs = request.field_set
@@ -81,11 +90,7 @@ async def repair_wheel(request: RepairWheelRequest, bash: BashBinary) -> Repaire
     platform = wheel_platform(fs)
     tool = registry.repair_tool_for(platform)
     interpreter, isolation = request.wheel.interpreter, request.wheel.isolation
-    env = await tool_env_for(
-        ToolEnvRequest(
-            tuple(fs.repair_requirements.value or ()), fs.address, interpreter, "wheel-repair"
-        )
-    )
+    env = await tool_env_for(repair_env_request(fs, interpreter))
     root = await root_fs_for(interpreter)
     command = RepairCommand(
         wheel=request.wheel.filename,

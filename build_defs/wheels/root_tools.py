@@ -53,12 +53,28 @@ class RootToolEnvError(Exception):
     pass
 
 
-async def tool_env_for(request: ToolEnvRequest) -> ToolEnv:
-    """The tool environment of `request`: a pex venv on a host interpreter, a venv made in
-    the root for an interpreter that runs in a root file system."""
+@dataclass(frozen=True)
+class PlacedToolEnvRequest:
+    """The tool environment of `request`, made where its interpreter runs. A rule's input
+    (not only `tool_env_for`'s), so a caller can prepare an environment in a `MultiGet`
+    beside other work: the finished wheel prepares its repair tools while the wheel builds."""
+
+    request: ToolEnvRequest
+
+
+@rule(desc="Prepare a tool environment where its interpreter runs", level=LogLevel.DEBUG)
+async def placed_tool_env(placed: PlacedToolEnvRequest) -> ToolEnv:
+    """A pex venv on a host interpreter, a venv made in the root for an interpreter that
+    runs in a root file system."""
+    request = placed.request
     if request.interpreter.root_packages:
         return await Get(ToolEnv, RootToolEnvRequest(request))
     return await Get(ToolEnv, ToolEnvRequest, request)
+
+
+async def tool_env_for(request: ToolEnvRequest) -> ToolEnv:
+    """The tool environment of `request`, wherever its interpreter runs."""
+    return await Get(ToolEnv, PlacedToolEnvRequest(request))
 
 
 def wheel_matches(filename: str, cpu: str) -> bool:

@@ -58,6 +58,7 @@ from build_defs.toolchains.target_types import (
     SourceCPythonToolchainField,
 )
 from build_defs.wheels.build_wheel import process_extras
+from build_defs.wheels.cores import sharing_cores
 from build_defs.wheels.isolation import Isolation, process_script
 from build_defs.wheels.root_fs import RootFs, RootFsRequest
 
@@ -239,7 +240,8 @@ def build_script(
         "export PKG_CONFIG=/bin/false PKG_CONFIG_LIBDIR=/nonexistent",
         f"export SOURCE_DATE_EPOCH={source_date_epoch} LC_ALL=C TZ=UTC PYTHONHASHSEED=0",
         'export HOME="$ROOT/.home" CONFIG_SITE=/dev/null',
-        'jobs="$(/usr/bin/nproc)"',
+        # make's jobs: the cores Pants gives this process (`cores.py`), not every core.
+        'jobs="${JOBS:?the cores Pants gives this process (cores.py) are not set}"',
     ]
     lines.append(
         check_signature(source, signature)
@@ -412,7 +414,7 @@ async def build_source_cpython(
     result = await Get(
         ProcessResult,
         Process(
-            argv=(bash.path, "build_cpython.sh"),
+            **sharing_cores(bash.path, "build_cpython.sh"),
             input_digest=await Get(Digest, MergeDigests([sources, scaffold, toolchain.digest])),
             append_only_caches=caches,
             immutable_input_digests={**toolchain.immutable_inputs, **root.immutable_inputs},

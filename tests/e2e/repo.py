@@ -42,7 +42,11 @@ def make_clone(dest: Path) -> Path:
 
 
 def run_pants(
-    clone: Path, *args: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+    clone: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    prefix: tuple[str, ...] = (),
+    timeout: int = 1500,
 ) -> subprocess.CompletedProcess:
     """Run ./pants in `clone` and capture its output.
 
@@ -50,7 +54,9 @@ def run_pants(
     run spends about 20 s of CPU building the rule graph (2026-12-06, 2 cores), and the e2e
     tests make some sixty runs. conftest.py stops the daemon when the test ends, so no
     process outlives it. A `prefix` (a seccomp filter, a umask) changes the client process,
-    which a daemon started earlier would not share, so those runs start no daemon."""
+    which a daemon started earlier would not share, so those runs start no daemon. `timeout`
+    (seconds) stops a run that hangs; one that builds several interpreters or wheels under a
+    loaded machine passes more."""
     daemon = "--no-pantsd" if prefix else "--pantsd"
     result = subprocess.run(
         [*prefix, "./pants", daemon, *args],
@@ -58,7 +64,7 @@ def run_pants(
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
-        timeout=1500,
+        timeout=timeout,
     )
     print(f"$ ./pants {' '.join(args)}  (exit {result.returncode})")
     print(result.stdout[-5000:])

@@ -62,7 +62,9 @@ def test_cpython_from_pinned_source_is_a_musl_interpreter_without_host_headers(
 
 
 def test_cpython_from_pinned_source_and_its_musllinux_wheel_reproduce(clone: Path) -> None:
-    repro = run_pants(clone, "repro-check", MUSL_PYTHON, MUSL_WHEEL)
+    # Two CPython builds and two NumPy builds: in the full run (2026-12-06), beside the other
+    # e2e tests on 2 cores, they were still running after 1,500 s.
+    repro = run_pants(clone, "repro-check", MUSL_PYTHON, MUSL_WHEEL, timeout=3600)
     assert repro.returncode == 0
     assert f"✓ {MUSL_PYTHON}: CPython 3.13.5 reproducible" in repro.stdout
     assert f"✓ {MUSL_WHEEL}" in repro.stdout

@@ -33,7 +33,7 @@ from build_defs.inputs.native_library import NativeLibrary
 from build_defs.platforms import linux as auditwheel_rules
 from build_defs.platforms import registry
 from build_defs.platforms.registry import UnsupportedPlatformError, repair_tool_for
-from build_defs.toolchains.tool_env import ToolEnv, ToolEnvRequest
+from build_defs.toolchains.tool_env import ToolEnv
 from build_defs.wheels.build_wheel import (
     BuiltWheel,
     MesonWheelFieldSet,
@@ -42,7 +42,7 @@ from build_defs.wheels.build_wheel import (
 )
 from build_defs.wheels.repair_wheel import RepairWheelRequest, check_bundled_libraries, repair_wheel
 from build_defs.wheels.root_fs import RootFs, RootFsRequest
-from build_defs.wheels.root_tools import RootToolEnvRequest
+from build_defs.wheels.root_tools import PlacedToolEnvRequest
 from build_defs.wheels.target_types import MesonWheelTarget
 from tests.e2e.repo import cpython
 from tests.unit.support import locked_venv
@@ -135,6 +135,12 @@ def _run_repair(
     )
     repaired = _zip(repaired_entries)
 
+    def placed(request: PlacedToolEnvRequest) -> ToolEnv:
+        # The environment `finished_wheel` prepares while the wheel builds: the same request.
+        assert request.request.name == "wheel-repair"
+        assert request.request.interpreter is built.interpreter
+        return tool_env  # type: ignore[return-value]
+
     def create(request: CreateDigest) -> Digest:
         for entry in request:
             if entry.path == "repair_wheel.sh":
@@ -151,8 +157,7 @@ def _run_repair(
         mock_gets=[
             MockGet(output_type=Digest, input_types=(RemovePrefix,), mock=lambda r: EMPTY_DIGEST),
             MockGet(output_type=Digest, input_types=(AddPrefix,), mock=lambda r: EMPTY_DIGEST),
-            MockGet(output_type=ToolEnv, input_types=(ToolEnvRequest,), mock=lambda r: tool_env),
-            MockGet(output_type=ToolEnv, input_types=(RootToolEnvRequest,), mock=_no_root),
+            MockGet(output_type=ToolEnv, input_types=(PlacedToolEnvRequest,), mock=placed),
             MockGet(output_type=RootFs, input_types=(RootFsRequest,), mock=_no_root),
             MockGet(output_type=Digest, input_types=(CreateDigest,), mock=create),
             MockGet(output_type=Digest, input_types=(MergeDigests,), mock=lambda r: EMPTY_DIGEST),
