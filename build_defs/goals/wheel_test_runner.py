@@ -397,6 +397,7 @@ cd "$ROOT/.work"
         # In a root file system, the tools' venv lives at the fixed build root.
         fixed_root=bool(root.packages),
         in_root=bool(root.packages),
+        before_isolation=toolchain.prepare,
     )
     script_digest = await Get(
         Digest,

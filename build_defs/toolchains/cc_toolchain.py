@@ -31,9 +31,10 @@ class CcToolchain:
     """A C/C++ toolchain as a build sees it: `toolchain/bin/<name>` wrappers (`cc`, `cxx`,
     `ar`, ... and the host utilities) plus `fingerprint.tsv`.
 
-    Processes that use it merge `digest` into their input, and pass `immutable_inputs`
-    (large read-only trees, e.g. the extracted zig wheel, symlinked rather than copied)
-    and `append_only_caches` (e.g. zig's compiled libc++ cache) through.
+    Processes that use it merge `digest` into their input, pass `immutable_inputs`
+    (large read-only files, e.g. the zig wheel, linked rather than copied) and
+    `append_only_caches` (e.g. zig's compiled libc++ cache) through, run `prepare` before
+    they enter their isolation (`process_script(before_isolation=...)`) and `setup` after.
     """
 
     address: Address
@@ -43,6 +44,10 @@ class CcToolchain:
     append_only_caches: FrozenDict[str, str] = FrozenDict()
     # Shell lines a process runs (in its sandbox root, before it uses the toolchain).
     setup: str = ""
+    # Shell lines run before `setup`, on the host and in the sandbox (`$PWD`), before the
+    # process enters its isolation: work that needs a host program a root file system does
+    # not have (unpacking zig's kept tree). What they make, `setup` checks.
+    prepare: str = ""
     # The target triple it compiles for when that is fixed by the toolchain (zig's
     # `-target`, e.g. `aarch64-linux-gnu.2.28`); empty for a host compiler (the host's).
     target: str = ""

@@ -6,13 +6,17 @@ tree is kept once per pin so that zig's caches stay warm across runs.
 
 from __future__ import annotations
 
+import base64
+import csv
 import shlex
 from dataclasses import dataclass
 
-from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests, Snapshot
+from pants.core.util_rules.system_binaries import UnzipBinary
+from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, FileContent, MergeDigests, Snapshot
 from pants.engine.internals.selectors import Get, MultiGet
+from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import collect_rules, rule
-from pants.engine.target import WrappedTarget, WrappedTargetRequest
+from pants.engine.target import Target, WrappedTarget, WrappedTargetRequest
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
@@ -43,8 +47,12 @@ from build_defs.toolchains.target_types import (
 )
 
 ZIG_DIR = "zig"
-# Where the pinned zig tree arrives (an immutable input, new inodes every Pants run).
+# Where the pinned zig wheel arrives (an immutable input: one file, linked into the sandbox).
 ZIG_PINNED_DIR = ".zig-pinned"
+# The kept tree's expected contents, from the wheel's own RECORD: `sha256sum -c` manifests
+# in two parts of about equal bytes, so two cores check it at once.
+ZIG_MANIFEST = f"{TOOLCHAIN_DIR}/zig-tree"
+ZIG_MANIFEST_PARTS = 2
 # zig links libc++/libc++abi/libunwind statically; keep their symbols out of the dynamic
 # symbol table (C symbols a module exports on purpose, e.g. for ctypes, stay exported).
 # Only glob patterns: lld rejects an exact name the link does not define.
@@ -68,20 +76,28 @@ ZIG_CACHE = ".zig-cache"
 ZIG_LOCAL_CACHE = ".zig-local-cache"
 # zig keys its cache of runtime libraries (libc++, libunwind, glibc stubs) on the identity
 # of its own files, not only their content: a fresh copy of the same tree (which Pants
-# materialises anew every run) rebuilt them every run. So the build sees one tree per pin,
-# kept beside zig's caches, copied once from the pinned input and compared with it byte for
-# byte before every use: what the cache holds can never change what is compiled.
-# The copy is made under a name mktemp makes unique (not `$$`: every build in a root file
-# system has its own PID namespace, so two concurrent ones are both PID 1) and lands with one
-# rename only when it is whole.
-_ZIG_TREE_SETUP = """\
-zig_tree="$ROOT/{cache}/tree/{sha256}"
+# materialised anew every run) rebuilt them every run. So the build sees one tree per pin,
+# kept beside zig's caches. It is unpacked from the pinned wheel once per pin, not once per
+# cold process cache (unpacking 19,540 files took 8-10 s of every cold build when Pants
+# extracted the wheel as an input), and it is checked before every use against the wheel's
+# own RECORD (the sha256 of every file, and not one file more): what the cache holds can
+# never change what is compiled.
+# The unpacking runs on the host, before the process enters its isolation: a root file
+# system has no unzip. The copy is made under a name mktemp makes unique (not `$$`: every
+# build in a root file system has its own PID namespace, so two concurrent ones are both
+# PID 1) and lands with one rename only when it is whole.
+_ZIG_TREE_UNPACK = """\
+zig_tree="$PWD/{cache}/tree/{sha256}"
 if [ ! -e "$zig_tree/.complete" ]; then
-  /bin/mkdir -p "$ROOT/{cache}/tree"
-  zig_tmp="$(/bin/mktemp -d "$ROOT/{cache}/tree/.tmp.XXXXXXXX")" || exit 72
-  if ! /bin/cp -a "$ROOT/{pinned}/." "$zig_tmp/" || ! : > "$zig_tmp/.complete"; then
+  if [ ! -x /usr/bin/unzip ]; then
+    echo "this host has no /usr/bin/unzip, which unpacks the pinned {filename} (once per pin): install unzip" >&2
+    exit 72
+  fi
+  /bin/mkdir -p "$PWD/{cache}/tree"
+  zig_tmp="$(/bin/mktemp -d "$PWD/{cache}/tree/.tmp.XXXXXXXX")" && /bin/chmod 755 "$zig_tmp" || exit 72
+  if ! /usr/bin/unzip -q "$PWD/{pinned}/{filename}" -d "$zig_tmp" || ! : > "$zig_tmp/.complete"; then
     /bin/rm -rf "$zig_tmp"
-    echo "could not copy the pinned {filename} into $ROOT/{cache}/tree (see above)" >&2
+    echo "could not unpack the pinned {filename} into $PWD/{cache}/tree (see above)" >&2
     exit 72
   fi
   # A tree left incomplete (by an older version of this script) is never used: replace it.
@@ -89,7 +105,31 @@ if [ ! -e "$zig_tree/.complete" ]; then
   # Another build may have kept the same tree meanwhile: then use that one.
   /bin/mv -T "$zig_tmp" "$zig_tree" 2>/dev/null || /bin/rm -rf "$zig_tmp"
 fi
-if ! /usr/bin/diff -rq --exclude=.complete "$ROOT/{pinned}" "$zig_tree" >&2; then
+"""
+# Inside the isolation (and a root file system, whose coreutils check it): the kept tree
+# against the manifest, its parts side by side when the process holds two cores.
+_ZIG_TREE_SETUP = """\
+zig_tree="$ROOT/{cache}/tree/{sha256}"
+zig_check() {{  # an empty part (a tree of one file) has nothing to check
+  [ ! -s "$ROOT/{manifest}.$1.sha256" ] || (cd "$zig_tree" && /usr/bin/sha256sum --quiet --strict -c "$ROOT/{manifest}.$1.sha256") >&2
+}}
+zig_ok=1
+if [ ! -e "$zig_tree/.complete" ]; then
+  echo "the kept zig tree $zig_tree is missing: this process did not unpack it before entering its isolation" >&2
+  exit 72
+elif [ "${{JOBS:-1}}" -ge 2 ]; then
+  zig_check 1 & zig_first=$!
+  zig_check 2 || zig_ok=0
+  wait "$zig_first" || zig_ok=0
+else
+  zig_check 1 || zig_ok=0
+  zig_check 2 || zig_ok=0
+fi
+if [ "$zig_ok" = 1 ] && [ "$(/usr/bin/du --inodes -s "$zig_tree" | /usr/bin/cut -f1)" != {inodes} ]; then
+  echo "the kept zig tree $zig_tree has other files than the pinned {filename} (want {inodes} files and directories)" >&2
+  zig_ok=0
+fi
+if [ "$zig_ok" != 1 ]; then
   echo "the kept zig tree $zig_tree differs from the pinned {filename}; delete it and build again" >&2
   exit 72
 fi
@@ -151,6 +191,40 @@ for arg in "$@"; do case "$arg" in -c|-S|-E|-M|-MM) link=;; esac; done
 """
 
 
+def kept_tree_manifest(record: str, parts: int = ZIG_MANIFEST_PARTS) -> tuple[tuple[str, ...], int]:
+    """`sha256sum -c` manifests (`parts` of them, of about equal bytes) of the tree a wheel
+    unpacks to, from its RECORD, and how many files and directories that tree holds with
+    its top directory and the `.complete` mark (what `du --inodes -s` counts), so that a
+    file added to the kept tree is caught as well as a changed one."""
+    loads: list[int] = [0] * parts
+    lines: list[list[str]] = [[] for _ in range(parts)]
+    files: set[str] = set()
+    dirs: set[str] = set()
+    rows = sorted(
+        csv.reader(record.splitlines()), key=lambda r: -int(r[2] or 0) if len(r) > 2 else 0
+    )
+    for row in rows:
+        if not row:
+            continue
+        path, digest = row[0], row[1] if len(row) > 1 else ""
+        if path.startswith("/") or ".." in path.split("/") or "\\" in path or "\n" in path:
+            raise ValueError(f"RECORD names a path a wheel may not hold: {path!r}")
+        files.add(path)
+        dirs.update("/".join(path.split("/")[:n]) for n in range(1, path.count("/") + 1))
+        if not digest:  # the RECORD itself (and its signatures) carry no hash
+            continue
+        algorithm, _, value = digest.partition("=")
+        if algorithm != "sha256":
+            raise ValueError(f"RECORD hashes {path} with {algorithm}, not sha256")
+        hex_digest = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).hex()
+        part = loads.index(min(loads))
+        loads[part] += int(row[2] or 0) if len(row) > 2 else 0
+        lines[part].append(f"{hex_digest}  ./{path}\n")
+    if not any(lines):
+        raise ValueError("RECORD lists no file with a sha256")
+    return tuple("".join(sorted(part)) for part in lines), 1 + len(files) + len(dirs) + 1
+
+
 def _double_quoted(text: str) -> str:
     """`text` as a double-quoted shell word in which only `$here` (added later) expands."""
     for ch in ("\\", '"', "`", "$"):
@@ -166,8 +240,38 @@ class ZigToolchainFieldSet(CcToolchainFieldSet):
     tools: CcToolchainToolsField
 
 
+async def _manifest_of(
+    tgt: Target, wheel: Digest, unzip: UnzipBinary
+) -> tuple[tuple[str, ...], int]:
+    """The kept tree's manifest and size, from the RECORD inside the pinned wheel (which the
+    wheel's sha256 pins with it)."""
+    filename = tgt[PinnedFilenameField].value
+    name, version = filename.split("-")[:2]
+    record = f"{name}-{version}.dist-info/RECORD"
+    result = await Get(
+        FallibleProcessResult,
+        Process(
+            argv=(unzip.path, "-p", filename, record),
+            input_digest=EMPTY_DIGEST,
+            immutable_input_digests={ZIG_PINNED_DIR: wheel},
+            working_directory=ZIG_PINNED_DIR,
+            description=f"Read the RECORD of {filename}",
+            level=LogLevel.DEBUG,
+        ),
+    )
+    if result.exit_code != 0 or not result.stdout:
+        raise ToolchainError(
+            f"{tgt.address}: the pinned {filename} has no {record} ({result.stderr.decode().strip()}); "
+            "pin a ziglang wheel, whose RECORD lists the sha256 of every file the build checks."
+        )
+    try:
+        return kept_tree_manifest(result.stdout.decode())
+    except ValueError as e:
+        raise ToolchainError(f"{tgt.address}: the pinned {filename}'s {record}: {e}")
+
+
 @rule(desc="Prepare the pinned zig toolchain", level=LogLevel.DEBUG)
-async def zig_toolchain(field_set: ZigToolchainFieldSet) -> CcToolchain:
+async def zig_toolchain(field_set: ZigToolchainFieldSet, unzip: UnzipBinary) -> CcToolchain:
     wrapped = await Get(
         WrappedTarget,
         WrappedTargetRequest(field_set.address, description_of_origin="a toolchain field"),
@@ -189,7 +293,8 @@ async def zig_toolchain(field_set: ZigToolchainFieldSet) -> CcToolchain:
         if name in tools:
             raise ToolchainError(f"{tgt.address}: `{name}` comes from zig; remove it from `tools`.")
     host = await Get(HostPrograms, FingerprintRequest(tgt.address, FrozenDict(tools)))
-    zig = await Get(StoreArtifact, StoreArtifactRequest.pinned_by(tgt, extract_as=".zip"))
+    zig = await Get(StoreArtifact, StoreArtifactRequest.pinned_by(tgt))
+    manifest, inodes = await _manifest_of(tgt, zig.digest, unzip)
     target = tgt[ZigTargetField].value
     compile_flags = " ".join(shlex.quote(f) for f in (tgt[ZigCompileFlagsField].value or ()))
     link_flags = _double_quoted(
@@ -216,6 +321,10 @@ async def zig_toolchain(field_set: ZigToolchainFieldSet) -> CcToolchain:
             FileContent(f"{TOOLCHAIN_DIR}/bin/{name}", text.encode(), is_executable=True)
         )
     wrappers.append(FileContent(f"{TOOLCHAIN_DIR}/hide-cxx-runtime.map", HIDE_CXX_RUNTIME.encode()))
+    wrappers.extend(
+        FileContent(f"{ZIG_MANIFEST}.{n}.sha256", part.encode())
+        for n, part in enumerate(manifest, 1)
+    )
     wrapper_digest = await Get(Digest, CreateDigest(wrappers))
     runtime_packages = tgt[ZigRuntimePackagesField].value or ()
     runtime_files = dict(tgt[ZigRuntimeFilesField].value or {})
@@ -295,12 +404,19 @@ async def zig_toolchain(field_set: ZigToolchainFieldSet) -> CcToolchain:
         target=target,
         linked_runtime=linked_runtime,
         host_programs=tuple(sorted(host.programs)),
-        setup=_ZIG_TREE_SETUP.format(
+        prepare=_ZIG_TREE_UNPACK.format(
             cache=ZIG_CACHE,
             sha256=tgt[PinnedSha256Field].value,
             pinned=ZIG_PINNED_DIR,
+            filename=filename,
+        ),
+        setup=_ZIG_TREE_SETUP.format(
+            cache=ZIG_CACHE,
+            sha256=tgt[PinnedSha256Field].value,
+            manifest=ZIG_MANIFEST,
+            inodes=inodes,
             zig_dir=ZIG_DIR,
-            filename=tgt[PinnedFilenameField].value,
+            filename=filename,
         ),
     )
 

@@ -386,6 +386,7 @@ async def build_wheel(
         """,
         fixed_root=True,
         in_root=bool(root.packages),
+        before_isolation=toolchain.prepare,
     )
     # repro-check: each build starts from its own empty toolchain cache (zig's).
     caches, fresh_caches = toolchain.caches_for(env.append_only_caches, fresh=bool(request.nonce))

@@ -124,12 +124,21 @@ export PIP_NO_INDEX=1 PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
 
 
 def process_script(
-    script_name: str, isolation: Isolation, body: str, *, fixed_root: bool, in_root: bool = False
+    script_name: str,
+    isolation: Isolation,
+    body: str,
+    *,
+    fixed_root: bool,
+    in_root: bool = False,
+    before_isolation: str = "",
 ) -> str:
-    """A process script: the prelude, entry into the isolation namespaces (and the root file
-    system, `in_root`), then `body`."""
+    """A process script: the prelude, `before_isolation` (on the host, in the sandbox, once),
+    entry into the isolation namespaces (and the root file system, `in_root`), then `body`."""
     wrap = isolation.wrap(script_name, fixed_root=fixed_root, in_root=in_root)
-    return _PROCESS_PRELUDE + wrap + 'ROOT="$PWD"\n' + dedent(body)
+    host = (
+        f'if [ -z "${{IN_ISOLATION:-}}" ]; then\n{before_isolation}fi\n' if before_isolation else ""
+    )
+    return _PROCESS_PRELUDE + host + wrap + 'ROOT="$PWD"\n' + dedent(body)
 
 
 class IsolationError(Exception):

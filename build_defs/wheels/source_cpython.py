@@ -393,7 +393,14 @@ async def build_source_cpython(
         cc=f"{isolation.fixed_root}/{toolchain.bin_dir}/cc",
         signature=signature,
     )
-    script = process_script("build_cpython.sh", isolation, body, fixed_root=True, in_root=True)
+    script = process_script(
+        "build_cpython.sh",
+        isolation,
+        body,
+        fixed_root=True,
+        in_root=True,
+        before_isolation=toolchain.prepare,
+    )
     sources = await Get(
         Digest, AddPrefix(await Get(Digest, MergeDigests(f.digest for f in fetched)), SOURCES)
     )

@@ -222,15 +222,22 @@ def test_unknown_address_in_a_field_fails(rule_runner: RuleRunner) -> None:
 
 def _fake_zig_wheel() -> bytes:
     """A stand-in `ziglang` wheel whose `zig` prints its arguments."""
+    import base64
+    import hashlib
     import io
     import zipfile
 
     buf = io.BytesIO()
+    zig = '#!/bin/sh\necho "zig $*"\n'
+    digest = base64.urlsafe_b64encode(hashlib.sha256(zig.encode()).digest()).rstrip(b"=").decode()
     with zipfile.ZipFile(buf, "w") as zf:
         info = zipfile.ZipInfo("ziglang/zig")
         info.external_attr = 0o755 << 16
-        zf.writestr(info, '#!/bin/sh\necho "zig $*"\n')
-        zf.writestr("ziglang/__init__.py", "")
+        zf.writestr(info, zig)
+        zf.writestr(
+            "ziglang-0.0.dist-info/RECORD",
+            f"ziglang/zig,sha256={digest},{len(zig)}\nziglang-0.0.dist-info/RECORD,,\n",
+        )
     return buf.getvalue()
 
 
@@ -264,22 +271,30 @@ def test_zig_toolchain_wrappers(rule_runner: RuleRunner, tmp_path) -> None:
     tc = rule_runner.request(CcToolchain, [CcToolchainRequest(Address("tc", target_name="zig"))])
     assert set(tc.programs) == {"cc", "cxx", "ar", "ranlib", "nm"}
     assert "-target x86_64-linux-gnu.2.28" in tc.programs["cc"]
-    # The pinned tree arrives as an immutable input; the build links `zig` to the kept copy.
+    # The pinned wheel arrives as an immutable input; the build links `zig` to the kept tree.
     assert set(tc.immutable_inputs) == {".zig-pinned"} and set(tc.append_only_caches.values()) == {
         ".zig-cache"
     }
-    assert '/bin/ln -s "$zig_tree" "$ROOT/zig"' in tc.setup and "/usr/bin/diff -rq" in tc.setup
+    assert '/bin/ln -s "$zig_tree" "$ROOT/zig"' in tc.setup and "sha256sum" in tc.setup
 
-    # Lay the sandbox out as a build sees it and run the wrappers for real.
+    # Lay the sandbox out as a build gets it, unpack and check the kept tree as a build
+    # does, and run the wrappers for real.
     root = tmp_path / "sandbox"
-    for fc in rule_runner.request(DigestContents, [tc.digest]) + rule_runner.request(
-        DigestContents, [tc.immutable_inputs[".zig-pinned"]]
-    ):
-        prefix = "" if fc.path.startswith("toolchain/") else "zig/"
-        path = root / prefix / fc.path
+    (root / ".zig-cache").mkdir(parents=True)
+    for fc in rule_runner.request(DigestContents, [tc.digest]):
+        path = root / fc.path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(fc.content)
-        path.chmod(0o755 if fc.is_executable or fc.path.endswith("/zig") else 0o644)
+        path.chmod(0o755 if fc.is_executable else 0o644)
+    (pinned,) = rule_runner.request(DigestContents, [tc.immutable_inputs[".zig-pinned"]])
+    assert pinned.content == wheel
+    (root / ".zig-pinned").mkdir()
+    (root / ".zig-pinned" / pinned.path).write_bytes(pinned.content)
+    subprocess.run(
+        ["/bin/bash", "-c", f'set -euo pipefail\n{tc.prepare}ROOT="$PWD"\n{tc.setup}'],
+        cwd=root,
+        check=True,
+    )
     cc = str(root / "toolchain/bin/cc")
     compile_out = subprocess.run(
         [cc, "-c", "a.c"], capture_output=True, text=True, check=True

@@ -1,85 +1,145 @@
-"""The kept zig tree: copied once per pin into zig's cache, compared with the pinned input
-before every use, so that zig's runtime-library cache hits across Pants runs while what the
-cache holds can never change what is compiled."""
+"""The kept zig tree: unpacked once per pin into zig's cache, checked against the pinned
+wheel's RECORD before every use, so that zig's runtime-library cache hits across Pants runs
+while what the cache holds can never change what is compiled."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import os
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from build_defs.bootstrap import wheel_tags
-from build_defs.toolchains.zig import _ZIG_TREE_SETUP, ZIG_CACHE, ZIG_DIR, ZIG_PINNED_DIR
+from build_defs.toolchains.zig import (
+    _ZIG_TREE_SETUP,
+    _ZIG_TREE_UNPACK,
+    ZIG_CACHE,
+    ZIG_DIR,
+    ZIG_MANIFEST,
+    ZIG_PINNED_DIR,
+    kept_tree_manifest,
+)
 
 SHA = "ab" * 32
+WHEEL = "ziglang-0.0-py3-none-any.whl"
 
 
-def _sandbox(root: Path) -> Path:
-    pinned = root / ZIG_PINNED_DIR / "ziglang"
-    pinned.mkdir(parents=True)
-    (pinned / "zig").write_text("the pinned compiler\n")
-    (pinned / "lib").mkdir()
-    (pinned / "lib" / "c++.h").write_text("header\n")
+def _wheel(files: dict[str, str]) -> tuple[bytes, str]:
+    """A wheel holding `files` (`ziglang/zig` executable) and its RECORD."""
+    record = []
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path, text in files.items():
+            info = zipfile.ZipInfo(path)
+            info.external_attr = (0o755 if path.endswith("/zig") else 0o644) << 16
+            zf.writestr(info, text)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+            record.append(f"{path},sha256={digest.decode()},{len(text)}\n")
+        record.append("ziglang-0.0.dist-info/RECORD,,\n")
+        zf.writestr("ziglang-0.0.dist-info/RECORD", "".join(record))
+    return buf.getvalue(), "".join(record)
+
+
+FILES = {"ziglang/zig": "the pinned compiler\n", "ziglang/lib/c++.h": "header\n"}
+
+
+def _sandbox(root: Path, files: dict[str, str] = FILES) -> Path:
+    """A process sandbox as a build gets it: the wheel, the manifest, zig's cache."""
+    wheel, record = _wheel(files)
+    (root / ZIG_PINNED_DIR).mkdir(parents=True)
+    (root / ZIG_PINNED_DIR / WHEEL).write_bytes(wheel)
+    parts, inodes = kept_tree_manifest(record)
+    (root / ZIG_MANIFEST).parent.mkdir(parents=True)
+    for n, part in enumerate(parts, 1):
+        Path(f"{root / ZIG_MANIFEST}.{n}.sha256").write_text(part)
     (root / ZIG_CACHE).mkdir(exist_ok=True)
+    (root / "inodes").write_text(str(inodes))
     return root
 
 
-def _setup(root: Path, prefix: list[str] = [], wait: bool = True):
-    """Runs the setup as a build script would (`set -euo pipefail`); without `wait`, returns
-    the running process."""
-    script = 'set -euo pipefail\nROOT="$1"\n' + _ZIG_TREE_SETUP.format(
-        cache=ZIG_CACHE, sha256=SHA, pinned=ZIG_PINNED_DIR, zig_dir=ZIG_DIR, filename="ziglang.whl"
+def _setup(root: Path, prefix: list[str] = [], wait: bool = True, jobs: str = "2"):
+    """Runs the unpacking and the setup as a process script does (`set -euo pipefail`, the
+    unpacking in the sandbox before the isolation, the setup after it); without `wait`,
+    returns the running process."""
+    fields = dict(cache=ZIG_CACHE, sha256=SHA, filename=WHEEL)
+    script = (
+        'set -euo pipefail\ncd "$1"\n'
+        + _ZIG_TREE_UNPACK.format(pinned=ZIG_PINNED_DIR, **fields)
+        + 'ROOT="$PWD"\n'
+        + _ZIG_TREE_SETUP.format(
+            manifest=ZIG_MANIFEST,
+            inodes=(root / "inodes").read_text(),
+            zig_dir=ZIG_DIR,
+            **fields,
+        )
     )
     argv = [*prefix, "/bin/bash", "-c", script, "_", str(root)]
     if wait:
-        return subprocess.run(argv, capture_output=True, text=True)
+        return subprocess.run(argv, capture_output=True, text=True, env={"JOBS": jobs})
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_the_tree_is_kept_once_and_reused(tmp_path: Path) -> None:
+def _shared_cache(first: Path, other: Path) -> None:
+    os.rmdir(other / ZIG_CACHE)
+    os.symlink(first / ZIG_CACHE, other / ZIG_CACHE)
+
+
+def test_the_tree_is_unpacked_once_and_reused(tmp_path: Path) -> None:
     first = _sandbox(tmp_path / "run1")
-    assert _setup(first).returncode == 0
+    result = _setup(first)
+    assert result.returncode == 0, result.stderr
     kept = first / ZIG_CACHE / "tree" / SHA
     assert os.readlink(first / ZIG_DIR) == str(kept)
     assert (first / ZIG_DIR / "ziglang" / "zig").read_text() == "the pinned compiler\n"
+    assert os.access(first / ZIG_DIR / "ziglang" / "zig", os.X_OK)
     inode = (kept / "ziglang" / "zig").stat().st_ino
-    # The next run shares zig's cache (the same directory) and gets a fresh pinned input.
+    # The next run shares zig's cache (the same directory) and gets a fresh pinned wheel.
     second = _sandbox(tmp_path / "run2")
-    os.rmdir(second / ZIG_CACHE)
-    os.symlink(first / ZIG_CACHE, second / ZIG_CACHE)
+    _shared_cache(first, second)
     assert _setup(second).returncode == 0
     assert (
         second / ZIG_DIR / "ziglang" / "zig"
     ).stat().st_ino == inode  # the same files: zig's cache hits
 
 
-def test_a_kept_tree_that_differs_from_the_pin_stops_the_build(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_kept_file_that_differs_from_the_pin_stops_the_build(tmp_path: Path, jobs) -> None:
     root = _sandbox(tmp_path / "run")
     assert _setup(root).returncode == 0
-    kept = root / ZIG_CACHE / "tree" / SHA / "ziglang" / "lib" / "c++.h"
-    kept.write_text("tampered\n")
+    (root / ZIG_CACHE / "tree" / SHA / "ziglang" / "lib" / "c++.h").write_text("tampered\n")
+    os.unlink(root / ZIG_DIR)
+    result = _setup(root, jobs=jobs)
+    assert result.returncode == 72
+    assert "c++.h: FAILED" in result.stderr
+    assert f"differs from the pinned {WHEEL}; delete it and build again" in result.stderr
+    assert not (root / ZIG_DIR).exists()
+
+
+def test_a_file_added_to_the_kept_tree_stops_the_build(tmp_path: Path) -> None:
+    # A header added beside zig's own could shadow one of them: every file counts.
+    root = _sandbox(tmp_path / "run")
+    assert _setup(root).returncode == 0
+    (root / ZIG_CACHE / "tree" / SHA / "ziglang" / "lib" / "extra.h").write_text("#define X\n")
     os.unlink(root / ZIG_DIR)
     result = _setup(root)
     assert result.returncode == 72
-    assert "differs from the pinned ziglang.whl; delete it and build again" in result.stderr
+    assert "has other files than the pinned" in result.stderr
 
 
 def test_concurrent_builds_in_their_own_pid_namespaces_keep_one_whole_tree(
     tmp_path: Path,
 ) -> None:
     # Builds in a root file system each have a PID namespace, so all of them are PID 1:
-    # a temporary name from `$$` was shared, and two cold builds copied into one directory.
-    sandboxes = [_sandbox(tmp_path / f"run{n}") for n in range(4)]
-    lib = sandboxes[0] / ZIG_PINNED_DIR / "ziglang" / "lib"
-    for n in range(3000):  # enough files that the copies overlap in time
-        (lib / f"h{n}.h").write_text(f"header {n}\n")
+    # a temporary name from `$$` was shared, and two cold builds unpacked into one directory.
+    files = {**FILES, **{f"ziglang/lib/h{n}.h": f"header {n}\n" for n in range(3000)}}
+    sandboxes = [_sandbox(tmp_path / f"run{n}", files) for n in range(4)]
     for sandbox in sandboxes[1:]:
-        (sandbox / ZIG_PINNED_DIR).rename(sandbox / "unused")
-        subprocess.run(["cp", "-a", str(sandboxes[0] / ZIG_PINNED_DIR), str(sandbox)], check=True)
-        os.rmdir(sandbox / ZIG_CACHE)
-        os.symlink(sandboxes[0] / ZIG_CACHE, sandbox / ZIG_CACHE)
+        _shared_cache(sandboxes[0], sandbox)
     # As root `unshare --pid` needs nothing more; elsewhere a user namespace grants it.
     pid_namespace = ["unshare", "--pid", "--fork"] + ([] if os.geteuid() == 0 else ["-r"])
     runs = [_setup(sandbox, prefix=pid_namespace, wait=False) for sandbox in sandboxes]
@@ -89,6 +149,23 @@ def test_concurrent_builds_in_their_own_pid_namespaces_keep_one_whole_tree(
     kept = sandboxes[0] / ZIG_CACHE / "tree"
     assert sorted(p.name for p in kept.iterdir()) == [SHA]  # no temporary copy left behind
     assert len(list((kept / SHA / "ziglang" / "lib").iterdir())) == 3001
+
+
+def test_the_manifest_splits_the_bytes_and_counts_every_entry() -> None:
+    _, record = _wheel(
+        {"ziglang/zig": "z" * 1000, "ziglang/a": "a" * 600, "ziglang/b/c": "c" * 500}
+    )
+    parts, inodes = kept_tree_manifest(record)
+    assert [p.count("\n") for p in parts] == [1, 2]  # zig alone; the two smaller together
+    assert "  ./ziglang/b/c\n" in parts[1]
+    # top, ziglang, ziglang/b, ziglang-0.0.dist-info, 3 files, RECORD, .complete
+    assert inodes == 9
+
+
+@pytest.mark.parametrize("path", ["../escape", "/etc/passwd", "ziglang/../../x"])
+def test_a_record_naming_a_path_outside_the_tree_is_refused(path: str) -> None:
+    with pytest.raises(ValueError, match="may not hold"):
+        kept_tree_manifest(f"{path},sha256=AAAA,1\n")
 
 
 _ZIG_LINUX_X86_64 = (
