@@ -43,6 +43,7 @@ from build_defs.wheels.cross_file import (
 from build_defs.wheels.isolation import Isolation, process_script
 from build_defs.wheels.root_fs import RootFs, root_fs_for
 from build_defs.wheels.root_tools import PlacedToolEnvRequest
+from build_defs.wheels.subsystem import MesonWheelSubsystem
 from build_defs.wheels.target_types import (
     MesonWheelBuildEnvField,
     MesonWheelBuildRequirementsField,
@@ -237,8 +238,11 @@ async def _with_bundled_licenses(tree: ProjectTree, fs: MesonWheelFieldSet, nati
 
 
 # Set by the build rule itself: a target's `build_env` may not change them.
+# `[meson-build].rebuild_salt`, in the build's environment only to key it.
+REBUILD_SALT = "WHEEL_REBUILD_SALT"
 _RULE_ENV = frozenset(
     {
+        REBUILD_SALT,
         "PATH",
         "HOME",
         "XDG_CACHE_HOME",
@@ -313,7 +317,10 @@ def _cross_build(
 
 @rule(desc="Build a meson-python wheel", level=LogLevel.DEBUG)
 async def build_wheel(
-    request: BuildWheelRequest, bash: BashBinary, isolation: Isolation
+    request: BuildWheelRequest,
+    bash: BashBinary,
+    isolation: Isolation,
+    settings: MesonWheelSubsystem,
 ) -> BuiltWheel:
     fs = request.field_set
     interpreter = await interpreter_for(fs)
@@ -425,7 +432,13 @@ async def build_wheel(
             output_directories=(BUILD_OUT,),
             description=f"Build wheel {fs.address} (CPython {interpreter.facts['version']})",
             level=LogLevel.INFO,
-            **process_extras(request.nonce, keyed_env(isolation, interpreter, root)),
+            **process_extras(
+                request.nonce,
+                {
+                    **keyed_env(isolation, interpreter, root),
+                    **({REBUILD_SALT: settings.rebuild_salt} if settings.rebuild_salt else {}),
+                },
+            ),
         ),
     )
     snapshot = await Get(Snapshot, Digest, result.output_digest)

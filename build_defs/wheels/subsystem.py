@@ -39,6 +39,19 @@ class MesonWheelSubsystem(Subsystem):
             """
         ),
     )
+    rebuild_salt = StrOption(
+        default="",
+        help=softwrap(
+            """
+            Any text, added to the cache key of every wheel build process and of nothing
+            else. Changing it builds the wheels again while every other cached step stays
+            cached (the toolchain, the tool venvs, the interpreter probes, and the repair and
+            SBOM when the build gives the same bytes): to time a build alone (the benchmark
+            does), or to build again a wheel whose cached result you doubt. Empty, the
+            default, adds nothing.
+            """
+        ),
+    )
     isolation = EnumOption(
         default=IsolationMode.strict,
         help=softwrap(

@@ -19,9 +19,11 @@ from build_defs.inputs.store_artifact import MissingArtifactError
 from build_defs.inputs.target_types import SourceReleaseTarget
 from build_defs.platforms.registry import host_wheel_platform
 from build_defs.wheels.build_wheel import (
+    REBUILD_SALT,
     MesonWheelFieldSet,
     WrongPlatformError,
     check_buildable_here,
+    checked_build_env,
 )
 from build_defs.wheels.target_types import MesonWheelTarget
 from tests.unit.support import sdist_bytes
@@ -98,9 +100,12 @@ def test_source_release_missing_from_store_says_what_to_do(
         rule_runner.request(ProjectTree, [ProjectTreeRequest(Address("src", target_name="demo"))])
 
 
-def _wheel_field_set(platform: str | None, python: str = "3.12") -> MesonWheelFieldSet:
+def _wheel_field_set(
+    platform: str | None, python: str = "3.12", build_env: dict | None = None
+) -> MesonWheelFieldSet:
     tgt = MesonWheelTarget(
         {
+            "build_env": build_env or {},
             "source": ":src",
             "python": python,
             "build_requirements": [],
@@ -130,6 +135,19 @@ def test_other_platforms_stop_with_the_runner_they_need() -> None:
             WrongPlatformError, match=f"is a {windows} wheel: Pants 2.17 does not run on Windows"
         ):
             check_buildable_here(_wheel_field_set(windows))
+
+
+def test_build_env_may_not_set_what_the_rule_sets() -> None:
+    assert checked_build_env(_wheel_field_set(None, build_env={"B": "2", "A": "1"})) == [
+        ("A", "1"),
+        ("B", "2"),
+    ]
+    # `[meson-build].rebuild_salt` keys the build through this variable: a target cannot.
+    for name in ("PATH", REBUILD_SALT):
+        with pytest.raises(ValueError, match=f"`build_env` may not set {name}: the build rule"):
+            checked_build_env(_wheel_field_set(None, build_env={name: "x"}))
+    with pytest.raises(ValueError, match="is not an environment variable name"):
+        checked_build_env(_wheel_field_set(None, build_env={"A-B": "x"}))
 
 
 def test_isolation_refusal_names_the_fix_for_the_host() -> None:
