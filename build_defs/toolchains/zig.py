@@ -200,13 +200,9 @@ def kept_tree_manifest(record: str, parts: int = ZIG_MANIFEST_PARTS) -> tuple[tu
     lines: list[list[str]] = [[] for _ in range(parts)]
     files: set[str] = set()
     dirs: set[str] = set()
-    rows = sorted(
-        csv.reader(record.splitlines()), key=lambda r: -int(r[2] or 0) if len(r) > 2 else 0
-    )
-    for row in rows:
-        if not row:
-            continue
-        path, digest = row[0], row[1] if len(row) > 1 else ""
+    # Rows as (path, hash, size), largest first, so each file goes to the lighter part.
+    rows = [tuple((row + ["", ""])[:3]) for row in csv.reader(record.splitlines()) if row]
+    for path, digest, size in sorted(rows, key=lambda r: -int(r[2] or 0)):
         if path.startswith("/") or ".." in path.split("/") or "\\" in path or "\n" in path:
             raise ValueError(f"RECORD names a path a wheel may not hold: {path!r}")
         files.add(path)
@@ -218,7 +214,7 @@ def kept_tree_manifest(record: str, parts: int = ZIG_MANIFEST_PARTS) -> tuple[tu
             raise ValueError(f"RECORD hashes {path} with {algorithm}, not sha256")
         hex_digest = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).hex()
         part = loads.index(min(loads))
-        loads[part] += int(row[2] or 0) if len(row) > 2 else 0
+        loads[part] += int(size or 0)
         lines[part].append(f"{hex_digest}  ./{path}\n")
     if not any(lines):
         raise ValueError("RECORD lists no file with a sha256")
